@@ -1,0 +1,110 @@
+/**
+ * Typed errors. Every failure the library reports is one of these; messages name the file, tensor,
+ * field or argument and say what was expected (DESIGN.md §3).
+ */
+
+/** Base class: `code` is stable and machine-readable, `message` is for people. */
+export class Ms4Error extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A caller passed a bad argument: names the argument, what was expected and what was received. */
+export class InvalidArgumentError extends Ms4Error {
+  readonly argument: string;
+  constructor(argument: string, expected: string, received: unknown) {
+    super("ERR_INVALID_ARGUMENT", `Expected ${expected} for ${argument} but received ${describe(received)}`);
+    this.argument = argument;
+  }
+}
+
+/** A config file (params.json, config.json, tekken.json settings) is missing a field or has a bad value. */
+export class ConfigError extends Ms4Error {
+  readonly file: string;
+  readonly field: string | undefined;
+  constructor(file: string, field: string | undefined, message: string, options?: { cause?: unknown }) {
+    super("ERR_CONFIG", `${file}${field ? ` (${field})` : ""}: ${message}`, options);
+    this.file = file;
+    this.field = field;
+  }
+}
+
+/** A checkpoint file is missing, truncated, lying about its contents, or has missing/extra/mis-shaped tensors. */
+export class CheckpointError extends Ms4Error {
+  readonly file: string | undefined;
+  readonly tensor: string | undefined;
+  constructor(
+    message: string,
+    where: { file?: string | undefined; tensor?: string | undefined } = {},
+    options?: { cause?: unknown },
+  ) {
+    const prefix = [where.file, where.tensor ? `tensor ${where.tensor}` : undefined].filter(Boolean).join(": ");
+    super("ERR_CHECKPOINT", prefix ? `${prefix}: ${message}` : message, options);
+    this.file = where.file;
+    this.tensor = where.tensor;
+  }
+}
+
+/** The checkpoint asks for a quantization scheme this runtime does not implement. */
+export class UnsupportedQuantizationError extends Ms4Error {
+  constructor(message: string) {
+    super("ERR_UNSUPPORTED_QUANTIZATION", message);
+  }
+}
+
+/** tekken.json is malformed or inconsistent. */
+export class TokenizerError extends Ms4Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_TOKENIZER", message, options);
+  }
+}
+
+/** A chat request cannot be encoded (the same conditions mistral-common rejects). */
+export class ChatFormatError extends Ms4Error {
+  constructor(message: string) {
+    super("ERR_CHAT_FORMAT", message);
+  }
+}
+
+/** The native addon is missing, failed to load, or does not export what this version of the library needs. */
+export class NativeAddonError extends Ms4Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_NATIVE_ADDON", message, options);
+  }
+}
+
+/** Not enough memory for the weights or the KV pool; said before anything is allocated where possible. */
+export class OutOfMemoryError extends Ms4Error {
+  constructor(message: string) {
+    super("ERR_OUT_OF_MEMORY", message);
+  }
+}
+
+/** A method was called on a model after `dispose()`. */
+export class DisposedError extends Ms4Error {
+  constructor(what = "Model") {
+    super("ERR_DISPOSED", `${what} has been disposed; load it again to use it`);
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class AbortError extends Ms4Error {
+  constructor(message = "The operation was aborted") {
+    super("ERR_ABORTED", message);
+    this.name = "AbortError";
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return "undefined";
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === "function") return "a function";
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+}

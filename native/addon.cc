@@ -1,0 +1,20 @@
+// Module entry: registers the addon's classes and functions, nothing else.
+#include <napi.h>
+
+#include "napi/system_info.h"
+#include "napi/weights_object.h"
+
+namespace {
+
+constexpr int kAbiVersion = 1;  // bumped whenever the JS-visible binding changes shape
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+    exports.Set("NativeWeights", ms4::WeightsObject::Define(env));
+    exports.Set("systemInfo", Napi::Function::New(env, ms4::SystemInfo, "systemInfo"));
+    return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mistral4, Init)

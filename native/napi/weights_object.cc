@@ -1,0 +1,200 @@
+#include "napi/weights_object.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace ms4 {
+
+namespace {
+
+struct ProgressEvent {
+    const char* phase;
+    double done;
+    double total;
+};
+
+uint64_t toByteCount(const Napi::Value& v, const std::string& what) {
+    if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), what + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d))) {
+        throw Napi::RangeError::New(v.Env(), what + " must be a non-negative safe integer");
+    }
+    return static_cast<uint64_t>(d);
+}
+
+class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
+   public:
+    LoadWorker(Napi::Env env, WeightsObject* owner, std::vector<FileSpec> files, std::vector<TensorRange> tensors,
+               bool prefetch, Napi::Function onProgress)
+        : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "ms4:load"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          owner_(owner),
+          store_(owner->store()),
+          files_(std::move(files)),
+          tensors_(std::move(tensors)),
+          prefetch_(prefetch) {
+        ownerRef_ = Napi::Persistent(owner->Value());
+        if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+        owner->setBusy(true);
+    }
+
+    Napi::Promise promise() { return deferred_.Promise(); }
+
+    void Execute(const ExecutionProgress& progress) override {
+        try {
+            auto report = [&](const char* phase, uint64_t done, uint64_t total) {
+                ProgressEvent ev{phase, static_cast<double>(done), static_cast<double>(total)};
+                progress.Send(&ev, 1);
+            };
+            auto cancelled = [&]() { return owner_->cancelFlag().load(); };
+            store_->open(files_, std::move(tensors_), report, cancelled);
+            if (prefetch_) store_->prefetch(report, cancelled);
+        } catch (const std::exception& e) {
+            store_->close();
+            SetError(e.what());
+        } catch (...) {
+            store_->close();
+            SetError("unknown native error while loading weights");
+        }
+    }
+
+    void OnProgress(const ProgressEvent* data, size_t count) override {
+        if (onProgress_.IsEmpty()) return;
+        Napi::Env env = Env();
+        Napi::HandleScope scope(env);
+        for (size_t i = 0; i < count; ++i) {
+            Napi::Object ev = Napi::Object::New(env);
+            ev.Set("phase", data[i].phase);
+            ev.Set("done", data[i].done);
+            ev.Set("total", data[i].total);
+            try {
+                onProgress_.Call({ev});
+            } catch (const Napi::Error&) {
+                // A throwing progress callback must not take the load down; ignore it.
+            }
+        }
+    }
+
+    void OnOK() override {
+        owner_->setBusy(false);
+        deferred_.Resolve(Env().Undefined());
+    }
+
+    void OnError(const Napi::Error& e) override {
+        owner_->setBusy(false);
+        deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    WeightsObject* owner_;
+    Napi::ObjectReference ownerRef_;  // keeps the JS object alive while the load runs
+    Napi::FunctionReference onProgress_;
+    std::shared_ptr<WeightStore> store_;
+    std::vector<FileSpec> files_;
+    std::vector<TensorRange> tensors_;
+    bool prefetch_;
+};
+
+}  // namespace
+
+Napi::Function WeightsObject::Define(Napi::Env env) {
+    return DefineClass(env, "NativeWeights",
+                       {
+                           InstanceMethod<&WeightsObject::Load>("load"),
+                           InstanceMethod<&WeightsObject::ReadTensor>("readTensor"),
+                           InstanceMethod<&WeightsObject::Abort>("abort"),
+                           InstanceMethod<&WeightsObject::Dispose>("dispose"),
+                           InstanceMethod<&WeightsObject::Stats>("stats"),
+                       });
+}
+
+WeightsObject::WeightsObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WeightsObject>(info) {}
+
+Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (disposed_) throw Napi::Error::New(env, "NativeWeights has been disposed");
+    if (busy_) throw Napi::Error::New(env, "NativeWeights is already loading");
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "load(plan): plan must be an object");
+    Napi::Object plan = info[0].As<Napi::Object>();
+    Napi::Value filesValue = plan.Get("files");
+    Napi::Value tensorsValue = plan.Get("tensors");
+    if (!filesValue.IsArray() || !tensorsValue.IsArray()) {
+        throw Napi::TypeError::New(env, "load(plan): plan.files and plan.tensors must be arrays");
+    }
+    Napi::Array filesArray = filesValue.As<Napi::Array>();
+    std::vector<FileSpec> files(filesArray.Length());
+    for (uint32_t i = 0; i < filesArray.Length(); ++i) {
+        Napi::Value fv = filesArray.Get(i);
+        if (!fv.IsObject()) throw Napi::TypeError::New(env, "plan.files[" + std::to_string(i) + "] must be an object");
+        Napi::Object f = fv.As<Napi::Object>();
+        if (!f.Get("path").IsString()) throw Napi::TypeError::New(env, "plan.files[i].path must be a string");
+        files[i].path = f.Get("path").As<Napi::String>().Utf8Value();
+        files[i].expectedSize = toByteCount(f.Get("size"), "plan.files[i].size");
+    }
+    Napi::Array tensorsArray = tensorsValue.As<Napi::Array>();
+    std::vector<TensorRange> tensors(tensorsArray.Length());
+    for (uint32_t i = 0; i < tensorsArray.Length(); ++i) {
+        Napi::Value tv = tensorsArray.Get(i);
+        if (!tv.IsObject()) throw Napi::TypeError::New(env, "plan.tensors[i] must be an object");
+        Napi::Object t = tv.As<Napi::Object>();
+        if (!t.Get("name").IsString()) throw Napi::TypeError::New(env, "plan.tensors[i].name must be a string");
+        tensors[i].name = t.Get("name").As<Napi::String>().Utf8Value();
+        tensors[i].file = static_cast<uint32_t>(toByteCount(t.Get("file"), "plan.tensors[i].file"));
+        tensors[i].offset = toByteCount(t.Get("offset"), "plan.tensors[i].offset");
+        tensors[i].length = toByteCount(t.Get("length"), "plan.tensors[i].length");
+    }
+    bool prefetch = plan.Get("prefetch").ToBoolean();
+    Napi::Function onProgress;
+    if (info.Length() > 1 && info[1].IsFunction()) onProgress = info[1].As<Napi::Function>();
+    cancel_ = false;
+    auto* worker = new LoadWorker(env, this, std::move(files), std::move(tensors), prefetch, onProgress);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+}
+
+Napi::Value WeightsObject::ReadTensor(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (disposed_) throw Napi::Error::New(env, "NativeWeights has been disposed");
+    if (busy_) throw Napi::Error::New(env, "NativeWeights is loading");
+    uint64_t index = toByteCount(info[0], "index");
+    if (index >= store_->tensorCount()) throw Napi::RangeError::New(env, "tensor index out of range");
+    const TensorRange& t = store_->tensor(index);
+    uint64_t offset = info.Length() > 1 && !info[1].IsUndefined() ? toByteCount(info[1], "offset") : 0;
+    uint64_t length =
+        info.Length() > 2 && !info[2].IsUndefined() ? toByteCount(info[2], "length") : t.length - std::min(offset, t.length);
+    if (offset > t.length || length > t.length - offset) {
+        throw Napi::RangeError::New(env, "readTensor: range outside tensor " + t.name);
+    }
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, length);
+    if (length) std::memcpy(out.Data(), store_->tensorData(index) + offset, length);
+    return out;
+}
+
+Napi::Value WeightsObject::Abort(const Napi::CallbackInfo& info) {
+    cancel_ = true;
+    return info.Env().Undefined();
+}
+
+Napi::Value WeightsObject::Dispose(const Napi::CallbackInfo& info) {
+    if (busy_) {
+        cancel_ = true;
+        throw Napi::Error::New(info.Env(), "NativeWeights is loading; abort and await the load before dispose");
+    }
+    store_->close();
+    disposed_ = true;
+    return info.Env().Undefined();
+}
+
+Napi::Value WeightsObject::Stats(const Napi::CallbackInfo& info) {
+    Napi::Object out = Napi::Object::New(info.Env());
+    bool readable = !busy_;
+    out.Set("mappedBytes", readable ? static_cast<double>(store_->mappedBytes()) : 0.0);
+    out.Set("tensorCount", readable ? static_cast<double>(store_->tensorCount()) : 0.0);
+    out.Set("disposed", disposed_);
+    return out;
+}
+
+}  // namespace ms4

@@ -1,0 +1,36 @@
+// NativeWeights: the JS handle over a WeightStore. load() maps and validates on a worker thread and
+// returns a Promise; errors become rejections, never aborts.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "io/weight_store.h"
+
+namespace ms4 {
+
+class WeightsObject : public Napi::ObjectWrap<WeightsObject> {
+   public:
+    static Napi::Function Define(Napi::Env env);
+    explicit WeightsObject(const Napi::CallbackInfo& info);
+
+    // Used by workers: the store, and the flags they share with JS.
+    std::shared_ptr<WeightStore> store() const { return store_; }
+    std::atomic<bool>& cancelFlag() { return cancel_; }
+    void setBusy(bool busy) { busy_ = busy; }
+
+   private:
+    Napi::Value Load(const Napi::CallbackInfo& info);        // load(plan, onProgress?) -> Promise<void>
+    Napi::Value ReadTensor(const Napi::CallbackInfo& info);  // readTensor(index, offset?, length?) -> Buffer
+    Napi::Value Abort(const Napi::CallbackInfo& info);       // abort(): cancels an in-flight load
+    Napi::Value Dispose(const Napi::CallbackInfo& info);     // dispose(): unmaps everything
+    Napi::Value Stats(const Napi::CallbackInfo& info);       // stats() -> { mappedBytes, tensorCount }
+
+    std::shared_ptr<WeightStore> store_ = std::make_shared<WeightStore>();
+    std::atomic<bool> cancel_{false};
+    std::atomic<bool> busy_{false};
+    bool disposed_ = false;
+};
+
+}  // namespace ms4
