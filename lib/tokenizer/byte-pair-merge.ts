@@ -4,8 +4,8 @@
  *
  * A piece is a "byte string": a JS string whose char codes are the bytes (0..255), so that a
  * `Map<string, number>` keyed by such strings is the rank table. Short pieces use tiktoken's own
- * array scan (fast for a few dozen bytes); long pieces use a linked list and a min-heap so that a
- * megabyte-long piece costs O(n log n) instead of O(n^2).
+ * array scan (fast for a few dozen bytes); long pieces use a linked list and per-rank buckets so
+ * that a megabyte-long piece costs about O(n) instead of O(n^2).
  */
 
 export type RankTable = ReadonlyMap<string, number>;
@@ -16,7 +16,7 @@ export const SHORT_PIECE_BYTES = 128;
 /**
  * Appends `rank + shift` for every token of `piece` to `out`. `piece` must not be empty, and every
  * single byte must be in `ranks`. `maxTokenBytes` is the longest token's length (pairs longer than it
- * cannot be tokens, which saves a lookup).
+ * cannot be tokens, which saves a lookup). `pairCache` speeds up long pieces when kept across calls.
  */
 export function bytePairEncode(
   piece: string,
@@ -24,9 +24,10 @@ export function bytePairEncode(
   maxTokenBytes: number,
   out: number[],
   shift: number,
+  pairCache?: PairRankCache,
 ): void {
   if (piece.length <= SHORT_PIECE_BYTES) mergeShortPiece(piece, ranks, out, shift);
-  else mergeLongPiece(piece, ranks, maxTokenBytes, out, shift);
+  else mergeLongPiece(piece, ranks, maxTokenBytes, out, shift, pairCache);
 }
 
 const NO_RANK = Number.POSITIVE_INFINITY;
@@ -64,10 +65,19 @@ export function mergeShortPiece(piece: string, ranks: RankTable, out: number[], 
 }
 
 /**
- * The same merge order with a linked list of parts (named by their start byte) and a min-heap of
- * candidate pairs keyed by `rank * (n + 1) + start`, so ties pop leftmost first. Heap entries go stale
- * when a part merges; an entry is live iff its part still exists and still has that pair rank (a part's
- * pair only ever grows, so a rank never repeats for the same part).
+ * Remembers which pairs of tokens join into which token: `get(left * numRanks + right)` is the joined
+ * token's rank, or -1 when the concatenation is not a token. Shared across calls of one encoder.
+ */
+export type PairRankCache = Map<number, number>;
+
+/**
+ * The same merge order for long pieces, without rescanning: parts form a linked list (a part is named
+ * by its start byte) and candidate pairs wait in one bucket per rank, with a small heap of the ranks
+ * that have a bucket. The lowest rank's bucket is processed left to right, which is exactly the order
+ * of tiktoken's scan: merging creates only pairs of other ranks (they are longer byte strings), and
+ * if one of them has a lower rank the rest of the bucket is put back and that rank goes first.
+ * A bucket entry is stale when its part was merged away or now has another pair rank (a part's pair
+ * only grows, so the same rank never comes back for the same part).
  */
 export function mergeLongPiece(
   piece: string,
@@ -75,61 +85,99 @@ export function mergeLongPiece(
   maxTokenBytes: number,
   out: number[],
   shift: number,
+  pairCache: PairRankCache = new Map(),
 ): void {
   const n = piece.length;
-  const stride = n + 1;
+  const numRanks = ranks.size;
   const next = new Int32Array(n);
   const prev = new Int32Array(n);
-  const rankOf = new Float64Array(n); // pair rank of the part starting here; -1 once merged away
-  const heap = new NumberMinHeap();
+  const partRank = new Int32Array(n); // the token of the part starting here
+  const pairRankOf = new Float64Array(n); // rank of this part joined with the next; -1 once merged away
+  const buckets = new Map<number, number[]>();
+  const pendingRanks = new NumberMinHeap(64);
 
-  const pairRank = (start: number, end: number): number =>
-    end - start > maxTokenBytes ? NO_RANK : (ranks.get(piece.slice(start, end)) ?? NO_RANK);
+  // Rank of the token that parts `left` (starting at `start`) and `right` (ending at `end`) make.
+  const joinedRank = (left: number, right: number, start: number, end: number): number => {
+    const key = left * numRanks + right;
+    let rank = pairCache.get(key);
+    if (rank === undefined) {
+      rank = end - start > maxTokenBytes ? -1 : (ranks.get(piece.slice(start, end)) ?? -1);
+      if (pairCache.size >= PAIR_CACHE_ENTRIES) pairCache.clear();
+      pairCache.set(key, rank);
+    }
+    return rank < 0 ? NO_RANK : rank;
+  };
+  const enqueue = (rank: number, start: number): void => {
+    pairRankOf[start] = rank;
+    if (rank === NO_RANK) return;
+    const bucket = buckets.get(rank);
+    if (bucket !== undefined) bucket.push(start);
+    else {
+      buckets.set(rank, [start]);
+      pendingRanks.push(rank);
+    }
+  };
 
+  const byteRanks = new Int32Array(256);
+  for (let byte = 0; byte < 256; byte++) byteRanks[byte] = ranks.get(String.fromCharCode(byte))!;
   for (let i = 0; i < n; i++) {
     next[i] = i + 1;
     prev[i] = i - 1;
-    const r = i + 1 < n ? pairRank(i, i + 2) : NO_RANK;
-    rankOf[i] = r;
-    if (r !== NO_RANK) heap.push(r * stride + i);
+    partRank[i] = byteRanks[piece.charCodeAt(i)]!;
   }
+  for (let i = 0; i + 1 < n; i++) enqueue(joinedRank(partRank[i]!, partRank[i + 1]!, i, i + 2), i);
+  pairRankOf[n - 1] = NO_RANK;
 
-  while (heap.size > 0) {
-    const key = heap.pop();
-    const rank = Math.floor(key / stride);
-    const i = key - rank * stride;
-    if (rankOf[i] !== rank) continue; // stale
-    const j = next[i]!; // merged into i
-    const k = j < n ? next[j]! : n;
-    rankOf[j] = -1;
-    next[i] = k;
-    if (k < n) prev[k] = i;
-
-    const ri = k < n ? pairRank(i, next[k]!) : NO_RANK;
-    rankOf[i] = ri;
-    if (ri !== NO_RANK) heap.push(ri * stride + i);
-    const p = prev[i]!;
-    if (p >= 0) {
-      const rp = pairRank(p, k);
-      rankOf[p] = rp;
-      if (rp !== NO_RANK) heap.push(rp * stride + p);
+  while (pendingRanks.size > 0) {
+    const rank = pendingRanks.pop();
+    const starts = buckets.get(rank)!;
+    buckets.delete(rank);
+    if (!isAscending(starts)) starts.sort((a, b) => a - b);
+    for (let s = 0; s < starts.length; s++) {
+      const i = starts[s]!;
+      if (pairRankOf[i] !== rank) continue; // stale
+      const j = next[i]!; // merged into i
+      const k = next[j]!; // may be n
+      pairRankOf[j] = -1;
+      partRank[i] = rank;
+      next[i] = k;
+      if (k < n) prev[k] = i;
+      const ri = k < n ? joinedRank(rank, partRank[k]!, i, next[k]!) : NO_RANK;
+      enqueue(ri, i);
+      const p = prev[i]!;
+      const rp = p >= 0 ? joinedRank(partRank[p]!, rank, p, k) : NO_RANK;
+      if (p >= 0) enqueue(rp, p);
+      if ((ri < rank || rp < rank) && s + 1 < starts.length) {
+        // A lower rank appeared: it must merge before the rest of this bucket.
+        buckets.set(rank, starts.slice(s + 1));
+        pendingRanks.push(rank);
+        break;
+      }
     }
   }
-  for (let i = 0; i < n; i = next[i]!) out.push(ranks.get(piece.slice(i, next[i]))! + shift);
+  for (let i = 0; i < n; i = next[i]!) out.push(partRank[i]! + shift);
 }
 
-/** A binary min-heap of numbers. */
-class NumberMinHeap {
-  private items: number[] = [];
+function isAscending(values: readonly number[]): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i]! < values[i - 1]!) return false;
+  return true;
+}
 
-  get size(): number {
-    return this.items.length;
+const PAIR_CACHE_ENTRIES = 1 << 20;
+
+/** A binary min-heap of numbers in a growable Float64Array. */
+class NumberMinHeap {
+  private items: Float64Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.items = new Float64Array(Math.max(16, capacity));
   }
 
   push(value: number): void {
+    if (this.size === this.items.length) this.grow();
     const items = this.items;
-    let i = items.length;
-    items.push(value);
+    let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = items[parent]!;
@@ -143,19 +191,29 @@ class NumberMinHeap {
   pop(): number {
     const items = this.items;
     const top = items[0]!;
-    const last = items.pop()!;
-    const n = items.length;
-    if (n === 0) return top;
-    let i = 0;
+    const last = items[--this.size]!;
+    if (this.size > 0) this.siftDown(0, last);
+    return top;
+  }
+
+  private siftDown(from: number, value: number): void {
+    const items = this.items;
+    const n = this.size;
+    let i = from;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
       if (child + 1 < n && items[child + 1]! < items[child]!) child++;
-      if (items[child]! >= last) break;
+      if (items[child]! >= value) break;
       items[i] = items[child]!;
       i = child;
     }
-    items[i] = last;
-    return top;
+    items[i] = value;
+  }
+
+  private grow(): void {
+    const bigger = new Float64Array(this.items.length * 2);
+    bigger.set(this.items);
+    this.items = bigger;
   }
 }

@@ -1,0 +1,247 @@
+/**
+ * Shape checks of an OpenAI-style chat request and its conversion to the encoder's message model,
+ * following mistral-common's `from_openai` conversions (`protocol/instruct/messages.py`,
+ * `tool_calls.py`) and vLLM's request preparation (`vllm/tokenizers/mistral.py`).
+ * Wrong types are InvalidArgumentError; content mistral-common refuses is ChatFormatError.
+ */
+
+import { ChatFormatError, InvalidArgumentError } from "../errors.js";
+import type {
+  Chunk,
+  Content,
+  Message,
+  ParsedChatRequest,
+  ToolCallEntry,
+  ToolDefinition,
+} from "./messages.js";
+import type { RenderChatOptions } from "./types.js";
+
+type Role = Message["role"];
+
+/** Chunk kinds each role may hold (mistral-common message allow-lists and the v15 validator). */
+const ALLOWED_CHUNKS: Readonly<Record<Role, readonly Chunk["kind"][]>> = {
+  system: ["text"],
+  user: ["text", "image"],
+  assistant: ["text", "think"],
+  tool: ["text", "image"],
+};
+
+const MISTRAL_ID_LENGTH = 9;
+
+export function parseChatRequest(request: unknown, options: RenderChatOptions = {}): ParsedChatRequest {
+  const req = expectObject(request, "request");
+  if (!Array.isArray(req["messages"])) {
+    throw new InvalidArgumentError("request.messages", "an array of messages", req["messages"]);
+  }
+  const messages = req["messages"].map((m, i) => parseMessage(m, `request.messages[${i}]`, options));
+  const continueFinalMessage = req["continueFinalMessage"] ?? false;
+  if (typeof continueFinalMessage !== "boolean") {
+    throw new InvalidArgumentError("request.continueFinalMessage", "a boolean", continueFinalMessage);
+  }
+  const reasoningEffort = req["reasoningEffort"] ?? null;
+  if (reasoningEffort !== null && reasoningEffort !== "none" && reasoningEffort !== "high") {
+    throw new InvalidArgumentError("request.reasoningEffort", '"none" or "high"', reasoningEffort);
+  }
+  return { messages, tools: parseTools(req["tools"]), reasoningEffort, continueFinalMessage };
+}
+
+function parseMessage(raw: unknown, where: string, options: RenderChatOptions): Message {
+  const m = expectObject(raw, where);
+  const role = m["role"];
+  switch (role) {
+    case "system":
+    case "user":
+      return { role, content: parseContent(m["content"], `${where}.content`, role, options) };
+    case "assistant":
+      return parseAssistant(m, where, options);
+    case "tool":
+      return parseToolMessage(m, where, options);
+    default:
+      throw new InvalidArgumentError(`${where}.role`, '"system", "user", "assistant" or "tool"', role);
+  }
+}
+
+function parseAssistant(m: Record<string, unknown>, where: string, options: RenderChatOptions): Message {
+  const rawContent = m["content"] ?? null;
+  let content =
+    rawContent === null ? null : parseContent(rawContent, `${where}.content`, "assistant", options);
+  const reasoning = parseReasoning(m, where);
+  if (reasoning !== null) {
+    // mistral-common AssistantMessage.from_openai: the reasoning becomes a leading closed ThinkChunk.
+    if (Array.isArray(content) && content.some((c) => c.kind === "think")) {
+      throw new ChatFormatError(
+        `${where}: a message cannot have both thinking parts in content and a reasoning field`,
+      );
+    }
+    const think: Chunk = { kind: "think", thinking: reasoning, closed: true };
+    if (content === null) content = [think];
+    else if (typeof content === "string") content = [think, { kind: "text", text: content }];
+    else content = [think, ...content];
+  }
+  const rawCalls = m["tool_calls"] ?? null;
+  let toolCalls: ToolCallEntry[] | null = null;
+  if (rawCalls !== null) {
+    if (!Array.isArray(rawCalls)) {
+      throw new InvalidArgumentError(`${where}.tool_calls`, "an array of tool calls", rawCalls);
+    }
+    toolCalls = rawCalls.map((c, i) => parseToolCall(c, `${where}.tool_calls[${i}]`));
+  }
+  return { role: "assistant", content, toolCalls };
+}
+
+function parseReasoning(m: Record<string, unknown>, where: string): string | null {
+  const reasoning = optionalString(m["reasoning"], `${where}.reasoning`);
+  const reasoningContent = optionalString(m["reasoning_content"], `${where}.reasoning_content`);
+  if (reasoning !== null && reasoningContent !== null && reasoning !== reasoningContent) {
+    throw new ChatFormatError(`${where}: reasoning and reasoning_content must be equal when both are given`);
+  }
+  return reasoning ?? reasoningContent;
+}
+
+function parseToolCall(raw: unknown, where: string): ToolCallEntry {
+  const call = expectObject(raw, where);
+  if (call["type"] !== undefined && call["type"] !== "function") {
+    throw new InvalidArgumentError(`${where}.type`, '"function"', call["type"]);
+  }
+  const fn = expectObject(call["function"], `${where}.function`);
+  const name = fn["name"];
+  if (typeof name !== "string") throw new InvalidArgumentError(`${where}.function.name`, "a string", name);
+  const args = fn["arguments"] ?? null;
+  if (args !== null && typeof args !== "string" && !isRecord(args)) {
+    throw new InvalidArgumentError(`${where}.function.arguments`, "a JSON string or an object", args);
+  }
+  const id = call["id"];
+  if (id === undefined || id === null || id === "null" || id === "") {
+    // mistral-common defaults a missing id to "null" and refuses it when encoding v13+ tool calls.
+    throw new ChatFormatError(`${where}: a tool call id is required`);
+  }
+  if (typeof id !== "string") throw new InvalidArgumentError(`${where}.id`, "a string", id);
+  return { id: shortenId(id), name, arguments: args };
+}
+
+function parseToolMessage(m: Record<string, unknown>, where: string, options: RenderChatOptions): Message {
+  const id = m["tool_call_id"] ?? null;
+  if (id !== null && typeof id !== "string") {
+    throw new InvalidArgumentError(`${where}.tool_call_id`, "a string", id);
+  }
+  return {
+    role: "tool",
+    content: parseContent(m["content"], `${where}.content`, "tool", options),
+    toolCallId: id === null ? null : shortenId(id),
+    name: optionalString(m["name"], `${where}.name`),
+  };
+}
+
+/** vLLM keeps the last 9 characters of longer ids (`truncate_tool_call_ids`) before mistral-common checks them. */
+function shortenId(id: string): string {
+  return id.length > MISTRAL_ID_LENGTH ? id.slice(-MISTRAL_ID_LENGTH) : id;
+}
+
+function parseContent(raw: unknown, where: string, role: Role, options: RenderChatOptions): Content {
+  if (typeof raw === "string") return raw;
+  if (!Array.isArray(raw)) throw new InvalidArgumentError(where, "a string or an array of parts", raw);
+  const chunks = raw.map((part, i) => parsePart(part, `${where}[${i}]`, options));
+  for (const [i, chunk] of chunks.entries()) {
+    if (!ALLOWED_CHUNKS[role].includes(chunk.kind)) {
+      const what = chunk.kind === "think" ? "thinking" : chunk.kind;
+      throw new ChatFormatError(`${where}[${i}]: ${what} parts are not allowed in ${role} messages`);
+    }
+  }
+  return chunks;
+}
+
+function parsePart(raw: unknown, where: string, options: RenderChatOptions): Chunk {
+  const part = expectObject(raw, where);
+  switch (part["type"]) {
+    case "text": {
+      const text = part["text"];
+      if (typeof text !== "string") throw new InvalidArgumentError(`${where}.text`, "a string", text);
+      return { kind: "text", text };
+    }
+    case "thinking": {
+      const thinking = part["thinking"];
+      if (typeof thinking !== "string")
+        throw new InvalidArgumentError(`${where}.thinking`, "a string", thinking);
+      const closed = part["closed"] ?? true;
+      if (typeof closed !== "boolean") throw new InvalidArgumentError(`${where}.closed`, "a boolean", closed);
+      return { kind: "think", thinking, closed };
+    }
+    case "image":
+      return imageChunk(part["width"], part["height"], where);
+    case "image_url":
+      return resolveImageUrl(part["image_url"], where, options);
+    default:
+      throw new InvalidArgumentError(
+        `${where}.type`,
+        '"text", "image_url", "image" or "thinking"',
+        part["type"],
+      );
+  }
+}
+
+function resolveImageUrl(raw: unknown, where: string, options: RenderChatOptions): Chunk {
+  const url = typeof raw === "string" ? raw : isRecord(raw) ? raw["url"] : undefined;
+  if (typeof url !== "string") {
+    throw new InvalidArgumentError(`${where}.image_url`, "a URL string or { url }", raw);
+  }
+  if (options.resolveImageSize === undefined) {
+    throw new InvalidArgumentError(
+      `${where}.image_url`,
+      'an image part with a known size ({ type: "image", width, height }) or a resolveImageSize option',
+      url,
+    );
+  }
+  const size = options.resolveImageSize(url);
+  return imageChunk(size?.width, size?.height, `${where} (resolved size)`);
+}
+
+function imageChunk(width: unknown, height: unknown, where: string): Chunk {
+  for (const [name, value] of [
+    ["width", width],
+    ["height", height],
+  ] as const) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      throw new InvalidArgumentError(`${where}.${name}`, "a positive integer number of pixels", value);
+    }
+  }
+  return { kind: "image", width: width as number, height: height as number };
+}
+
+function parseTools(raw: unknown): ToolDefinition[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new InvalidArgumentError("request.tools", "an array of function tools", raw);
+  return raw.map((t, i) => {
+    const where = `request.tools[${i}]`;
+    const tool = expectObject(t, where);
+    if ((tool["type"] ?? "function") !== "function") {
+      throw new InvalidArgumentError(`${where}.type`, '"function"', tool["type"]);
+    }
+    const fn = expectObject(tool["function"], `${where}.function`);
+    const name = fn["name"];
+    if (typeof name !== "string") throw new InvalidArgumentError(`${where}.function.name`, "a string", name);
+    const description = fn["description"] ?? "";
+    if (typeof description !== "string") {
+      throw new InvalidArgumentError(`${where}.function.description`, "a string", description);
+    }
+    const parameters = fn["parameters"] ?? {};
+    if (!isRecord(parameters)) {
+      throw new InvalidArgumentError(`${where}.function.parameters`, "a JSON Schema object", parameters);
+    }
+    return { name, description, parameters };
+  });
+}
+
+function expectObject(value: unknown, where: string): Record<string, unknown> {
+  if (!isRecord(value)) throw new InvalidArgumentError(where, "an object", value);
+  return value;
+}
+
+function optionalString(value: unknown, where: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") throw new InvalidArgumentError(where, "a string", value);
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,133 @@
+/**
+ * The `ms4` command line. Each command lives in its own function; argument errors print usage and exit 2,
+ * library errors print their message and exit 1.
+ */
+import { parseArgs } from "node:util";
+import { Ms4Error } from "../errors";
+import { formatInspectReport, inspectCheckpoint } from "../inspect/inspect";
+import { builtinModelDir, ensureBuiltinModel } from "../model/builtin-model";
+import { loadNative } from "../native";
+import { makeTiny } from "../tiny/make-tiny";
+import { PRESET_NAMES, type PresetName } from "../tiny/presets";
+
+const USAGE = `ms4 — run Mistral Small 4 from Node.js
+
+Usage:
+  ms4 inspect [DIR] [--layout native|hf] [--json]
+      Architecture, parameter counts, bytes per dtype, quantized vs ignored modules, memory for
+      weights and KV cache. Without DIR: the built-in tiny model.
+  ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
+      Write a deterministic generated checkpoint (random weights) with the real architecture.
+  ms4 info
+      CPU features and CUDA devices the native addon sees (JSON).
+  ms4 help
+
+The built-in tiny model (random weights, meaningless text) is generated on first use into
+${builtinModelDir()} (set MS4_CACHE_DIR to move it).`;
+
+class UsageError extends Error {}
+
+function intOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} expects a non-negative integer, got ${value}`);
+  return n;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UsageError(`--${name} expects one of ${allowed.join(", ")}, got ${value}`);
+  return value as T;
+}
+
+async function cmdInspect(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { layout: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  if (positionals.length > 1) throw new UsageError("inspect takes at most one folder");
+  const dir = positionals[0] ?? (await ensureBuiltinModel());
+  const report = await inspectCheckpoint(dir, { layout: oneOf(values.layout, ["native", "hf"] as const, "layout") });
+  if (values.json) {
+    const { config, ...rest } = report;
+    console.log(JSON.stringify({ ...rest, config }, null, 2));
+  } else {
+    console.log(formatInspectReport(report));
+  }
+}
+
+async function cmdMakeTiny(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      layout: { type: "string" },
+      quant: { type: "string" },
+      seed: { type: "string" },
+      preset: { type: "string" },
+      shards: { type: "string" },
+    },
+  });
+  const dir = positionals[0];
+  if (!dir || positionals.length > 1) throw new UsageError("make-tiny needs exactly one output folder");
+  const started = Date.now();
+  let lastReport = 0;
+  const result = await makeTiny(dir, {
+    layout: oneOf(values.layout, ["native", "hf"] as const, "layout"),
+    quant: oneOf(values.quant, ["nvfp4", "fp8", "bf16"] as const, "quant"),
+    seed: intOption(values.seed, "seed"),
+    preset: oneOf(values.preset, PRESET_NAMES, "preset") as PresetName | undefined,
+    shards: intOption(values.shards, "shards"),
+    onProgress: ({ done, total }) => {
+      const now = Date.now();
+      if (process.stderr.isTTY && (now - lastReport > 500 || done === total)) {
+        lastReport = now;
+        process.stderr.write(`\rwriting weights ${((100 * done) / total).toFixed(0)}%`);
+      }
+    },
+  });
+  if (process.stderr.isTTY) process.stderr.write("\n");
+  console.log(
+    `wrote ${result.files.length} weight file(s), ${(result.bytes / 2 ** 20).toFixed(1)} MiB, to ${result.dir} in ${((Date.now() - started) / 1000).toFixed(1)} s (random weights)`,
+  );
+}
+
+function cmdInfo(): void {
+  console.log(JSON.stringify(loadNative().systemInfo(), null, 2));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "inspect":
+        await cmdInspect(rest);
+        return 0;
+      case "make-tiny":
+        await cmdMakeTiny(rest);
+        return 0;
+      case "info":
+        cmdInfo();
+        return 0;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`ms4: ${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof Ms4Error) {
+      console.error(`ms4: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Quantization config: compressed-tensors (NVFP4 `nvfp4-pack-quantized`, FP8 per-tensor `float-quantized`)
+ * or Mistral/HF FP8 per-tensor, plus the rule deciding each module's weight format from `targets`/`ignore`
+ * (MODEL-SPEC §3.3): the file decides, never a guess.
+ */
+import { UnsupportedQuantizationError } from "../errors";
+import { isObject, JsonFields } from "./json-fields";
+
+/** How a module's weight is stored. */
+export type WeightFormat = "bf16" | "fp8" | "nvfp4";
+
+export interface QuantArgs {
+  readonly numBits: number;
+  readonly type: "float" | "int";
+  readonly strategy: string;
+  readonly groupSize: number | null;
+  readonly symmetric: boolean;
+  readonly dynamic: boolean | "local";
+}
+
+export interface QuantGroup {
+  readonly name: string;
+  readonly targets: readonly string[];
+  readonly format: Exclude<WeightFormat, "bf16">;
+  readonly weights: QuantArgs;
+  readonly inputActivations: QuantArgs | null;
+}
+
+export interface QuantizationConfig {
+  readonly method: "none" | "compressed-tensors" | "fp8";
+  /** compressed-tensors top-level format, e.g. "nvfp4-pack-quantized". */
+  readonly format: string | null;
+  readonly groups: readonly QuantGroup[];
+  /** Module names / "re:" patterns left unquantized. */
+  readonly ignore: readonly string[];
+  /** FP8: whether activation scales are static (stored) or dynamic. */
+  readonly activationScheme: "static" | "dynamic" | null;
+}
+
+export const NO_QUANTIZATION: QuantizationConfig = {
+  method: "none",
+  format: null,
+  groups: [],
+  ignore: [],
+  activationScheme: null,
+};
+
+function parseArgs(f: JsonFields): QuantArgs {
+  const type = f.string("type", "int");
+  if (type !== "float" && type !== "int") f.fail("type", `expected "float" or "int", found ${JSON.stringify(type)}`);
+  const dynamicRaw = f.obj["dynamic"];
+  const dynamic = dynamicRaw === "local" ? "local" : dynamicRaw === true;
+  return {
+    numBits: f.int("num_bits", { min: 1, max: 32 }),
+    type,
+    strategy: f.string("strategy", "tensor"),
+    groupSize: f.has("group_size") ? f.int("group_size", { min: 1 }) : null,
+    symmetric: f.bool("symmetric", true),
+    dynamic,
+  };
+}
+
+function groupFormat(name: string, w: QuantArgs, file: string): QuantGroup["format"] {
+  if (w.type === "float" && w.numBits === 4 && w.strategy === "tensor_group" && w.groupSize === 16) return "nvfp4";
+  if (w.type === "float" && w.numBits === 8 && w.strategy === "tensor") return "fp8";
+  throw new UnsupportedQuantizationError(
+    `${file}: quantization group ${name} uses ${w.numBits}-bit ${w.type} weights with strategy ${w.strategy}` +
+      `${w.groupSize ? ` (group ${w.groupSize})` : ""}; supported: NVFP4 (4-bit float, tensor_group, group 16) ` +
+      "and FP8-E4M3 per-tensor",
+  );
+}
+
+function parseCompressedTensors(f: JsonFields): QuantizationConfig {
+  const groupsField = f.object("config_groups");
+  const groups: QuantGroup[] = [];
+  for (const name of Object.keys(groupsField.obj)) {
+    const g = groupsField.object(name);
+    const weights = parseArgs(g.object("weights"));
+    const ia = g.obj["input_activations"];
+    const inputActivations = isObject(ia) ? parseArgs(g.object("input_activations")) : null;
+    groups.push({ name, targets: g.stringArray("targets"), format: groupFormat(name, weights, f.file), weights, inputActivations });
+  }
+  if (groups.length === 0) f.fail("config_groups", "expected at least one quantization group");
+  const status = f.string("quantization_status", "compressed");
+  if (status !== "compressed" && status !== "frozen") {
+    throw new UnsupportedQuantizationError(
+      `${f.file}: quantization_status ${JSON.stringify(status)} is not supported (expected "compressed")`,
+    );
+  }
+  return {
+    method: "compressed-tensors",
+    format: f.has("format") ? f.string("format") : null,
+    groups,
+    ignore: f.stringArray("ignore", []),
+    activationScheme: null,
+  };
+}
+
+/** HF `quantization_config` (compressed-tensors or fp8). */
+export function parseHfQuantization(f: JsonFields | undefined): QuantizationConfig {
+  if (!f) return NO_QUANTIZATION;
+  const method = f.string("quant_method").toLowerCase().replace(/_/g, "-");
+  if (method === "compressed-tensors") return parseCompressedTensors(f);
+  if (method === "fp8") {
+    if (f.has("weight_block_size")) {
+      throw new UnsupportedQuantizationError(`${f.file}: block-wise FP8 (weight_block_size) is not supported`);
+    }
+    const scheme = f.string("activation_scheme", "static");
+    if (scheme !== "static" && scheme !== "dynamic") return f.fail("activation_scheme", `unknown scheme ${scheme}`);
+    return {
+      method: "fp8",
+      format: null,
+      groups: [fp8TensorGroup()],
+      ignore: f.stringArray("modules_to_not_convert", []),
+      activationScheme: scheme,
+    };
+  }
+  throw new UnsupportedQuantizationError(`${f.file}: quant_method ${JSON.stringify(method)} is not supported`);
+}
+
+/** Mistral-native params.json `quantization` (FP8 qformat) or a compressed-tensors block. */
+export function parseNativeQuantization(f: JsonFields | undefined): QuantizationConfig {
+  if (!f) return NO_QUANTIZATION;
+  if (f.has("quant_method")) return parseHfQuantization(f);
+  const qformat = f.string("qformat_weight");
+  if (qformat !== "fp8_e4m3") {
+    throw new UnsupportedQuantizationError(`${f.file}: quantization.qformat_weight ${JSON.stringify(qformat)} is not supported`);
+  }
+  const qscheme = f.has("qscheme_act") ? f.string("qscheme_act") : "TENSOR";
+  if (qscheme !== "TENSOR" && qscheme !== "NO_SCALES") f.fail("qscheme_act", `expected TENSOR or NO_SCALES, found ${qscheme}`);
+  return {
+    method: "fp8",
+    format: null,
+    groups: [fp8TensorGroup()],
+    // The HF convert script leaves these in BF16 for this scheme (MODEL-SPEC §1.1 item 3).
+    ignore: ["model.vision_tower", "model.multi_modal_projector", "lm_head", "re:^vision_encoder\\.", "re:^vision_language_adapter\\.", "re:^patch_merger\\."],
+    activationScheme: qscheme === "NO_SCALES" ? "dynamic" : "static",
+  };
+}
+
+function fp8TensorGroup(): QuantGroup {
+  const args: QuantArgs = { numBits: 8, type: "float", strategy: "tensor", groupSize: null, symmetric: true, dynamic: false };
+  return { name: "fp8", targets: ["Linear"], format: "fp8", weights: args, inputActivations: null };
+}
+
+/** Python-`re.match`-style test of one target/ignore entry against a module name. */
+function entryMatches(entry: string, name: string): boolean {
+  if (entry.startsWith("re:")) {
+    try {
+      return new RegExp(`^(?:${entry.slice(3)})`).test(name);
+    } catch {
+      return false;
+    }
+  }
+  return entry === name || name.startsWith(`${entry}.`);
+}
+
+/**
+ * The weight format the config asks for, for a module known by several names (native, HF, vLLM).
+ * `moduleClass` is "Linear" for linear layers ("Embedding", "RMSNorm", … for the rest).
+ */
+export function configuredWeightFormat(q: QuantizationConfig, aliases: readonly string[], moduleClass: string): WeightFormat {
+  if (q.method === "none") return "bf16";
+  if (q.ignore.some((entry) => aliases.some((a) => entryMatches(entry, a)))) return "bf16";
+  for (const group of q.groups) {
+    const targeted = group.targets.some((t) => t === moduleClass || aliases.some((a) => entryMatches(t, a)));
+    if (targeted) return group.format;
+  }
+  return "bf16";
+}

@@ -1,0 +1,214 @@
+/**
+ * Writes a deterministic generated checkpoint with the real Mistral Small 4 architecture (MODEL-SPEC §1–§3)
+ * at a chosen size: config (params.json or config.json), safetensors weights (single file or sharded with an
+ * index), a small real tekken.json, and ms4-generated.json saying what it is. Random weights: the text it
+ * produces is meaningless; it exists to exercise the whole pipeline.
+ */
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buildModuleTable, moduleClass } from "../checkpoint/module-table";
+import { SafetensorsWriter } from "../checkpoint/safetensors/write";
+import type { SafetensorsDtype } from "../checkpoint/safetensors/dtypes";
+import { configuredWeightFormat } from "../config/quantization";
+import { parseModelConfig } from "../config/read-model-config";
+import type { ModelConfig } from "../config/model-config";
+import { InvalidArgumentError } from "../errors";
+import { type GeneratedQuant, makeHfConfigJson, makeParamsJson } from "./config-files";
+import { PRESET_NAMES, PRESETS, type PresetName } from "./presets";
+import { moduleTensors, type TensorBytes } from "./tensor-data";
+import { makeTinyTekken } from "./tiny-tokenizer";
+
+export interface MakeTinyOptions {
+  layout?: "native" | "hf";
+  quant?: GeneratedQuant;
+  seed?: number;
+  preset?: PresetName;
+  /** Number of safetensors shards (default: 1 for native, 2 for hf); > 1 writes an index file. */
+  shards?: number;
+  /** HF layout only: store routed experts as fused 3-D tensors (default: true for bf16, false otherwise). */
+  fusedExperts?: boolean;
+  onProgress?: (ev: { phase: string; done: number; total: number }) => void;
+}
+
+export interface MakeTinyResult {
+  dir: string;
+  config: ModelConfig;
+  files: string[];
+  bytes: number;
+}
+
+interface FileTensor {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  bytes: number;
+  chunks: (() => Uint8Array)[];
+}
+
+const NATIVE_PART = { weight_scale: "qscale_weight", input_scale: "qscale_act" } as Record<string, string>;
+const HF_PART = { weight_scale: "weight_scale_inv", input_scale: "activation_scale" } as Record<string, string>;
+
+function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function dtypeBytes(dtype: TensorBytes["dtype"]): number {
+  return dtype === "BF16" ? 2 : dtype === "F32" ? 4 : 1;
+}
+
+export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Promise<MakeTinyResult> {
+  const layout = options.layout ?? "native";
+  const quant = options.quant ?? "nvfp4";
+  const seed = options.seed ?? 0;
+  const preset = options.preset ?? "tiny";
+  if (layout !== "native" && layout !== "hf") throw new InvalidArgumentError("layout", '"native" or "hf"', layout);
+  if (!["nvfp4", "fp8", "bf16"].includes(quant)) throw new InvalidArgumentError("quant", '"nvfp4", "fp8" or "bf16"', quant);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError("seed", "an integer in [0, 2^32)", seed);
+  if (!PRESET_NAMES.includes(preset)) throw new InvalidArgumentError("preset", PRESET_NAMES.join(" | "), preset);
+  const arch = PRESETS[preset];
+  const fused = layout === "hf" && (options.fusedExperts ?? quant === "bf16");
+  if (fused && quant !== "bf16") throw new InvalidArgumentError("fusedExperts", "only with --quant bf16", true);
+  const numShards = options.shards ?? (layout === "hf" ? 2 : 1);
+  if (!Number.isSafeInteger(numShards) || numShards < 1) throw new InvalidArgumentError("shards", "a positive integer", numShards);
+
+  await mkdir(dir, { recursive: true });
+  await removeCheckpointFiles(dir);
+  const configFile = layout === "native" ? "params.json" : "config.json";
+  const configObj = layout === "native" ? makeParamsJson(arch, quant) : makeHfConfigJson(arch, quant);
+  // A folder holds one layout at a time: remove the other layout's config so detection is unambiguous.
+  await rm(join(dir, layout === "native" ? "config.json" : "params.json"), { force: true });
+  await writeFile(join(dir, configFile), `${JSON.stringify(configObj, null, 2)}\n`);
+  const config = parseModelConfig(configObj, layout, join(dir, configFile));
+
+  const tensors = planFileTensors(config, layout, quant === "bf16" ? "bf16" : quant, seed, fused);
+  const files = await writeShards(dir, layout, tensors, numShards, options.onProgress);
+  const tekken = makeTinyTekken(config.vocabSize);
+  await writeFile(join(dir, "tekken.json"), JSON.stringify(tekken));
+  await writeFile(
+    join(dir, "ms4-generated.json"),
+    `${JSON.stringify(
+      {
+        generator: "mistral4-runtime make-tiny",
+        warning: "random weights: this model produces meaningless text; it exists to test the runtime",
+        preset,
+        layout,
+        quant,
+        seed,
+        fusedExperts: fused,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return { dir, config, files, bytes: tensors.reduce((a, t) => a + t.bytes, 0) };
+}
+
+/** Removes weight files and indexes of either layout left by an earlier run, so the folder holds one checkpoint. */
+async function removeCheckpointFiles(dir: string): Promise<void> {
+  const stale = (await readdir(dir)).filter((f) => /^(consolidated|model)([-.].*)?\.safetensors(\.index\.json)?$/.test(f));
+  await Promise.all(stale.map((f) => rm(join(dir, f), { force: true })));
+}
+
+function onDiskHfName(aliases: readonly string[], name: string): string {
+  const alias = aliases.find((a) => a.startsWith("language_model.") || a.startsWith("vision_tower.") || a.startsWith("multi_modal_projector."));
+  if (!alias) throw new Error(`no HF on-disk name for module ${name}`);
+  return alias;
+}
+
+function planFileTensors(
+  config: ModelConfig,
+  layout: "native" | "hf",
+  quant: GeneratedQuant,
+  seed: number,
+  fused: boolean,
+): FileTensor[] {
+  const out: FileTensor[] = [];
+  const fusedByLayer = new Map<number, { w1: TensorBytes[]; w2: TensorBytes[]; w3: TensorBytes[] }>();
+  for (const spec of buildModuleTable(config)) {
+    const format = spec.kind === "linear" ? configuredWeightFormat(config.quantization, spec.aliases, moduleClass(spec)) : "bf16";
+    const parts = moduleTensors(seed, spec, format);
+    if (fused && spec.group === "expert" && spec.layer !== undefined) {
+      let group = fusedByLayer.get(spec.layer);
+      if (!group) fusedByLayer.set(spec.layer, (group = { w1: [], w2: [], w3: [] }));
+      const which = spec.name.slice(spec.name.lastIndexOf(".") + 1) as "w1" | "w2" | "w3";
+      group[which].push(parts[0]!);
+      continue;
+    }
+    for (const t of parts) {
+      // FP8 scales have layout-specific names; NVFP4 companions are named the same in both layouts.
+      const renames = layout === "native" ? NATIVE_PART : HF_PART;
+      const partName = format === "fp8" ? (renames[t.part] ?? t.part) : t.part;
+      const moduleName = layout === "native" ? spec.name : onDiskHfName(spec.aliases, spec.name);
+      out.push({
+        name: `${moduleName}.${partName}`,
+        dtype: t.dtype,
+        shape: t.shape,
+        bytes: numel(t.shape) * dtypeBytes(t.dtype),
+        chunks: [t.data],
+      });
+    }
+  }
+  for (const [layer, g] of fusedByLayer) {
+    const prefix = `language_model.model.layers.${layer}.mlp.experts`;
+    const E = g.w1.length;
+    const I = config.moe.expertHiddenSize;
+    const D = config.hiddenSize;
+    const gateUp = g.w1.flatMap((w1, e) => [w1.data, g.w3[e]!.data]);
+    out.push({ name: `${prefix}.gate_up_proj`, dtype: "BF16", shape: [E, 2 * I, D], bytes: E * 2 * I * D * 2, chunks: gateUp });
+    out.push({ name: `${prefix}.down_proj`, dtype: "BF16", shape: [E, D, I], bytes: E * D * I * 2, chunks: g.w2.map((t) => t.data) });
+  }
+  return out;
+}
+
+async function writeShards(
+  dir: string,
+  layout: "native" | "hf",
+  tensors: FileTensor[],
+  numShards: number,
+  onProgress: MakeTinyOptions["onProgress"],
+): Promise<string[]> {
+  const total = tensors.reduce((a, t) => a + t.bytes, 0);
+  const target = total / numShards;
+  const shards: FileTensor[][] = [[]];
+  let acc = 0;
+  for (const t of tensors) {
+    const current = shards[shards.length - 1]!;
+    if (current.length > 0 && acc >= target && shards.length < numShards) {
+      shards.push([t]);
+      acc = t.bytes;
+    } else {
+      current.push(t);
+      acc += t.bytes;
+    }
+  }
+  const base = layout === "native" ? "consolidated" : "model";
+  const names =
+    shards.length === 1
+      ? [`${base}.safetensors`]
+      : shards.map((_, i) => `${base}-${String(i + 1).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.safetensors`);
+  let done = 0;
+  const weightMap: Record<string, string> = {};
+  for (let s = 0; s < shards.length; s++) {
+    const shard = shards[s]!;
+    const name = names[s]!;
+    const writer = await SafetensorsWriter.create(join(dir, name), shard, { format: "pt" });
+    try {
+      for (const t of shard) {
+        for (const chunk of t.chunks) await writer.writeChunk(t.name, chunk());
+        weightMap[t.name] = name;
+        done += t.bytes;
+        onProgress?.({ phase: "write", done, total });
+      }
+      await writer.finish();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+  }
+  const indexName = `${base}.safetensors.index.json`;
+  await rm(join(dir, indexName), { force: true });
+  if (shards.length > 1) {
+    await writeFile(join(dir, indexName), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
+  }
+  return names;
+}

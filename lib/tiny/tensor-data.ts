@@ -1,0 +1,99 @@
+/**
+ * Deterministic weights for generated checkpoints. Every tensor's bytes depend only on (seed, canonical
+ * module name, part), so the native and HF layouts (per-expert or fused) of one seed hold identical weights.
+ */
+import type { WeightFormat } from "../config/quantization";
+import type { ModuleSpec } from "../checkpoint/module-table";
+import { f32ArrayToBf16 } from "../quant/bf16";
+import { encodeFp8E4m3 } from "../quant/fp8-e4m3";
+import { quantizeNvfp4 } from "../quant/nvfp4";
+import { Rng, seedFor } from "./random";
+
+export interface TensorBytes {
+  /** Canonical part: weight | weight_packed | weight_scale | weight_global_scale | input_global_scale | input_scale | bias. */
+  part: string;
+  dtype: "BF16" | "F32" | "U8" | "F8_E4M3";
+  shape: number[];
+  data: () => Uint8Array;
+}
+
+/** Activation magnitude assumed for the calibrated static input scales (FP8 input_scale, NVFP4 input_global_scale). */
+const ASSUMED_ACTIVATION_AMAX = 4;
+
+function floatWeights(seed: number, spec: ModuleSpec): Float32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const rng = new Rng(seedFor(seed, spec.name));
+  const out = new Float32Array(n);
+  if (spec.kind === "norm") {
+    for (let i = 0; i < n; i++) out[i] = 1 + 0.1 * rng.nextSigned();
+    return out;
+  }
+  // Linear / conv: uniform with variance 1/fan_in keeps the residual stream of a random model in range.
+  const fanIn = spec.kind === "embedding" ? 1 : spec.shape.slice(1).reduce((a, b) => a * b, 1);
+  const amp = Math.sqrt(3 / fanIn);
+  for (let i = 0; i < n; i++) out[i] = amp * rng.nextSigned();
+  return out;
+}
+
+function bytesOf(a: Uint16Array | Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function f32Scalar(v: number): Uint8Array {
+  return bytesOf(Float32Array.of(v));
+}
+
+/** The tensors of one module in the given weight format, with lazily computed bytes. */
+export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightFormat): TensorBytes[] {
+  const shape = [...spec.shape];
+  const out: TensorBytes[] = [];
+  if (format === "bf16") {
+    out.push({ part: "weight", dtype: "BF16", shape, data: () => bytesOf(f32ArrayToBf16(floatWeights(seed, spec))) });
+  } else if (format === "fp8") {
+    let cached: { bytes: Uint8Array; scale: number } | undefined;
+    const quantized = () => {
+      if (!cached) {
+        const w = floatWeights(seed, spec);
+        let amax = 0;
+        for (const v of w) amax = Math.max(amax, Math.abs(v));
+        const scale = Math.fround(amax / 448 || 1);
+        const bytes = new Uint8Array(w.length);
+        for (let i = 0; i < w.length; i++) bytes[i] = encodeFp8E4m3(w[i]! / scale, { saturate: true });
+        cached = { bytes, scale };
+      }
+      return cached;
+    };
+    out.push(
+      { part: "weight", dtype: "F8_E4M3", shape, data: () => quantized().bytes },
+      { part: "weight_scale", dtype: "F32", shape: [], data: () => f32Scalar(quantized().scale) },
+      { part: "input_scale", dtype: "F32", shape: [], data: () => f32Scalar(ASSUMED_ACTIVATION_AMAX / 448) },
+    );
+  } else {
+    const [rows = 0, cols = 0] = shape;
+    let cached: ReturnType<typeof quantizeNvfp4> | undefined;
+    const quantized = () => {
+      cached ??= quantizeNvfp4(floatWeights(seed, spec), rows, cols);
+      return cached;
+    };
+    // Byte order matters: the packed data is produced first, so release the cache after the last reader.
+    out.push(
+      { part: "weight_packed", dtype: "U8", shape: [rows, cols / 2], data: () => quantized().packed },
+      { part: "weight_scale", dtype: "F8_E4M3", shape: [rows, cols / 16], data: () => quantized().blockScales },
+      {
+        part: "weight_global_scale",
+        dtype: "F32",
+        shape: [1],
+        data: () => {
+          const g = quantized().globalScale;
+          cached = undefined;
+          return f32Scalar(g);
+        },
+      },
+      { part: "input_global_scale", dtype: "F32", shape: [1], data: () => f32Scalar((448 * 6) / ASSUMED_ACTIVATION_AMAX) },
+    );
+  }
+  if (spec.hasBias) {
+    out.push({ part: "bias", dtype: "BF16", shape: [shape[0] ?? 0], data: () => new Uint8Array((shape[0] ?? 0) * 2) });
+  }
+  return out;
+}

@@ -1,0 +1,297 @@
+import { describe, expect, it } from "vitest";
+import type { ChatMessage, ChatRequest } from "../../lib/chat/types.js";
+import { ChatFormatError, InvalidArgumentError } from "../../lib/errors.js";
+import { ByteTokenizer, REASONING_EFFORT_SETTING } from "../helpers/byte-tokenizer.js";
+import { render } from "./golden.js";
+
+const CALL = (id: string, name = "f") => ({
+  id,
+  type: "function" as const,
+  function: { name, arguments: "{}" },
+});
+const USER: ChatMessage = { role: "user", content: "u" };
+
+function rejects(request: ChatRequest, message: RegExp, tokenizer?: ByteTokenizer): void {
+  expect(() => render(request, {}, tokenizer)).toThrow(ChatFormatError);
+  expect(() => render(request, {}, tokenizer)).toThrow(message);
+}
+
+describe("requests mistral-common refuses are ChatFormatError", () => {
+  it("refuses an empty conversation", () => {
+    rejects({ messages: [] }, /at least one message/);
+  });
+
+  it("refuses a lone assistant or tool message", () => {
+    rejects(
+      { messages: [{ role: "assistant", content: "a" }], continueFinalMessage: true },
+      /user or system/,
+    );
+  });
+
+  it("refuses a conversation ending on an assistant turn without continueFinalMessage", () => {
+    rejects({ messages: [USER, { role: "assistant", content: "a" }] }, /continueFinalMessage/);
+  });
+
+  it("refuses continueFinalMessage when the last message is not an assistant message", () => {
+    rejects({ messages: [USER], continueFinalMessage: true }, /final assistant message/);
+    rejects(
+      { messages: [USER, { role: "assistant", content: "a" }, USER], continueFinalMessage: true },
+      /not user/,
+    );
+  });
+
+  it("refuses a tool result after a user message or first in the conversation", () => {
+    rejects(
+      { messages: [USER, { role: "tool", tool_call_id: "123456789", content: "r" }] },
+      /'tool' after role 'user'/,
+    );
+    rejects(
+      { messages: [{ role: "tool", tool_call_id: "123456789", content: "r" }, USER] },
+      /must follow an assistant message/,
+    );
+  });
+
+  it("refuses a tool result whose id matches no call of the preceding assistant message", () => {
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [CALL("123456789")] },
+          { role: "tool", tool_call_id: "987654321", content: "r" },
+        ],
+      },
+      /987654321 does not answer a tool call/,
+    );
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", content: "no calls" },
+          { role: "tool", tool_call_id: "123456789", content: "r" },
+        ],
+      },
+      /does not answer a tool call/,
+    );
+  });
+
+  it("refuses a tool message without tool_call_id", () => {
+    const tool = { role: "tool", content: "r" } as unknown as ChatMessage;
+    rejects(
+      { messages: [USER, { role: "assistant", tool_calls: [CALL("123456789")] }, tool] },
+      /needs a tool_call_id/,
+    );
+  });
+
+  it("refuses duplicate results and duplicate call ids", () => {
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [CALL("123456789")] },
+          { role: "tool", tool_call_id: "123456789", content: "r" },
+          { role: "tool", tool_call_id: "123456789", content: "r" },
+        ],
+      },
+      /duplicate tool call id 123456789 in tool results/,
+    );
+    rejects(
+      { messages: [USER, { role: "assistant", tool_calls: [CALL("123456789"), CALL("123456789")] }, USER] },
+      /duplicate tool call id 123456789 in assistant message/,
+    );
+  });
+
+  it("refuses an assistant message that comes before all results of the previous calls", () => {
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [CALL("123456789"), CALL("223456789")] },
+          { role: "tool", tool_call_id: "123456789", content: "r" },
+          { role: "assistant", content: "early" },
+          USER,
+        ],
+      },
+      /made 2 tool call\(s\) but 1 result/,
+    );
+  });
+
+  it("refuses tool call ids that are missing or not 9 alphanumeric characters", () => {
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [CALL("call_1")] },
+          { role: "tool", tool_call_id: "call_1", content: "r" },
+        ],
+      },
+      /must be 9 characters/,
+    );
+    const noId = { type: "function", function: { name: "f", arguments: "{}" } } as unknown as ReturnType<
+      typeof CALL
+    >;
+    rejects(
+      { messages: [USER, { role: "assistant", tool_calls: [noId] }, USER] },
+      /tool call id is required/,
+    );
+  });
+
+  it("refuses an assistant message with neither content nor tool calls", () => {
+    rejects(
+      { messages: [USER, { role: "assistant", content: "" }, USER] },
+      /needs content, reasoning or tool calls/,
+    );
+    rejects(
+      { messages: [USER, { role: "assistant", content: null, tool_calls: [] }, USER] },
+      /needs content/,
+    );
+    rejects(
+      { messages: [USER, { role: "assistant", content: [{ type: "text", text: "" }] }, USER] },
+      /needs content/,
+    );
+  });
+
+  it("refuses system messages after assistant or tool turns", () => {
+    rejects(
+      { messages: [USER, { role: "assistant", content: "a" }, { role: "system", content: "s" }, USER] },
+      /'system' after role 'assistant'/,
+    );
+  });
+
+  it("refuses thinking in a system message and content parts a role cannot hold", () => {
+    rejects(
+      { messages: [{ role: "system", content: [{ type: "thinking", thinking: "t" }] }, USER] },
+      /thinking parts are not allowed in system/,
+    );
+    rejects(
+      { messages: [{ role: "user", content: [{ type: "thinking", thinking: "t" }] }] },
+      /not allowed in user/,
+    );
+    rejects(
+      { messages: [{ role: "system", content: [{ type: "image", width: 28, height: 28 }] }, USER] },
+      /image parts are not allowed in system/,
+    );
+    rejects(
+      { messages: [USER, { role: "assistant", content: [{ type: "image", width: 28, height: 28 }] }, USER] },
+      /image parts are not allowed in assistant/,
+    );
+  });
+
+  it("refuses different reasoning and reasoning_content, or reasoning next to thinking parts", () => {
+    rejects(
+      { messages: [USER, { role: "assistant", reasoning: "a", reasoning_content: "b", content: "c" }, USER] },
+      /must be equal/,
+    );
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", reasoning: "a", content: [{ type: "thinking", thinking: "b" }] },
+          USER,
+        ],
+      },
+      /both thinking parts/,
+    );
+  });
+
+  it("refuses invalid function names in tools, calls and tool messages", () => {
+    rejects(
+      { messages: [USER], tools: [{ type: "function", function: { name: "bad name" } }] },
+      /function name was "bad name"/,
+    );
+    rejects(
+      { messages: [USER], tools: [{ type: "function", function: { name: "x".repeat(65) } }] },
+      /at most|1 to 64/,
+    );
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [CALL("123456789", "f.g")] },
+          { role: "tool", tool_call_id: "123456789", content: "r" },
+        ],
+      },
+      /"f.g"/,
+    );
+    rejects(
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [CALL("123456789")] },
+          { role: "tool", tool_call_id: "123456789", content: "r", name: "no spaces allowed" },
+        ],
+      },
+      /"no spaces allowed"/,
+    );
+  });
+
+  it("refuses tool parameters that are not a JSON Schema", () => {
+    rejects(
+      {
+        messages: [USER],
+        tools: [{ type: "function", function: { name: "f", parameters: { type: "objekt" } } }],
+      },
+      /invalid tool schema/,
+    );
+    rejects(
+      {
+        messages: [USER],
+        tools: [{ type: "function", function: { name: "f", parameters: { required: "a" } } }],
+      },
+      /invalid tool schema/,
+    );
+  });
+
+  it("refuses a reasoning effort the tokenizer does not allow, or a missing one it requires", () => {
+    const onlyNone = new ByteTokenizer({
+      modelSettings: { reasoning_effort: { ...REASONING_EFFORT_SETTING, values: ["none"] } },
+    });
+    rejects({ messages: [USER], reasoningEffort: "high" }, /must be one of \["none"\]/, onlyNone);
+    const unsupported = new ByteTokenizer({
+      modelSettings: { reasoning_effort: { ...REASONING_EFFORT_SETTING, values: [], default: null } },
+    });
+    rejects({ messages: [USER], reasoningEffort: "none" }, /not supported/, unsupported);
+    const required = new ByteTokenizer({
+      modelSettings: { reasoning_effort: { ...REASONING_EFFORT_SETTING, acceptsNone: false, default: null } },
+    });
+    rejects({ messages: [USER] }, /must be set/, required);
+  });
+
+  it("refuses images when the tokenizer has no image configuration", () => {
+    const textOnly = new ByteTokenizer({ image: undefined });
+    rejects(
+      { messages: [{ role: "user", content: [{ type: "image", width: 28, height: 28 }] }] },
+      /no image configuration/,
+      textOnly,
+    );
+  });
+
+  it("refuses tokenizers older than v13", () => {
+    rejects({ messages: [USER] }, /v13 and later, not v11/, new ByteTokenizer({ version: "v11" }));
+  });
+});
+
+describe("malformed requests are InvalidArgumentError", () => {
+  it.each<[string, unknown]>([
+    ["a missing messages array", {}],
+    ["an unknown role", { messages: [{ role: "developer", content: "x" }] }],
+    ["non-string content", { messages: [{ role: "user", content: 5 }] }],
+    ["an unknown part type", { messages: [{ role: "user", content: [{ type: "input_audio" }] }] }],
+    ["a reasoning effort outside none/high", { messages: [USER], reasoningEffort: "low" }],
+    [
+      "an image without a size",
+      { messages: [{ role: "user", content: [{ type: "image", width: 0, height: 2 }] }] },
+    ],
+    [
+      "tool arguments of the wrong type",
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [{ id: "123456789", function: { name: "f", arguments: 3 } }] },
+          USER,
+        ],
+      },
+    ],
+  ])("refuses %s", (_, request) => {
+    expect(() => render(request as ChatRequest)).toThrow(InvalidArgumentError);
+  });
+});
