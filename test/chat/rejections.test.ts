@@ -21,7 +21,7 @@ describe("requests mistral-common refuses are ChatFormatError", () => {
     rejects({ messages: [] }, /at least one message/);
   });
 
-  it("refuses a lone assistant or tool message", () => {
+  it("refuses a conversation of one assistant message", () => {
     rejects(
       { messages: [{ role: "assistant", content: "a" }], continueFinalMessage: true },
       /user or system/,

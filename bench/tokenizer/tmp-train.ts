@@ -1,0 +1,14 @@
+import { trainTekken } from "../../lib/tokenizer/train.js";
+import { TINY_CORPUS } from "../../lib/tokenizer/tiny-corpus.js";
+import { Tekken } from "../../lib/tokenizer/tekken.js";
+console.log("corpus bytes", Buffer.byteLength(TINY_CORPUS));
+let t = performance.now();
+const json = trainTekken({ corpus: TINY_CORPUS, numMerges: 800 });
+console.log("train ms", performance.now() - t, json.vocab.length);
+t = performance.now();
+const tk = Tekken.fromJson(json, "tiny");
+console.log("load ms", performance.now() - t);
+const ids = tk.encode(TINY_CORPUS);
+console.log("tokens", ids.length, tk.decode(ids) === TINY_CORPUS);
+console.log(json.vocab.slice(256, 300).map((v) => v.token_str).join("|"));
+console.log(json.vocab.slice(-20).map((v) => v.token_str).join("|"));
