@@ -42,7 +42,9 @@ export class CheckpointError extends Ms4Error {
     where: { file?: string | undefined; tensor?: string | undefined } = {},
     options?: { cause?: unknown },
   ) {
-    const prefix = [where.file, where.tensor ? `tensor ${where.tensor}` : undefined].filter(Boolean).join(": ");
+    const prefix = [where.file, where.tensor ? `tensor ${where.tensor}` : undefined]
+      .filter(Boolean)
+      .join(": ");
     super("ERR_CHECKPOINT", prefix ? `${prefix}: ${message}` : message, options);
     this.file = where.file;
     this.tensor = where.tensor;
@@ -102,8 +104,10 @@ export class AbortError extends Ms4Error {
 export function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === "function") return "a function";
   return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;

@@ -1,14 +1,8 @@
 /** mistral4-runtime: run Mistral Small 4 from Node.js. Public exports only. */
-export { Model, type ModelMemory } from "./model/model";
-export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
-export type { ModelConfig, MoeConfig, RopeConfig, VisionConfig, Llama4Scaling } from "./config/model-config";
-export type { QuantizationConfig, QuantGroup, QuantArgs, WeightFormat } from "./config/quantization";
+
+export type { Llama4Scaling, ModelConfig, MoeConfig, RopeConfig, VisionConfig } from "./config/model-config";
+export type { QuantArgs, QuantGroup, QuantizationConfig, WeightFormat } from "./config/quantization";
 export { readModelConfig } from "./config/read-model-config";
-export type { Tokenizer, SpecialTokenPolicy } from "./tokenizer/types";
-export { Tekken } from "./tokenizer/tekken";
-export { inspectCheckpoint, formatInspectReport, type InspectReport } from "./inspect/inspect";
-export { makeTiny, type MakeTinyOptions, type MakeTinyResult } from "./tiny/make-tiny";
-export { systemInfo } from "./system-info";
 export {
   AbortError,
   ChatFormatError,
@@ -22,3 +16,10 @@ export {
   TokenizerError,
   UnsupportedQuantizationError,
 } from "./errors";
+export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
+export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
+export { Model, type ModelMemory } from "./model/model";
+export { systemInfo } from "./system-info";
+export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
+export { Tekken } from "./tokenizer/tekken";
+export type { SpecialTokenPolicy, Tokenizer } from "./tokenizer/types";

@@ -59,7 +59,13 @@ export interface CudaDevice {
 
 export interface SystemInfo {
   cpu: CpuFeatures;
-  cuda: { compiled: boolean; runtimeVersion: number; driverVersion: number; error: string; devices: CudaDevice[] };
+  cuda: {
+    compiled: boolean;
+    runtimeVersion: number;
+    driverVersion: number;
+    error: string;
+    devices: CudaDevice[];
+  };
 }
 
 export interface NativeBinding {

@@ -32,10 +32,13 @@ function nodeHeadersDir() {
   return undefined;
 }
 
-const compiler = process.env.CXX ?? (has("c++") ? "c++" : has("g++") ? "g++" : has("clang++") ? "clang++" : undefined);
+const compiler =
+  process.env.CXX ?? (has("c++") ? "c++" : has("g++") ? "g++" : has("clang++") ? "clang++" : undefined);
 if (!compiler) {
   log("cannot build the native addon: no C++ compiler found (c++, g++ or clang++).");
-  log("Install one (Debian/Ubuntu: apt-get install g++ cmake; macOS: xcode-select --install), then npm rebuild.");
+  log(
+    "Install one (Debian/Ubuntu: apt-get install g++ cmake; macOS: xcode-select --install), then npm rebuild.",
+  );
   process.exit(1);
 }
 
@@ -62,12 +65,31 @@ if (has("cmake")) {
 } else {
   log("cmake not found: building the CPU addon with node-gyp instead (no CUDA backend).");
   log("Install cmake (apt-get install cmake) to get the primary build and the CUDA backend.");
-  const nodeGyp = [join(root, "node_modules", "node-gyp", "bin", "node-gyp.js"), join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js")].find(existsSync);
+  const nodeGyp = [
+    join(root, "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    join(
+      dirname(process.execPath),
+      "..",
+      "lib",
+      "node_modules",
+      "npm",
+      "node_modules",
+      "node-gyp",
+      "bin",
+      "node-gyp.js",
+    ),
+  ].find(existsSync);
   if (!nodeGyp) {
-    log("cannot build the native addon: neither cmake nor node-gyp is available. Install cmake and run npm rebuild.");
+    log(
+      "cannot build the native addon: neither cmake nor node-gyp is available. Install cmake and run npm rebuild.",
+    );
     process.exit(1);
   }
-  status = spawnSync(process.execPath, [nodeGyp, "rebuild", "-j", jobs], { cwd: root, stdio: "inherit", env }).status;
+  status = spawnSync(process.execPath, [nodeGyp, "rebuild", "-j", jobs], {
+    cwd: root,
+    stdio: "inherit",
+    env,
+  }).status;
 }
 
 if (status !== 0) {

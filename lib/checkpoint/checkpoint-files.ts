@@ -34,11 +34,18 @@ export async function readCheckpointFiles(dir: string, layout: CheckpointLayout)
   const set = (await findCheckpointFiles(dir))[layout];
   if (!set) {
     const what = layout === "native" ? "consolidated*.safetensors" : "model*.safetensors";
-    throw new CheckpointError(`no ${what} weight files for the ${layout} layout in this folder`, { file: dir });
+    throw new CheckpointError(`no ${what} weight files for the ${layout} layout in this folder`, {
+      file: dir,
+    });
   }
   if (set.kind === "indexed" && set.indexFile) {
     const index = await loadShardedIndex(dir, set.indexFile);
-    return { layout, dir, indexPath: index.indexPath, headers: index.shards.map((s) => index.headers.get(s)!) };
+    return {
+      layout,
+      dir,
+      indexPath: index.indexPath,
+      headers: index.shards.map((s) => index.headers.get(s)!),
+    };
   }
   const headers: SafetensorsFileHeader[] = [];
   for (const name of set.files) headers.push(await readSafetensorsHeader(join(dir, name)));

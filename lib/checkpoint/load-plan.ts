@@ -4,8 +4,9 @@
  * Every tensor in the files is used or explicitly ignored; anything missing, extra or mis-shaped is a
  * CheckpointError naming it. Native code receives only byte ranges.
  */
-import { configuredWeightFormat, type WeightFormat } from "../config/quantization";
+
 import type { ModelConfig } from "../config/model-config";
+import { configuredWeightFormat, type WeightFormat } from "../config/quantization";
 import { CheckpointError } from "../errors";
 import type { CheckpointFiles } from "./checkpoint-files";
 import { buildModuleTable, type ModuleSpec, moduleClass } from "./module-table";
@@ -55,11 +56,14 @@ export function buildLoadPlan(config: ModelConfig, files: CheckpointFiles): Load
   let fusedExperts = false;
 
   const put = (t: PlannedTensor, fileName: string) => {
-    let parts = byModule.get(t.module);
-    if (!parts) byModule.set(t.module, (parts = new Map()));
+    const parts = byModule.get(t.module) ?? new Map<TensorPart, PlannedTensor>();
+    byModule.set(t.module, parts);
     const prior = parts.get(t.part);
     if (prior) {
-      throw new CheckpointError(`stored twice: as ${prior.source} and as ${t.source}`, { file: fileName, tensor: t.name });
+      throw new CheckpointError(`stored twice: as ${prior.source} and as ${t.source}`, {
+        file: fileName,
+        tensor: t.name,
+      });
     }
     parts.set(t.part, t);
   };
@@ -71,7 +75,10 @@ export function buildLoadPlan(config: ModelConfig, files: CheckpointFiles): Load
       if (match.kind === "ignored") {
         ignored.push(tensor.name);
       } else if (match.kind === "unknown") {
-        throw new CheckpointError("unexpected tensor: it is not part of this model's architecture or layout", where);
+        throw new CheckpointError(
+          "unexpected tensor: it is not part of this model's architecture or layout",
+          where,
+        );
       } else if (match.kind === "module") {
         put(
           {
@@ -89,8 +96,17 @@ export function buildLoadPlan(config: ModelConfig, files: CheckpointFiles): Load
         );
       } else {
         fusedExperts = true;
-        if (match.layer >= config.numLayers) throw new CheckpointError(`layer ${match.layer} does not exist`, where);
-        for (const t of sliceFusedExperts(config, tensor, match.which, match.part, match.layer, fileIndex, header.path)) {
+        if (match.layer >= config.numLayers)
+          throw new CheckpointError(`layer ${match.layer} does not exist`, where);
+        for (const t of sliceFusedExperts(
+          config,
+          tensor,
+          match.which,
+          match.part,
+          match.layer,
+          fileIndex,
+          header.path,
+        )) {
           put(t, header.path);
         }
       }
@@ -134,15 +150,34 @@ function sliceFusedExperts(
   const numel = t.shape.reduce((a, b) => a * b, 1);
   const scaleShapeOk = isScale && numel === E && t.shape[0] === E;
   if (!scaleShapeOk && !sameShape(t.shape, expected)) {
-    throw new CheckpointError(`expected shape [${expected.join(", ")}], found [${t.shape.join(", ")}]`, where);
+    throw new CheckpointError(
+      `expected shape [${expected.join(", ")}], found [${t.shape.join(", ")}]`,
+      where,
+    );
   }
   const perExpert = t.byteLength / E;
   const out: PlannedTensor[] = [];
   for (let e = 0; e < E; e++) {
     const base = t.begin + e * perExpert;
-    const mk = (w: "w1" | "w2" | "w3", offset: number, length: number, shape: number[], tag: string): PlannedTensor => {
+    const mk = (
+      w: "w1" | "w2" | "w3",
+      offset: number,
+      length: number,
+      shape: number[],
+      tag: string,
+    ): PlannedTensor => {
       const module = `layers.${layer}.experts.${e}.${w}`;
-      return { name: `${module}.${part}`, module, part, dtype: t.dtype, shape, fileIndex, offset, length, source: `${t.name}[${e}]${tag}` };
+      return {
+        name: `${module}.${part}`,
+        module,
+        part,
+        dtype: t.dtype,
+        shape,
+        fileIndex,
+        offset,
+        length,
+        source: `${t.name}[${e}]${tag}`,
+      };
     };
     if (which === "down") {
       out.push(mk("w2", base, perExpert, isScale ? [] : [D, I], ""));
@@ -166,7 +201,12 @@ function isScalar(shape: readonly number[]): boolean {
 }
 
 /** Checks one module's tensors against its spec and the configured format; returns the format. */
-function checkModule(c: ModelConfig, spec: ModuleSpec, parts: Map<TensorPart, PlannedTensor>, files: CheckpointFiles): WeightFormat {
+function checkModule(
+  c: ModelConfig,
+  spec: ModuleSpec,
+  parts: Map<TensorPart, PlannedTensor>,
+  files: CheckpointFiles,
+): WeightFormat {
   const expectedFormat =
     spec.kind === "linear" ? configuredWeightFormat(c.quantization, spec.aliases, moduleClass(spec)) : "bf16";
   const storedFormat: WeightFormat = parts.has("weight_packed")
@@ -192,7 +232,10 @@ function checkModule(c: ModelConfig, spec: ModuleSpec, parts: Map<TensorPart, Pl
   }
   const allowed: Record<WeightFormat, { required: TensorPart[]; optional: TensorPart[] }> = {
     bf16: { required: ["weight"], optional: spec.hasBias ? ["bias"] : [] },
-    fp8: { required: ["weight", "weight_scale"], optional: ["input_scale", ...(spec.hasBias ? (["bias"] as const) : [])] },
+    fp8: {
+      required: ["weight", "weight_scale"],
+      optional: ["input_scale", ...(spec.hasBias ? (["bias"] as const) : [])],
+    },
     nvfp4: {
       required: ["weight_packed", "weight_scale", "weight_global_scale"],
       optional: ["input_global_scale", ...(spec.hasBias ? (["bias"] as const) : [])],
@@ -201,15 +244,20 @@ function checkModule(c: ModelConfig, spec: ModuleSpec, parts: Map<TensorPart, Pl
   const rule = allowed[storedFormat];
   if (spec.hasBias && !parts.has("bias")) rule.required.push("bias");
   for (const part of rule.required) {
-    if (!parts.has(part)) throw new CheckpointError("missing tensor", { file: anyFile, tensor: `${spec.name}.${part}` });
+    if (!parts.has(part))
+      throw new CheckpointError("missing tensor", { file: anyFile, tensor: `${spec.name}.${part}` });
   }
   for (const [part, t] of parts) {
     const where = { file: fileOf(t), tensor: t.source };
     if (!rule.required.includes(part) && !rule.optional.includes(part)) {
-      throw new CheckpointError(`unexpected tensor: a ${storedFormat.toUpperCase()} ${spec.kind} has no ${part}`, where);
+      throw new CheckpointError(
+        `unexpected tensor: a ${storedFormat.toUpperCase()} ${spec.kind} has no ${part}`,
+        where,
+      );
     }
     const expect = (dtypes: string[], shape: readonly number[] | "scalar") => {
-      if (!dtypes.includes(t.dtype)) throw new CheckpointError(`expected dtype ${dtypes.join(" or ")}, found ${t.dtype}`, where);
+      if (!dtypes.includes(t.dtype))
+        throw new CheckpointError(`expected dtype ${dtypes.join(" or ")}, found ${t.dtype}`, where);
       const ok = shape === "scalar" ? isScalar(t.shape) : sameShape(t.shape, shape);
       if (!ok) {
         const want = shape === "scalar" ? "a single value" : `[${shape.join(", ")}]`;
@@ -225,7 +273,8 @@ function checkModule(c: ModelConfig, spec: ModuleSpec, parts: Map<TensorPart, Pl
         expect([...FLOAT_DTYPES], [rows]);
         break;
       case "weight_packed":
-        if (cols % 16 !== 0) throw new CheckpointError(`NVFP4 needs an input size divisible by 16, found ${cols}`, where);
+        if (cols % 16 !== 0)
+          throw new CheckpointError(`NVFP4 needs an input size divisible by 16, found ${cols}`, where);
         expect(["U8"], [rows, cols / 2]);
         break;
       case "weight_scale":

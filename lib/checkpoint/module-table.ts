@@ -55,9 +55,30 @@ export function buildModuleTable(c: ModelConfig): ModuleSpec[] {
     const hp = `layers.${l}`;
     const L = { layer: l };
     add(`${p}.attention_norm`, "norm", "norm", [D], textAliases(`${hp}.input_layernorm`), L);
-    add(`${p}.attention.wq_a`, "linear", "attention", [c.qLoraRank, D], textAliases(`${hp}.self_attn.q_a_proj`), L);
-    add(`${p}.attention.q_a_norm`, "norm", "norm", [c.qLoraRank], textAliases(`${hp}.self_attn.q_a_layernorm`), L);
-    add(`${p}.attention.wq_b`, "linear", "attention", [H * c.qkHeadDim, c.qLoraRank], textAliases(`${hp}.self_attn.q_b_proj`), L);
+    add(
+      `${p}.attention.wq_a`,
+      "linear",
+      "attention",
+      [c.qLoraRank, D],
+      textAliases(`${hp}.self_attn.q_a_proj`),
+      L,
+    );
+    add(
+      `${p}.attention.q_a_norm`,
+      "norm",
+      "norm",
+      [c.qLoraRank],
+      textAliases(`${hp}.self_attn.q_a_layernorm`),
+      L,
+    );
+    add(
+      `${p}.attention.wq_b`,
+      "linear",
+      "attention",
+      [H * c.qkHeadDim, c.qLoraRank],
+      textAliases(`${hp}.self_attn.q_b_proj`),
+      L,
+    );
     add(
       `${p}.attention.wkv_a_with_mqa`,
       "linear",
@@ -66,7 +87,14 @@ export function buildModuleTable(c: ModelConfig): ModuleSpec[] {
       textAliases(`${hp}.self_attn.kv_a_proj_with_mqa`),
       L,
     );
-    add(`${p}.attention.kv_a_norm`, "norm", "norm", [c.kvLoraRank], textAliases(`${hp}.self_attn.kv_a_layernorm`), L);
+    add(
+      `${p}.attention.kv_a_norm`,
+      "norm",
+      "norm",
+      [c.kvLoraRank],
+      textAliases(`${hp}.self_attn.kv_a_layernorm`),
+      L,
+    );
     add(
       `${p}.attention.wkv_b`,
       "linear",
@@ -75,7 +103,14 @@ export function buildModuleTable(c: ModelConfig): ModuleSpec[] {
       textAliases(`${hp}.self_attn.kv_b_proj`),
       L,
     );
-    add(`${p}.attention.wo`, "linear", "attention", [D, H * c.vHeadDim], textAliases(`${hp}.self_attn.o_proj`), L);
+    add(
+      `${p}.attention.wo`,
+      "linear",
+      "attention",
+      [D, H * c.vHeadDim],
+      textAliases(`${hp}.self_attn.o_proj`),
+      L,
+    );
     add(`${p}.ffn_norm`, "norm", "norm", [D], textAliases(`${hp}.post_attention_layernorm`), L);
     add(`${p}.gate`, "linear", "router", [c.moe.numExperts, D], textAliases(`${hp}.mlp.gate`), L);
     const I = c.moe.expertHiddenSize;
@@ -84,27 +119,53 @@ export function buildModuleTable(c: ModelConfig): ModuleSpec[] {
       const S = I * c.moe.numSharedExperts;
       for (const w of ["w1", "w2", "w3"] as const) {
         const shape = w === "w2" ? [D, S] : [S, D];
-        add(`${p}.shared_experts.${w}`, "linear", "shared_expert", shape, textAliases(`${hp}.mlp.shared_experts.${hfNames[w]}`), L);
+        add(
+          `${p}.shared_experts.${w}`,
+          "linear",
+          "shared_expert",
+          shape,
+          textAliases(`${hp}.mlp.shared_experts.${hfNames[w]}`),
+          L,
+        );
       }
     }
     for (let e = 0; e < c.moe.numExperts; e++) {
       for (const w of ["w1", "w2", "w3"] as const) {
         const shape = w === "w2" ? [D, I] : [I, D];
-        add(`${p}.experts.${e}.${w}`, "linear", "expert", shape, textAliases(`${hp}.mlp.experts.${e}.${hfNames[w]}`), {
-          layer: l,
-          expert: e,
-        });
+        add(
+          `${p}.experts.${e}.${w}`,
+          "linear",
+          "expert",
+          shape,
+          textAliases(`${hp}.mlp.experts.${e}.${hfNames[w]}`),
+          {
+            layer: l,
+            expert: e,
+          },
+        );
       }
     }
   }
   add("norm", "norm", "norm", [D], textAliases("norm"));
-  add("output", "linear", "lm_head", [c.vocabSize, D], ["lm_head", "language_model.lm_head", "model.lm_head"]);
+  add(
+    "output",
+    "linear",
+    "lm_head",
+    [c.vocabSize, D],
+    ["lm_head", "language_model.lm_head", "model.lm_head"],
+  );
 
   const v = c.vision;
   if (v) {
     const vt = (s: string) => [`vision_tower.${s}`, `model.vision_tower.${s}`];
     const Dv = v.hiddenSize;
-    add("vision_encoder.patch_conv", "conv", "vision", [Dv, v.numChannels, v.patchSize, v.patchSize], vt("patch_conv"));
+    add(
+      "vision_encoder.patch_conv",
+      "conv",
+      "vision",
+      [Dv, v.numChannels, v.patchSize, v.patchSize],
+      vt("patch_conv"),
+    );
     add("vision_encoder.ln_pre", "norm", "vision", [Dv], vt("ln_pre"));
     for (let j = 0; j < v.numLayers; j++) {
       const p = `vision_encoder.transformer.layers.${j}`;
@@ -119,15 +180,42 @@ export function buildModuleTable(c: ModelConfig): ModuleSpec[] {
       }
       add(`${p}.attention_norm`, "norm", "vision", [Dv], vt(`${hp}.attention_norm`), { layer: j });
       add(`${p}.ffn_norm`, "norm", "vision", [Dv], vt(`${hp}.ffn_norm`), { layer: j });
-      add(`${p}.feed_forward.w1`, "linear", "vision", [v.intermediateSize, Dv], vt(`${hp}.feed_forward.gate_proj`), { layer: j });
-      add(`${p}.feed_forward.w2`, "linear", "vision", [Dv, v.intermediateSize], vt(`${hp}.feed_forward.down_proj`), { layer: j });
-      add(`${p}.feed_forward.w3`, "linear", "vision", [v.intermediateSize, Dv], vt(`${hp}.feed_forward.up_proj`), { layer: j });
+      add(
+        `${p}.feed_forward.w1`,
+        "linear",
+        "vision",
+        [v.intermediateSize, Dv],
+        vt(`${hp}.feed_forward.gate_proj`),
+        { layer: j },
+      );
+      add(
+        `${p}.feed_forward.w2`,
+        "linear",
+        "vision",
+        [Dv, v.intermediateSize],
+        vt(`${hp}.feed_forward.down_proj`),
+        { layer: j },
+      );
+      add(
+        `${p}.feed_forward.w3`,
+        "linear",
+        "vision",
+        [v.intermediateSize, Dv],
+        vt(`${hp}.feed_forward.up_proj`),
+        { layer: j },
+      );
     }
     const mp = (s: string) => [`multi_modal_projector.${s}`, `model.multi_modal_projector.${s}`];
     if (v.addPreMmProjectorLayerNorm) add("pre_mm_projector_norm", "norm", "projector", [Dv], mp("norm"));
     const merge = v.spatialMergeSize;
     if (merge > 1) {
-      add("patch_merger.merging_layer", "linear", "projector", [Dv, Dv * merge * merge], mp("patch_merger.merging_layer"));
+      add(
+        "patch_merger.merging_layer",
+        "linear",
+        "projector",
+        [Dv, Dv * merge * merge],
+        mp("patch_merger.merging_layer"),
+      );
     }
     const bias = { hasBias: v.projectorBias };
     add("vision_language_adapter.w_in", "linear", "projector", [D, Dv], mp("linear_1"), bias);

@@ -17,7 +17,10 @@ export async function detectLayout(dir: string, prefer?: CheckpointLayout): Prom
   throw new CheckpointError("not a checkpoint folder: no params.json or config.json", { file: dir });
 }
 
-export async function openCheckpoint(dir: string, options: { layout?: CheckpointLayout | undefined } = {}): Promise<LoadPlan> {
+export async function openCheckpoint(
+  dir: string,
+  options: { layout?: CheckpointLayout | undefined } = {},
+): Promise<LoadPlan> {
   const layout = await detectLayout(dir, options.layout);
   const config = readModelConfig(dir, layout);
   const files = await readCheckpointFiles(dir, layout);

@@ -64,14 +64,24 @@ export class TensorNameResolver {
   resolve(tensorName: string): NameMatch {
     if (IGNORED_TENSORS.some((re) => re.test(tensorName))) return { kind: "ignored" };
     if (this.layout === "hf") {
-      const fused = /^(?:language_model\.model|model\.language_model|model)\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)(?:_(scale_inv|scale|activation_scale|input_scale))?$/.exec(
-        tensorName,
-      );
+      const fused =
+        /^(?:language_model\.model|model\.language_model|model)\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)(?:_(scale_inv|scale|activation_scale|input_scale))?$/.exec(
+          tensorName,
+        );
       if (fused) {
         const suffix = fused[3];
         const part: TensorPart | undefined =
-          suffix === undefined ? "weight" : suffix === "activation_scale" || suffix === "input_scale" ? "input_scale" : "weight_scale";
-        return { kind: "fused-experts", layer: Number(fused[1]), which: fused[2] === "gate_up_proj" ? "gate_up" : "down", part };
+          suffix === undefined
+            ? "weight"
+            : suffix === "activation_scale" || suffix === "input_scale"
+              ? "input_scale"
+              : "weight_scale";
+        return {
+          kind: "fused-experts",
+          layer: Number(fused[1]),
+          which: fused[2] === "gate_up_proj" ? "gate_up" : "down",
+          part,
+        };
       }
     }
     const dot = tensorName.lastIndexOf(".");

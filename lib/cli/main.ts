@@ -30,13 +30,19 @@ class UsageError extends Error {}
 function intOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} expects a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`--${name} expects a non-negative integer, got ${value}`);
   return n;
 }
 
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T | undefined {
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  name: string,
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw new UsageError(`--${name} expects one of ${allowed.join(", ")}, got ${value}`);
+  if (!allowed.includes(value as T))
+    throw new UsageError(`--${name} expects one of ${allowed.join(", ")}, got ${value}`);
   return value as T;
 }
 
@@ -48,7 +54,9 @@ async function cmdInspect(args: string[]): Promise<void> {
   });
   if (positionals.length > 1) throw new UsageError("inspect takes at most one folder");
   const dir = positionals[0] ?? (await ensureBuiltinModel());
-  const report = await inspectCheckpoint(dir, { layout: oneOf(values.layout, ["native", "hf"] as const, "layout") });
+  const report = await inspectCheckpoint(dir, {
+    layout: oneOf(values.layout, ["native", "hf"] as const, "layout"),
+  });
   if (values.json) {
     const { config, ...rest } = report;
     console.log(JSON.stringify({ ...rest, config }, null, 2));

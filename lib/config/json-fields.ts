@@ -18,9 +18,14 @@ export function readJsonObject(path: string, displayName = path): JsonObject {
     text = readFileSync(path, "utf8");
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new ConfigError(displayName, undefined, code === "ENOENT" ? "file not found" : `cannot read file (${code})`, {
-      cause,
-    });
+    throw new ConfigError(
+      displayName,
+      undefined,
+      code === "ENOENT" ? "file not found" : `cannot read file (${code})`,
+      {
+        cause,
+      },
+    );
   }
   let value: unknown;
   try {
@@ -28,7 +33,8 @@ export function readJsonObject(path: string, displayName = path): JsonObject {
   } catch (cause) {
     throw new ConfigError(displayName, undefined, `not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  if (!isObject(value)) throw new ConfigError(displayName, undefined, `expected a JSON object, found ${describe(value)}`);
+  if (!isObject(value))
+    throw new ConfigError(displayName, undefined, `expected a JSON object, found ${describe(value)}`);
   return value;
 }
 
@@ -55,7 +61,11 @@ export class JsonFields {
   }
 
   fail(key: string | undefined, message: string): never {
-    throw new ConfigError(this.file, key === undefined ? this.path || undefined : this.fieldPath(key), message);
+    throw new ConfigError(
+      this.file,
+      key === undefined ? this.path || undefined : this.fieldPath(key),
+      message,
+    );
   }
 
   private required(key: string): unknown {
@@ -66,9 +76,12 @@ export class JsonFields {
 
   number(key: string, rule: NumberRule = {}, fallback?: number): number {
     const value = this.has(key) ? this.obj[key] : fallback !== undefined ? fallback : this.required(key);
-    if (typeof value !== "number" || !Number.isFinite(value)) this.fail(key, `expected a number, found ${describe(value)}`);
-    if (rule.min !== undefined && value < rule.min) this.fail(key, `expected a number >= ${rule.min}, found ${value}`);
-    if (rule.max !== undefined && value > rule.max) this.fail(key, `expected a number <= ${rule.max}, found ${value}`);
+    if (typeof value !== "number" || !Number.isFinite(value))
+      this.fail(key, `expected a number, found ${describe(value)}`);
+    if (rule.min !== undefined && value < rule.min)
+      this.fail(key, `expected a number >= ${rule.min}, found ${value}`);
+    if (rule.max !== undefined && value > rule.max)
+      this.fail(key, `expected a number <= ${rule.max}, found ${value}`);
     if (rule.above !== undefined && !(value > rule.above)) {
       this.fail(key, `expected a number > ${rule.above}, found ${value}`);
     }

@@ -3,7 +3,13 @@
  * vision_config) or a bare `mistral4` config. Key names follow transformers' Mistral4Config.
  */
 import type { JsonFields } from "./json-fields";
-import { type ModelConfig, type RopeConfig, type VisionConfig, computeSoftmaxScale, yarnMscale } from "./model-config";
+import {
+  computeSoftmaxScale,
+  type ModelConfig,
+  type RopeConfig,
+  type VisionConfig,
+  yarnMscale,
+} from "./model-config";
 import { parseHfQuantization } from "./quantization";
 import { validateModelConfig } from "./validate";
 
@@ -20,18 +26,25 @@ export function parseHfConfig(root: JsonFields): ModelConfig {
   } else if (modelType === "mistral4") {
     text = root;
   } else {
-    root.fail("model_type", `expected "mistral3" (with a mistral4 text_config) or "mistral4", found ${JSON.stringify(modelType)}`);
+    root.fail(
+      "model_type",
+      `expected "mistral3" (with a mistral4 text_config) or "mistral4", found ${JSON.stringify(modelType)}`,
+    );
   }
   const numHeads = text.count("num_attention_heads");
   const qkNope = text.count("qk_nope_head_dim");
   const qkRope = text.count("qk_rope_head_dim");
   const rope = parseHfRope(text);
   const ropeParams = text.optionalObject("rope_parameters") ?? text.optionalObject("rope_scaling");
-  const llamaBeta = ropeParams?.has("llama_4_scaling_beta") ? ropeParams.number("llama_4_scaling_beta", { min: 0 }) : null;
+  const llamaBeta = ropeParams?.has("llama_4_scaling_beta")
+    ? ropeParams.number("llama_4_scaling_beta", { min: 0 })
+    : null;
   const quant = root.optionalObject("quantization_config") ?? text.optionalObject("quantization_config");
-  if (text.has("n_group") && text.int("n_group", { min: 1 }) !== 1) text.fail("n_group", "only 1 expert group is supported");
+  if (text.has("n_group") && text.int("n_group", { min: 1 }) !== 1)
+    text.fail("n_group", "only 1 expert group is supported");
   const topkMethod = text.has("topk_method") ? text.string("topk_method") : "greedy";
-  if (topkMethod === "noaux_tc") text.fail("topk_method", "noaux_tc routing (score correction bias) is not supported");
+  if (topkMethod === "noaux_tc")
+    text.fail("topk_method", "noaux_tc routing (score correction bias) is not supported");
   const scoring = text.string("scoring_func", "softmax");
   if (scoring !== "softmax") text.fail("scoring_func", `only softmax routing is supported, found ${scoring}`);
   const config: ModelConfig = {
@@ -69,7 +82,10 @@ export function parseHfConfig(root: JsonFields): ModelConfig {
         ? { beta: llamaBeta, originalMaxPositionEmbeddings: rope.originalMaxPositionEmbeddings }
         : null,
     softmaxScale: computeSoftmaxScale(qkNope + qkRope, rope),
-    tieWordEmbeddings: text.bool("tie_word_embeddings", root.has("tie_word_embeddings") ? root.bool("tie_word_embeddings") : false),
+    tieWordEmbeddings: text.bool(
+      "tie_word_embeddings",
+      root.has("tie_word_embeddings") ? root.bool("tie_word_embeddings") : false,
+    ),
     bosTokenId: text.int("bos_token_id", { min: 0 }, 1),
     eosTokenId: eosId(text),
     padTokenId: text.int("pad_token_id", { min: 0 }, 11),
@@ -88,7 +104,9 @@ function eosId(text: JsonFields): number {
 function parseHfRope(text: JsonFields): RopeConfig {
   // transformers ≥ 4.5x: rope_parameters {rope_type|type, rope_theta, factor, …}; older: rope_theta + rope_scaling.
   const p = text.optionalObject("rope_parameters") ?? text.optionalObject("rope_scaling");
-  const theta = p?.has("rope_theta") ? p.number("rope_theta", { above: 0 }) : text.number("rope_theta", { above: 0 }, 10000);
+  const theta = p?.has("rope_theta")
+    ? p.number("rope_theta", { above: 0 })
+    : text.number("rope_theta", { above: 0 }, 10000);
   const type = p ? (p.has("rope_type") ? p.string("rope_type") : p.string("type", "default")) : "default";
   const interleaved = text.bool("rope_interleave", true);
   if (!p || type === "default") {
@@ -106,7 +124,8 @@ function parseHfRope(text: JsonFields): RopeConfig {
       interleaved,
     };
   }
-  if (type !== "yarn" && type !== "deepseek_yarn") p.fail("rope_type", `only yarn RoPE scaling is supported, found ${type}`);
+  if (type !== "yarn" && type !== "deepseek_yarn")
+    p.fail("rope_type", `only yarn RoPE scaling is supported, found ${type}`);
   const factor = p.number("factor", { above: 0 });
   const mscale = p.number("mscale", { min: 0 }, 1);
   const mscaleAllDim = p.number("mscale_all_dim", { min: 0 }, 0);
@@ -142,9 +161,15 @@ function parseHfVision(v: JsonFields, root: JsonFields): VisionConfig {
     numChannels: v.count("num_channels", 3),
     patchSize: v.count("patch_size"),
     imageSize: v.count("image_size"),
-    ropeTheta: ropeParams?.has("rope_theta") ? ropeParams.number("rope_theta", { above: 0 }) : v.number("rope_theta", { above: 0 }, 10000),
+    ropeTheta: ropeParams?.has("rope_theta")
+      ? ropeParams.number("rope_theta", { above: 0 })
+      : v.number("rope_theta", { above: 0 }, 10000),
     spatialMergeSize: root.count("spatial_merge_size", 1),
-    imageTokenId: root.int("image_token_index", { min: 0 }, root.has("image_token_id") ? root.int("image_token_id", { min: 0 }) : 10),
+    imageTokenId: root.int(
+      "image_token_index",
+      { min: 0 },
+      root.has("image_token_id") ? root.int("image_token_id", { min: 0 }) : 10,
+    ),
     imageBreakTokenId: 12,
     imageEndTokenId: 13,
     addPreMmProjectorLayerNorm: true,

@@ -3,8 +3,14 @@
  * dim, n_layers, n_heads, … with `moe`, `yarn`, `llama_4_scaling`, `vision_encoder` and `quantization` blocks.
  */
 import { ConfigError } from "../errors";
-import { type JsonFields, type JsonObject, isObject } from "./json-fields";
-import { type ModelConfig, type RopeConfig, type VisionConfig, computeSoftmaxScale, yarnMscale } from "./model-config";
+import { isObject, type JsonFields, type JsonObject } from "./json-fields";
+import {
+  computeSoftmaxScale,
+  type ModelConfig,
+  type RopeConfig,
+  type VisionConfig,
+  yarnMscale,
+} from "./model-config";
 import { parseNativeQuantization } from "./quantization";
 import { validateModelConfig } from "./validate";
 
@@ -15,7 +21,9 @@ export function parseParamsJson(f: JsonFields): ModelConfig {
   const moe = f.object("moe");
   const rope = parseNativeRope(f);
   const llama4 = f.optionalObject("llama_4_scaling");
-  const visionBlock = f.optionalObject("vision_encoder") ?? f.optionalObject("multimodal")?.optionalObject("vision_encoder_args");
+  const visionBlock =
+    f.optionalObject("vision_encoder") ??
+    f.optionalObject("multimodal")?.optionalObject("vision_encoder_args");
   const quantBlock = f.optionalObject("quantization") ?? f.optionalObject("quantization_config");
   const config: ModelConfig = {
     format: "native",
@@ -45,10 +53,16 @@ export function parseParamsJson(f: JsonFields): ModelConfig {
       scoringFunc: "softmax",
     },
     rmsNormEps: f.number("norm_eps", { above: 0 }),
-    maxPositionEmbeddings: f.count("max_position_embeddings", f.has("max_seq_len") ? f.count("max_seq_len") : 128_000),
+    maxPositionEmbeddings: f.count(
+      "max_position_embeddings",
+      f.has("max_seq_len") ? f.count("max_seq_len") : 128_000,
+    ),
     rope,
     llama4Scaling: llama4
-      ? { beta: llama4.number("beta", { min: 0 }), originalMaxPositionEmbeddings: llama4.count("original_max_position_embeddings") }
+      ? {
+          beta: llama4.number("beta", { min: 0 }),
+          originalMaxPositionEmbeddings: llama4.count("original_max_position_embeddings"),
+        }
       : null,
     softmaxScale: computeSoftmaxScale(qkNope + qkRope, rope),
     tieWordEmbeddings: f.bool("tied_embeddings", false),
@@ -59,7 +73,8 @@ export function parseParamsJson(f: JsonFields): ModelConfig {
     quantization: parseNativeQuantization(quantBlock),
   };
   const moeRouting = moe.has("route_every_n") ? moe.int("route_every_n", { min: 1 }) : 1;
-  if (moeRouting !== 1) moe.fail("route_every_n", `only 1 (every layer is MoE) is supported, found ${moeRouting}`);
+  if (moeRouting !== 1)
+    moe.fail("route_every_n", `only 1 (every layer is MoE) is supported, found ${moeRouting}`);
   checkKnownKeys(f, moe.obj);
   return validateModelConfig(config);
 }
@@ -129,7 +144,12 @@ function parseNativeVision(v: JsonFields): VisionConfig {
 /** Rejects the params that would change the math in ways this runtime does not implement. */
 function checkKnownKeys(f: JsonFields, moe: JsonObject): void {
   if (isObject(moe) && moe["use_load_balancing_bias"] === true) {
-    throw new ConfigError(f.file, "moe.use_load_balancing_bias", "expert score correction bias is not supported (MS4 has none)");
+    throw new ConfigError(
+      f.file,
+      "moe.use_load_balancing_bias",
+      "expert score correction bias is not supported (MS4 has none)",
+    );
   }
-  if (f.has("sliding_window")) throw new ConfigError(f.file, "sliding_window", "sliding-window attention is not supported");
+  if (f.has("sliding_window"))
+    throw new ConfigError(f.file, "sliding_window", "sliding-window attention is not supported");
 }

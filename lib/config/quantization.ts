@@ -4,7 +4,7 @@
  * (MODEL-SPEC §3.3): the file decides, never a guess.
  */
 import { UnsupportedQuantizationError } from "../errors";
-import { isObject, JsonFields } from "./json-fields";
+import { isObject, type JsonFields } from "./json-fields";
 
 /** How a module's weight is stored. */
 export type WeightFormat = "bf16" | "fp8" | "nvfp4";
@@ -47,7 +47,8 @@ export const NO_QUANTIZATION: QuantizationConfig = {
 
 function parseArgs(f: JsonFields): QuantArgs {
   const type = f.string("type", "int");
-  if (type !== "float" && type !== "int") f.fail("type", `expected "float" or "int", found ${JSON.stringify(type)}`);
+  if (type !== "float" && type !== "int")
+    f.fail("type", `expected "float" or "int", found ${JSON.stringify(type)}`);
   const dynamicRaw = f.obj["dynamic"];
   const dynamic = dynamicRaw === "local" ? "local" : dynamicRaw === true;
   return {
@@ -61,7 +62,8 @@ function parseArgs(f: JsonFields): QuantArgs {
 }
 
 function groupFormat(name: string, w: QuantArgs, file: string): QuantGroup["format"] {
-  if (w.type === "float" && w.numBits === 4 && w.strategy === "tensor_group" && w.groupSize === 16) return "nvfp4";
+  if (w.type === "float" && w.numBits === 4 && w.strategy === "tensor_group" && w.groupSize === 16)
+    return "nvfp4";
   if (w.type === "float" && w.numBits === 8 && w.strategy === "tensor") return "fp8";
   throw new UnsupportedQuantizationError(
     `${file}: quantization group ${name} uses ${w.numBits}-bit ${w.type} weights with strategy ${w.strategy}` +
@@ -78,7 +80,13 @@ function parseCompressedTensors(f: JsonFields): QuantizationConfig {
     const weights = parseArgs(g.object("weights"));
     const ia = g.obj["input_activations"];
     const inputActivations = isObject(ia) ? parseArgs(g.object("input_activations")) : null;
-    groups.push({ name, targets: g.stringArray("targets"), format: groupFormat(name, weights, f.file), weights, inputActivations });
+    groups.push({
+      name,
+      targets: g.stringArray("targets"),
+      format: groupFormat(name, weights, f.file),
+      weights,
+      inputActivations,
+    });
   }
   if (groups.length === 0) f.fail("config_groups", "expected at least one quantization group");
   const status = f.string("quantization_status", "compressed");
@@ -103,10 +111,13 @@ export function parseHfQuantization(f: JsonFields | undefined): QuantizationConf
   if (method === "compressed-tensors") return parseCompressedTensors(f);
   if (method === "fp8") {
     if (f.has("weight_block_size")) {
-      throw new UnsupportedQuantizationError(`${f.file}: block-wise FP8 (weight_block_size) is not supported`);
+      throw new UnsupportedQuantizationError(
+        `${f.file}: block-wise FP8 (weight_block_size) is not supported`,
+      );
     }
     const scheme = f.string("activation_scheme", "static");
-    if (scheme !== "static" && scheme !== "dynamic") return f.fail("activation_scheme", `unknown scheme ${scheme}`);
+    if (scheme !== "static" && scheme !== "dynamic")
+      return f.fail("activation_scheme", `unknown scheme ${scheme}`);
     return {
       method: "fp8",
       format: null,
@@ -115,7 +126,9 @@ export function parseHfQuantization(f: JsonFields | undefined): QuantizationConf
       activationScheme: scheme,
     };
   }
-  throw new UnsupportedQuantizationError(`${f.file}: quant_method ${JSON.stringify(method)} is not supported`);
+  throw new UnsupportedQuantizationError(
+    `${f.file}: quant_method ${JSON.stringify(method)} is not supported`,
+  );
 }
 
 /** Mistral-native params.json `quantization` (FP8 qformat) or a compressed-tensors block. */
@@ -124,22 +137,39 @@ export function parseNativeQuantization(f: JsonFields | undefined): Quantization
   if (f.has("quant_method")) return parseHfQuantization(f);
   const qformat = f.string("qformat_weight");
   if (qformat !== "fp8_e4m3") {
-    throw new UnsupportedQuantizationError(`${f.file}: quantization.qformat_weight ${JSON.stringify(qformat)} is not supported`);
+    throw new UnsupportedQuantizationError(
+      `${f.file}: quantization.qformat_weight ${JSON.stringify(qformat)} is not supported`,
+    );
   }
   const qscheme = f.has("qscheme_act") ? f.string("qscheme_act") : "TENSOR";
-  if (qscheme !== "TENSOR" && qscheme !== "NO_SCALES") f.fail("qscheme_act", `expected TENSOR or NO_SCALES, found ${qscheme}`);
+  if (qscheme !== "TENSOR" && qscheme !== "NO_SCALES")
+    f.fail("qscheme_act", `expected TENSOR or NO_SCALES, found ${qscheme}`);
   return {
     method: "fp8",
     format: null,
     groups: [fp8TensorGroup()],
     // The HF convert script leaves these in BF16 for this scheme (MODEL-SPEC §1.1 item 3).
-    ignore: ["model.vision_tower", "model.multi_modal_projector", "lm_head", "re:^vision_encoder\\.", "re:^vision_language_adapter\\.", "re:^patch_merger\\."],
+    ignore: [
+      "model.vision_tower",
+      "model.multi_modal_projector",
+      "lm_head",
+      "re:^vision_encoder\\.",
+      "re:^vision_language_adapter\\.",
+      "re:^patch_merger\\.",
+    ],
     activationScheme: qscheme === "NO_SCALES" ? "dynamic" : "static",
   };
 }
 
 function fp8TensorGroup(): QuantGroup {
-  const args: QuantArgs = { numBits: 8, type: "float", strategy: "tensor", groupSize: null, symmetric: true, dynamic: false };
+  const args: QuantArgs = {
+    numBits: 8,
+    type: "float",
+    strategy: "tensor",
+    groupSize: null,
+    symmetric: true,
+    dynamic: false,
+  };
   return { name: "fp8", targets: ["Linear"], format: "fp8", weights: args, inputActivations: null };
 }
 
@@ -159,7 +189,11 @@ function entryMatches(entry: string, name: string): boolean {
  * The weight format the config asks for, for a module known by several names (native, HF, vLLM).
  * `moduleClass` is "Linear" for linear layers ("Embedding", "RMSNorm", … for the rest).
  */
-export function configuredWeightFormat(q: QuantizationConfig, aliases: readonly string[], moduleClass: string): WeightFormat {
+export function configuredWeightFormat(
+  q: QuantizationConfig,
+  aliases: readonly string[],
+  moduleClass: string,
+): WeightFormat {
   if (q.method === "none") return "bf16";
   if (q.ignore.some((entry) => aliases.some((a) => entryMatches(entry, a)))) return "bf16";
   for (const group of q.groups) {

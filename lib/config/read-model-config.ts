@@ -16,16 +16,26 @@ export function readModelConfig(dir: string, prefer?: CheckpointLayout): ModelCo
   const hasParams = existsSync(params);
   const hasHf = existsSync(hf);
   if (!hasParams && !hasHf) {
-    throw new ConfigError(dir, undefined, "no params.json (Mistral-native) or config.json (Hugging Face) in this folder");
+    throw new ConfigError(
+      dir,
+      undefined,
+      "no params.json (Mistral-native) or config.json (Hugging Face) in this folder",
+    );
   }
   const useNative = hasParams && (prefer !== "hf" || !hasHf);
   if (prefer === "hf" && !hasHf) throw new ConfigError(hf, undefined, "file not found");
   if (prefer === "native" && !hasParams) throw new ConfigError(params, undefined, "file not found");
-  return useNative ? parseParamsJson(new JsonFields(params, readJsonObject(params))) : parseHfConfig(new JsonFields(hf, readJsonObject(hf)));
+  return useNative
+    ? parseParamsJson(new JsonFields(params, readJsonObject(params)))
+    : parseHfConfig(new JsonFields(hf, readJsonObject(hf)));
 }
 
 /** Parses a config object directly (for tests and generated checkpoints). */
-export function parseModelConfig(obj: Record<string, unknown>, layout: CheckpointLayout, file: string): ModelConfig {
+export function parseModelConfig(
+  obj: Record<string, unknown>,
+  layout: CheckpointLayout,
+  file: string,
+): ModelConfig {
   const fields = new JsonFields(file, obj);
   return layout === "native" ? parseParamsJson(fields) : parseHfConfig(fields);
 }

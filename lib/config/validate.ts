@@ -1,27 +1,40 @@
 /** Cross-field checks on a parsed ModelConfig; returns it deep-frozen. */
 import { ConfigError } from "../errors";
-import { type ModelConfig, deepFreeze } from "./model-config";
+import { deepFreeze, type ModelConfig } from "./model-config";
 
 export function validateModelConfig(c: ModelConfig): ModelConfig {
   const fail = (field: string, message: string): never => {
     throw new ConfigError(c.sourceFile, field, message);
   };
   if (c.numKvHeads !== c.numHeads) {
-    fail("n_kv_heads", `MLA needs as many key/value heads as query heads (${c.numHeads}), found ${c.numKvHeads}`);
+    fail(
+      "n_kv_heads",
+      `MLA needs as many key/value heads as query heads (${c.numHeads}), found ${c.numKvHeads}`,
+    );
   }
-  if (c.qkRopeHeadDim % 2 !== 0) fail("qk_rope_head_dim", `must be even (RoPE rotates pairs), found ${c.qkRopeHeadDim}`);
+  if (c.qkRopeHeadDim % 2 !== 0)
+    fail("qk_rope_head_dim", `must be even (RoPE rotates pairs), found ${c.qkRopeHeadDim}`);
   if (c.moe.numExpertsPerToken > c.moe.numExperts) {
-    fail("num_experts_per_tok", `top-k (${c.moe.numExpertsPerToken}) exceeds the number of experts (${c.moe.numExperts})`);
+    fail(
+      "num_experts_per_tok",
+      `top-k (${c.moe.numExpertsPerToken}) exceeds the number of experts (${c.moe.numExperts})`,
+    );
   }
   if (c.moe.numExpertGroups !== 1 || c.moe.numExpertGroupsPerToken !== 1) {
     fail("num_expert_groups", "grouped expert routing is not supported (Mistral Small 4 uses one group)");
   }
   if (c.firstKDenseReplace !== 0) {
-    fail("first_k_dense_replace", `dense FFN layers are not supported (Mistral Small 4 has none), found ${c.firstKDenseReplace}`);
+    fail(
+      "first_k_dense_replace",
+      `dense FFN layers are not supported (Mistral Small 4 has none), found ${c.firstKDenseReplace}`,
+    );
   }
-  if (c.moe.numSharedExperts > 1) fail("num_shared_experts", `at most one shared expert is supported, found ${c.moe.numSharedExperts}`);
-  if (c.tieWordEmbeddings) fail("tied_embeddings", "tied input/output embeddings are not supported (MS4 is untied)");
-  if (c.rope.type === "yarn" && c.rope.factor < 1) fail("yarn.factor", `must be >= 1, found ${c.rope.factor}`);
+  if (c.moe.numSharedExperts > 1)
+    fail("num_shared_experts", `at most one shared expert is supported, found ${c.moe.numSharedExperts}`);
+  if (c.tieWordEmbeddings)
+    fail("tied_embeddings", "tied input/output embeddings are not supported (MS4 is untied)");
+  if (c.rope.type === "yarn" && c.rope.factor < 1)
+    fail("yarn.factor", `must be >= 1, found ${c.rope.factor}`);
   for (const [field, id] of [
     ["bos_token_id", c.bosTokenId],
     ["eos_token_id", c.eosTokenId],
@@ -32,10 +45,14 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
   const v = c.vision;
   if (v) {
     if (v.hiddenSize !== v.numHeads * v.headDim) {
-      fail("vision.head_dim", `hidden_size ${v.hiddenSize} != num_attention_heads ${v.numHeads} × head_dim ${v.headDim}`);
+      fail(
+        "vision.head_dim",
+        `hidden_size ${v.hiddenSize} != num_attention_heads ${v.numHeads} × head_dim ${v.headDim}`,
+      );
     }
     if (v.headDim % 4 !== 0) fail("vision.head_dim", "2D RoPE needs a head_dim divisible by 4");
-    if (v.imageTokenId >= c.vocabSize) fail("vision.image_token_id", `outside the vocabulary (${c.vocabSize})`);
+    if (v.imageTokenId >= c.vocabSize)
+      fail("vision.image_token_id", `outside the vocabulary (${c.vocabSize})`);
   }
   return deepFreeze(c);
 }

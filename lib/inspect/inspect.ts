@@ -9,8 +9,8 @@ import { hasCheckpointFiles, readCheckpointFiles } from "../checkpoint/checkpoin
 import { buildLoadPlan, type LoadPlan } from "../checkpoint/load-plan";
 import { detectLayout } from "../checkpoint/open-checkpoint";
 import type { ModelConfig } from "../config/model-config";
-import { readModelConfig } from "../config/read-model-config";
 import type { WeightFormat } from "../config/quantization";
+import { readModelConfig } from "../config/read-model-config";
 import { countParameters, estimatedWeightBytes, kvBytesPerToken, type ParameterCounts } from "./model-sizes";
 
 export interface InspectReport {
@@ -31,12 +31,16 @@ export interface InspectReport {
   generated: Record<string, unknown> | null;
 }
 
-export async function inspectCheckpoint(dir: string, options: { layout?: "native" | "hf" } = {}): Promise<InspectReport> {
+export async function inspectCheckpoint(
+  dir: string,
+  options: { layout?: "native" | "hf" } = {},
+): Promise<InspectReport> {
   const layout = await detectLayout(dir, options.layout);
   const config = readModelConfig(dir, layout);
   const parameters = countParameters(config);
   let plan: LoadPlan | null = null;
-  if (await hasCheckpointFiles(dir, layout)) plan = buildLoadPlan(config, await readCheckpointFiles(dir, layout));
+  if (await hasCheckpointFiles(dir, layout))
+    plan = buildLoadPlan(config, await readCheckpointFiles(dir, layout));
   const modulesByFormat: InspectReport["modulesByFormat"] = { bf16: {}, fp8: {}, nvfp4: {} };
   let bytesByDtype: Record<string, number> | null = null;
   if (plan) {
@@ -89,8 +93,13 @@ export function formatInspectReport(r: InspectReport): string {
   const c = r.config;
   const p = r.parameters;
   const lines: string[] = [];
-  lines.push(`checkpoint  ${r.dir}  (${r.layout === "native" ? "Mistral-native params.json" : "Hugging Face config.json"})`);
-  if (r.generated) lines.push(`generated   ${String(r.generated.warning ?? "")} (preset ${String(r.generated.preset)}, seed ${String(r.generated.seed)})`);
+  lines.push(
+    `checkpoint  ${r.dir}  (${r.layout === "native" ? "Mistral-native params.json" : "Hugging Face config.json"})`,
+  );
+  if (r.generated)
+    lines.push(
+      `generated   ${String(r.generated.warning ?? "")} (preset ${String(r.generated.preset)}, seed ${String(r.generated.seed)})`,
+    );
   lines.push("");
   lines.push("architecture");
   lines.push(`  layers ${c.numLayers}, hidden ${c.hiddenSize}, heads ${c.numHeads}, vocab ${c.vocabSize}`);
@@ -106,10 +115,15 @@ export function formatInspectReport(r: InspectReport): string {
       ? `  RoPE: YaRN θ ${rope.theta}, factor ${rope.factor} over ${rope.originalMaxPositionEmbeddings}, β ${rope.betaFast}/${rope.betaSlow}, apply_scale ${rope.applyScale}; max positions ${c.maxPositionEmbeddings}`
       : `  RoPE: θ ${rope.theta}; max positions ${c.maxPositionEmbeddings}`,
   );
-  if (c.llama4Scaling) lines.push(`  llama-4 query scaling: β ${c.llama4Scaling.beta} per ${c.llama4Scaling.originalMaxPositionEmbeddings} positions`);
+  if (c.llama4Scaling)
+    lines.push(
+      `  llama-4 query scaling: β ${c.llama4Scaling.beta} per ${c.llama4Scaling.originalMaxPositionEmbeddings} positions`,
+    );
   if (c.vision) {
     const v = c.vision;
-    lines.push(`  vision: ${v.numLayers} layers, hidden ${v.hiddenSize}, ${v.numHeads} heads, patch ${v.patchSize}, merge ${v.spatialMergeSize}`);
+    lines.push(
+      `  vision: ${v.numLayers} layers, hidden ${v.hiddenSize}, ${v.numHeads} heads, patch ${v.patchSize}, merge ${v.spatialMergeSize}`,
+    );
   }
   const q = c.quantization;
   lines.push(
@@ -119,7 +133,9 @@ export function formatInspectReport(r: InspectReport): string {
   lines.push("");
   lines.push("parameters");
   lines.push(`  total ${human(p.total)} (text ${human(p.text)}, vision + projector ${human(p.vision)})`);
-  lines.push(`  active per token ${human(p.active)} (${human(p.activeWithoutEmbedding)} without the input embedding)`);
+  lines.push(
+    `  active per token ${human(p.active)} (${human(p.activeWithoutEmbedding)} without the input embedding)`,
+  );
   lines.push(
     `  by part: ${Object.entries(p.byGroup)
       .filter(([, n]) => n > 0)
@@ -128,21 +144,35 @@ export function formatInspectReport(r: InspectReport): string {
   );
   lines.push("");
   lines.push("memory");
-  lines.push(`  weights ${bytes(r.weightBytes)}${r.weightBytesExact ? "" : " (estimated from the config: no weight files here)"}`);
+  lines.push(
+    `  weights ${bytes(r.weightBytes)}${r.weightBytesExact ? "" : " (estimated from the config: no weight files here)"}`,
+  );
   if (r.bytesByDtype) {
-    lines.push(`  by dtype: ${Object.entries(r.bytesByDtype).map(([d, n]) => `${d} ${bytes(n)}`).join(", ")}`);
+    lines.push(
+      `  by dtype: ${Object.entries(r.bytesByDtype)
+        .map(([d, n]) => `${d} ${bytes(n)}`)
+        .join(", ")}`,
+    );
   }
-  lines.push(`  KV cache ${bytes(r.kvBytesPerToken)} per token (BF16 latent ${c.kvLoraRank} + rope ${c.qkRopeHeadDim} per layer)`);
-  lines.push(`    4k tokens ${bytes(r.kvBytesPerToken * 4096)}, 32k ${bytes(r.kvBytesPerToken * 32768)}, 256k ${bytes(r.kvBytesPerToken * 262144)}`);
+  lines.push(
+    `  KV cache ${bytes(r.kvBytesPerToken)} per token (BF16 latent ${c.kvLoraRank} + rope ${c.qkRopeHeadDim} per layer)`,
+  );
+  lines.push(
+    `    4k tokens ${bytes(r.kvBytesPerToken * 4096)}, 32k ${bytes(r.kvBytesPerToken * 32768)}, 256k ${bytes(r.kvBytesPerToken * 262144)}`,
+  );
   if (r.weightBytesExact) {
     lines.push("");
     lines.push("linear modules by stored format");
     for (const [format, groups] of Object.entries(r.modulesByFormat)) {
       const entries = Object.entries(groups);
       if (entries.length === 0) continue;
-      lines.push(`  ${format.toUpperCase()}${format === "bf16" ? " (ignored / not targeted)" : " (quantized)"}: ${entries.map(([g, n]) => `${g} ${n}`).join(", ")}`);
+      lines.push(
+        `  ${format.toUpperCase()}${format === "bf16" ? " (ignored / not targeted)" : " (quantized)"}: ${entries.map(([g, n]) => `${g} ${n}`).join(", ")}`,
+      );
     }
-    lines.push(`  files: ${r.files.length}${r.fusedExperts ? "; routed experts stored fused (3-D)" : ""}${r.ignoredTensors.length ? `; ${r.ignoredTensors.length} buffer tensors ignored` : ""}`);
+    lines.push(
+      `  files: ${r.files.length}${r.fusedExperts ? "; routed experts stored fused (3-D)" : ""}${r.ignoredTensors.length ? `; ${r.ignoredTensors.length} buffer tensors ignored` : ""}`,
+    );
   }
   return lines.join("\n");
 }

@@ -35,7 +35,8 @@ export function countParameters(c: ModelConfig): ParameterCounts {
   for (const m of buildModuleTable(c)) {
     const n = m.shape.reduce((a, b) => a * b, 1) + (m.hasBias ? (m.shape[0] ?? 0) : 0);
     byGroup[m.group] += n;
-    const format = m.kind === "linear" ? configuredWeightFormat(c.quantization, m.aliases, moduleClass(m)) : "bf16";
+    const format =
+      m.kind === "linear" ? configuredWeightFormat(c.quantization, m.aliases, moduleClass(m)) : "bf16";
     byFormat[format] += n;
   }
   const vision = byGroup.vision + byGroup.projector;
@@ -43,12 +44,23 @@ export function countParameters(c: ModelConfig): ParameterCounts {
   const text = total - vision;
   const unrouted = (byGroup.expert * (c.moe.numExperts - c.moe.numExpertsPerToken)) / c.moe.numExperts;
   const active = text - unrouted;
-  return { total, text, vision, active, activeWithoutEmbedding: active - byGroup.embedding, byGroup, byFormat };
+  return {
+    total,
+    text,
+    vision,
+    active,
+    activeWithoutEmbedding: active - byGroup.embedding,
+    byGroup,
+    byFormat,
+  };
 }
 
 /** Weight bytes if every module is stored in its configured format. */
 export function estimatedWeightBytes(counts: ParameterCounts): number {
-  return (Object.keys(counts.byFormat) as WeightFormat[]).reduce((a, f) => a + counts.byFormat[f] * BYTES_PER_PARAM[f], 0);
+  return (Object.keys(counts.byFormat) as WeightFormat[]).reduce(
+    (a, f) => a + counts.byFormat[f] * BYTES_PER_PARAM[f],
+    0,
+  );
 }
 
 /** KV-cache bytes per token over all layers: the MLA latent plus the roped key, BF16. */

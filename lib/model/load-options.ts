@@ -28,7 +28,10 @@ export interface LoadOptions {
 export function validateLoadOptions(o: LoadOptions): void {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options", "an object", o);
   const { device } = o;
-  if (device !== undefined && !(device === "auto" || device === "cpu" || device === "cuda" || /^cuda:\d+$/.test(String(device)))) {
+  if (
+    device !== undefined &&
+    !(device === "auto" || device === "cpu" || device === "cuda" || /^cuda:\d+$/.test(String(device)))
+  ) {
     throw new InvalidArgumentError("options.device", '"auto", "cpu", "cuda" or "cuda:N"', device);
   }
   const positiveInt = (name: string, v: unknown) => {
@@ -39,8 +42,16 @@ export function validateLoadOptions(o: LoadOptions): void {
   positiveInt("threads", o.threads);
   positiveInt("maxContext", o.maxContext);
   positiveInt("maxBatchSize", o.maxBatchSize);
-  if (o.kvCacheMemory !== undefined && o.kvCacheMemory !== "auto" && !(Number.isSafeInteger(o.kvCacheMemory) && o.kvCacheMemory > 0)) {
-    throw new InvalidArgumentError("options.kvCacheMemory", 'a positive number of bytes or "auto"', o.kvCacheMemory);
+  if (
+    o.kvCacheMemory !== undefined &&
+    o.kvCacheMemory !== "auto" &&
+    !(Number.isSafeInteger(o.kvCacheMemory) && o.kvCacheMemory > 0)
+  ) {
+    throw new InvalidArgumentError(
+      "options.kvCacheMemory",
+      'a positive number of bytes or "auto"',
+      o.kvCacheMemory,
+    );
   }
   if (o.layout !== undefined && o.layout !== "native" && o.layout !== "hf") {
     throw new InvalidArgumentError("options.layout", '"native" or "hf"', o.layout);

@@ -5,10 +5,16 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { openCheckpoint } from "../checkpoint/open-checkpoint";
 import type { LoadPlan } from "../checkpoint/load-plan";
+import { openCheckpoint } from "../checkpoint/open-checkpoint";
 import type { ModelConfig } from "../config/model-config";
-import { AbortError, CheckpointError, DisposedError, InvalidArgumentError, NativeAddonError } from "../errors";
+import {
+  AbortError,
+  CheckpointError,
+  DisposedError,
+  InvalidArgumentError,
+  NativeAddonError,
+} from "../errors";
 import { loadNative, type NativeWeights, type SystemInfo } from "../native";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
@@ -68,7 +74,12 @@ export class Model implements AsyncDisposable {
       await weights.load(
         {
           files: plan.files.map((f) => ({ path: f.path, size: f.size })),
-          tensors: plan.tensors.map((t) => ({ name: t.name, file: t.fileIndex, offset: t.offset, length: t.length })),
+          tensors: plan.tensors.map((t) => ({
+            name: t.name,
+            file: t.fileIndex,
+            offset: t.offset,
+            length: t.length,
+          })),
           prefetch: options.prefetch ?? true,
         },
         onProgress ? (ev) => onProgress({ phase: ev.phase, done: ev.done, total: ev.total }) : undefined,
@@ -90,7 +101,10 @@ export class Model implements AsyncDisposable {
   /** Memory the loaded weights use. */
   memory(): ModelMemory {
     const weights = this.live();
-    return { weightBytes: this.plan.tensors.reduce((a, t) => a + t.length, 0), mappedBytes: weights.stats().mappedBytes };
+    return {
+      weightBytes: this.plan.tensors.reduce((a, t) => a + t.length, 0),
+      mappedBytes: weights.stats().mappedBytes,
+    };
   }
 
   get disposed(): boolean {
@@ -117,7 +131,10 @@ export class Model implements AsyncDisposable {
 
 function loadTokenizer(dir: string): Tokenizer {
   const path = join(dir, "tekken.json");
-  if (!existsSync(path)) throw new CheckpointError("tekken.json not found: the checkpoint needs its Tekken tokenizer", { file: dir });
+  if (!existsSync(path))
+    throw new CheckpointError("tekken.json not found: the checkpoint needs its Tekken tokenizer", {
+      file: dir,
+    });
   return Tekken.fromFile(path);
 }
 
@@ -129,5 +146,7 @@ function resolveDevice(device: string, info: SystemInfo): "cpu" {
       ? `no usable CUDA device (${info.cuda.error})`
       : "the CUDA backend does not run models yet in this version"
     : "this build of the addon has no CUDA backend";
-  throw new NativeAddonError(`device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`);
+  throw new NativeAddonError(
+    `device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`,
+  );
 }

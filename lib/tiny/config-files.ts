@@ -7,7 +7,13 @@ import type { Architecture } from "./presets";
 export type GeneratedQuant = "nvfp4" | "fp8" | "bf16";
 
 /** The compressed-tensors ignore list: experts (routed + shared) NVFP4; attention, router, lm_head, vision BF16. */
-export const NVFP4_IGNORE = ["lm_head", "re:.*self_attn.*", "re:.*mlp\\.gate$", "re:.*vision_tower.*", "re:.*multi_modal_projector.*"];
+export const NVFP4_IGNORE = [
+  "lm_head",
+  "re:.*self_attn.*",
+  "re:.*mlp\\.gate$",
+  "re:.*vision_tower.*",
+  "re:.*multi_modal_projector.*",
+];
 
 const YARN = { factor: 128, originalMax: 8192, betaFast: 32, betaSlow: 1 };
 const MAX_POSITIONS = 8192 * 128;
@@ -27,7 +33,12 @@ function nvfp4QuantizationConfig(): Record<string, unknown> {
     format: "nvfp4-pack-quantized",
     quantization_status: "compressed",
     config_groups: {
-      group_0: { targets: ["Linear"], format: "nvfp4-pack-quantized", weights: args(false), input_activations: args("local") },
+      group_0: {
+        targets: ["Linear"],
+        format: "nvfp4-pack-quantized",
+        weights: args(false),
+        input_activations: args("local"),
+      },
     },
     ignore: NVFP4_IGNORE,
   };

@@ -7,11 +7,11 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildModuleTable, moduleClass } from "../checkpoint/module-table";
-import { SafetensorsWriter } from "../checkpoint/safetensors/write";
 import type { SafetensorsDtype } from "../checkpoint/safetensors/dtypes";
+import { SafetensorsWriter } from "../checkpoint/safetensors/write";
+import type { ModelConfig } from "../config/model-config";
 import { configuredWeightFormat } from "../config/quantization";
 import { parseModelConfig } from "../config/read-model-config";
-import type { ModelConfig } from "../config/model-config";
 import { InvalidArgumentError } from "../errors";
 import { type GeneratedQuant, makeHfConfigJson, makeParamsJson } from "./config-files";
 import { PRESET_NAMES, PRESETS, type PresetName } from "./presets";
@@ -46,7 +46,10 @@ interface FileTensor {
 }
 
 const NATIVE_PART = { weight_scale: "qscale_weight", input_scale: "qscale_act" } as Record<string, string>;
-const HF_PART = { weight_scale: "weight_scale_inv", input_scale: "activation_scale" } as Record<string, string>;
+const HF_PART = { weight_scale: "weight_scale_inv", input_scale: "activation_scale" } as Record<
+  string,
+  string
+>;
 
 function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -61,15 +64,21 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
   const quant = options.quant ?? "nvfp4";
   const seed = options.seed ?? 0;
   const preset = options.preset ?? "tiny";
-  if (layout !== "native" && layout !== "hf") throw new InvalidArgumentError("layout", '"native" or "hf"', layout);
-  if (!["nvfp4", "fp8", "bf16"].includes(quant)) throw new InvalidArgumentError("quant", '"nvfp4", "fp8" or "bf16"', quant);
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError("seed", "an integer in [0, 2^32)", seed);
-  if (!PRESET_NAMES.includes(preset)) throw new InvalidArgumentError("preset", PRESET_NAMES.join(" | "), preset);
+  if (layout !== "native" && layout !== "hf")
+    throw new InvalidArgumentError("layout", '"native" or "hf"', layout);
+  if (!["nvfp4", "fp8", "bf16"].includes(quant))
+    throw new InvalidArgumentError("quant", '"nvfp4", "fp8" or "bf16"', quant);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new InvalidArgumentError("seed", "an integer in [0, 2^32)", seed);
+  if (!PRESET_NAMES.includes(preset))
+    throw new InvalidArgumentError("preset", PRESET_NAMES.join(" | "), preset);
   const arch = PRESETS[preset];
   const fused = layout === "hf" && (options.fusedExperts ?? quant === "bf16");
-  if (fused && quant !== "bf16") throw new InvalidArgumentError("fusedExperts", "only with --quant bf16", true);
+  if (fused && quant !== "bf16")
+    throw new InvalidArgumentError("fusedExperts", "only with --quant bf16", true);
   const numShards = options.shards ?? (layout === "hf" ? 2 : 1);
-  if (!Number.isSafeInteger(numShards) || numShards < 1) throw new InvalidArgumentError("shards", "a positive integer", numShards);
+  if (!Number.isSafeInteger(numShards) || numShards < 1)
+    throw new InvalidArgumentError("shards", "a positive integer", numShards);
 
   await mkdir(dir, { recursive: true });
   await removeCheckpointFiles(dir);
@@ -80,7 +89,7 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
   await writeFile(join(dir, configFile), `${JSON.stringify(configObj, null, 2)}\n`);
   const config = parseModelConfig(configObj, layout, join(dir, configFile));
 
-  const tensors = planFileTensors(config, layout, quant === "bf16" ? "bf16" : quant, seed, fused);
+  const tensors = planFileTensors(config, layout, seed, fused);
   const files = await writeShards(dir, layout, tensors, numShards, options.onProgress);
   const tekken = makeTinyTekken(config.vocabSize);
   await writeFile(join(dir, "tekken.json"), JSON.stringify(tekken));
@@ -105,12 +114,19 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
 
 /** Removes weight files and indexes of either layout left by an earlier run, so the folder holds one checkpoint. */
 async function removeCheckpointFiles(dir: string): Promise<void> {
-  const stale = (await readdir(dir)).filter((f) => /^(consolidated|model)([-.].*)?\.safetensors(\.index\.json)?$/.test(f));
+  const stale = (await readdir(dir)).filter((f) =>
+    /^(consolidated|model)([-.].*)?\.safetensors(\.index\.json)?$/.test(f),
+  );
   await Promise.all(stale.map((f) => rm(join(dir, f), { force: true })));
 }
 
 function onDiskHfName(aliases: readonly string[], name: string): string {
-  const alias = aliases.find((a) => a.startsWith("language_model.") || a.startsWith("vision_tower.") || a.startsWith("multi_modal_projector."));
+  const alias = aliases.find(
+    (a) =>
+      a.startsWith("language_model.") ||
+      a.startsWith("vision_tower.") ||
+      a.startsWith("multi_modal_projector."),
+  );
   if (!alias) throw new Error(`no HF on-disk name for module ${name}`);
   return alias;
 }
@@ -118,18 +134,20 @@ function onDiskHfName(aliases: readonly string[], name: string): string {
 function planFileTensors(
   config: ModelConfig,
   layout: "native" | "hf",
-  quant: GeneratedQuant,
   seed: number,
   fused: boolean,
 ): FileTensor[] {
   const out: FileTensor[] = [];
   const fusedByLayer = new Map<number, { w1: TensorBytes[]; w2: TensorBytes[]; w3: TensorBytes[] }>();
   for (const spec of buildModuleTable(config)) {
-    const format = spec.kind === "linear" ? configuredWeightFormat(config.quantization, spec.aliases, moduleClass(spec)) : "bf16";
+    const format =
+      spec.kind === "linear"
+        ? configuredWeightFormat(config.quantization, spec.aliases, moduleClass(spec))
+        : "bf16";
     const parts = moduleTensors(seed, spec, format);
     if (fused && spec.group === "expert" && spec.layer !== undefined) {
-      let group = fusedByLayer.get(spec.layer);
-      if (!group) fusedByLayer.set(spec.layer, (group = { w1: [], w2: [], w3: [] }));
+      const group = fusedByLayer.get(spec.layer) ?? { w1: [], w2: [], w3: [] };
+      fusedByLayer.set(spec.layer, group);
       const which = spec.name.slice(spec.name.lastIndexOf(".") + 1) as "w1" | "w2" | "w3";
       group[which].push(parts[0]!);
       continue;
@@ -154,8 +172,20 @@ function planFileTensors(
     const I = config.moe.expertHiddenSize;
     const D = config.hiddenSize;
     const gateUp = g.w1.flatMap((w1, e) => [w1.data, g.w3[e]!.data]);
-    out.push({ name: `${prefix}.gate_up_proj`, dtype: "BF16", shape: [E, 2 * I, D], bytes: E * 2 * I * D * 2, chunks: gateUp });
-    out.push({ name: `${prefix}.down_proj`, dtype: "BF16", shape: [E, D, I], bytes: E * D * I * 2, chunks: g.w2.map((t) => t.data) });
+    out.push({
+      name: `${prefix}.gate_up_proj`,
+      dtype: "BF16",
+      shape: [E, 2 * I, D],
+      bytes: E * 2 * I * D * 2,
+      chunks: gateUp,
+    });
+    out.push({
+      name: `${prefix}.down_proj`,
+      dtype: "BF16",
+      shape: [E, D, I],
+      bytes: E * D * I * 2,
+      chunks: g.w2.map((t) => t.data),
+    });
   }
   return out;
 }
@@ -185,7 +215,10 @@ async function writeShards(
   const names =
     shards.length === 1
       ? [`${base}.safetensors`]
-      : shards.map((_, i) => `${base}-${String(i + 1).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.safetensors`);
+      : shards.map(
+          (_, i) =>
+            `${base}-${String(i + 1).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.safetensors`,
+        );
   let done = 0;
   const weightMap: Record<string, string> = {};
   for (let s = 0; s < shards.length; s++) {
@@ -208,7 +241,10 @@ async function writeShards(
   const indexName = `${base}.safetensors.index.json`;
   await rm(join(dir, indexName), { force: true });
   if (shards.length > 1) {
-    await writeFile(join(dir, indexName), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
+    await writeFile(
+      join(dir, indexName),
+      `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+    );
   }
   return names;
 }

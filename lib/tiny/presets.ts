@@ -45,7 +45,14 @@ export const PRESETS = {
     expertHiddenSize: 64,
     intermediateSize: 256,
     vocabSize: 2048,
-    vision: { hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, patchSize: 14, imageSize: 224 },
+    vision: {
+      hiddenSize: 32,
+      numLayers: 2,
+      numHeads: 2,
+      intermediateSize: 64,
+      patchSize: 14,
+      imageSize: 224,
+    },
   },
   "real-2layer": {
     hiddenSize: 4096,
@@ -62,7 +69,14 @@ export const PRESETS = {
     expertHiddenSize: 2048,
     intermediateSize: 12288,
     vocabSize: 131072,
-    vision: { hiddenSize: 32, numLayers: 1, numHeads: 2, intermediateSize: 64, patchSize: 14, imageSize: 224 },
+    vision: {
+      hiddenSize: 32,
+      numLayers: 1,
+      numHeads: 2,
+      intermediateSize: 64,
+      patchSize: 14,
+      imageSize: 224,
+    },
   },
   real: {
     hiddenSize: 4096,
@@ -79,7 +93,14 @@ export const PRESETS = {
     expertHiddenSize: 2048,
     intermediateSize: 12288,
     vocabSize: 131072,
-    vision: { hiddenSize: 1024, numLayers: 24, numHeads: 16, intermediateSize: 4096, patchSize: 14, imageSize: 1540 },
+    vision: {
+      hiddenSize: 1024,
+      numLayers: 24,
+      numHeads: 16,
+      intermediateSize: 4096,
+      patchSize: 14,
+      imageSize: 1540,
+    },
   },
 } as const satisfies Record<string, Architecture>;
 

@@ -2,8 +2,9 @@
  * Deterministic weights for generated checkpoints. Every tensor's bytes depend only on (seed, canonical
  * module name, part), so the native and HF layouts (per-expert or fused) of one seed hold identical weights.
  */
-import type { WeightFormat } from "../config/quantization";
+
 import type { ModuleSpec } from "../checkpoint/module-table";
+import type { WeightFormat } from "../config/quantization";
 import { f32ArrayToBf16 } from "../quant/bf16";
 import { encodeFp8E4m3 } from "../quant/fp8-e4m3";
 import { quantizeNvfp4 } from "../quant/nvfp4";
@@ -48,7 +49,12 @@ export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightForm
   const shape = [...spec.shape];
   const out: TensorBytes[] = [];
   if (format === "bf16") {
-    out.push({ part: "weight", dtype: "BF16", shape, data: () => bytesOf(f32ArrayToBf16(floatWeights(seed, spec))) });
+    out.push({
+      part: "weight",
+      dtype: "BF16",
+      shape,
+      data: () => bytesOf(f32ArrayToBf16(floatWeights(seed, spec))),
+    });
   } else if (format === "fp8") {
     let cached: { bytes: Uint8Array; scale: number } | undefined;
     const quantized = () => {
@@ -78,7 +84,12 @@ export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightForm
     // Byte order matters: the packed data is produced first, so release the cache after the last reader.
     out.push(
       { part: "weight_packed", dtype: "U8", shape: [rows, cols / 2], data: () => quantized().packed },
-      { part: "weight_scale", dtype: "F8_E4M3", shape: [rows, cols / 16], data: () => quantized().blockScales },
+      {
+        part: "weight_scale",
+        dtype: "F8_E4M3",
+        shape: [rows, cols / 16],
+        data: () => quantized().blockScales,
+      },
       {
         part: "weight_global_scale",
         dtype: "F32",
@@ -89,11 +100,21 @@ export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightForm
           return f32Scalar(g);
         },
       },
-      { part: "input_global_scale", dtype: "F32", shape: [1], data: () => f32Scalar((448 * 6) / ASSUMED_ACTIVATION_AMAX) },
+      {
+        part: "input_global_scale",
+        dtype: "F32",
+        shape: [1],
+        data: () => f32Scalar((448 * 6) / ASSUMED_ACTIVATION_AMAX),
+      },
     );
   }
   if (spec.hasBias) {
-    out.push({ part: "bias", dtype: "BF16", shape: [shape[0] ?? 0], data: () => new Uint8Array((shape[0] ?? 0) * 2) });
+    out.push({
+      part: "bias",
+      dtype: "BF16",
+      shape: [shape[0] ?? 0],
+      data: () => new Uint8Array((shape[0] ?? 0) * 2),
+    });
   }
   return out;
 }

@@ -4,16 +4,21 @@
  * presets), the rest is filled with distinct filler tokens (bytes 0xFF 0xFE + index, never valid UTF-8, so
  * BPE over real text never produces them), keeping every model id decodable.
  */
-import { trainTekken } from "../tokenizer/train";
-import { TINY_CORPUS } from "../tokenizer/tiny-corpus";
+
 import type { TekkenJson } from "../tokenizer/tekken-json";
+import { TINY_CORPUS } from "../tokenizer/tiny-corpus";
+import { trainTekken } from "../tokenizer/train";
 
 const NUM_SPECIAL_TOKENS = 1000;
 
 export function makeTinyTekken(vocabSize: number): TekkenJson {
   const wanted = vocabSize - NUM_SPECIAL_TOKENS - 256;
   if (wanted < 0) throw new RangeError(`vocabulary ${vocabSize} is smaller than 1000 specials + 256 bytes`);
-  const tekken = trainTekken({ corpus: TINY_CORPUS, numMerges: wanted, numSpecialTokens: NUM_SPECIAL_TOKENS });
+  const tekken = trainTekken({
+    corpus: TINY_CORPUS,
+    numMerges: wanted,
+    numSpecialTokens: NUM_SPECIAL_TOKENS,
+  });
   const vocab = [...tekken.vocab];
   for (let rank = vocab.length; rank < vocabSize - NUM_SPECIAL_TOKENS; rank++) {
     const filler = Buffer.from([0xff, 0xfe, (rank >> 16) & 0xff, (rank >> 8) & 0xff, rank & 0xff]);

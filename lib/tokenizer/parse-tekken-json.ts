@@ -69,7 +69,9 @@ export function parseTekkenJson(obj: unknown, source: string): TekkenTables {
 
   const numSpecialRaw = config["default_num_special_tokens"] ?? specialList.length;
   if (!isCount(numSpecialRaw)) {
-    return fail(`config.default_num_special_tokens must be a non-negative integer, got ${String(numSpecialRaw)}`);
+    return fail(
+      `config.default_num_special_tokens must be a non-negative integer, got ${String(numSpecialRaw)}`,
+    );
   }
   const numSpecialTokens = numSpecialRaw;
   const vocabSize = config["default_vocab_size"];
@@ -125,7 +127,8 @@ function parseSpecialTokens(list: unknown[], numSpecialTokens: number, fail: (m:
     if (!isCount(rank) || rank >= numSpecialTokens) {
       fail(`${where}.rank must be an integer in [0, ${numSpecialTokens}), got ${JSON.stringify(rank)}`);
     }
-    if (typeof tokenStr !== "string" || tokenStr === "") fail(`${where}.token_str must be a non-empty string`);
+    if (typeof tokenStr !== "string" || tokenStr === "")
+      fail(`${where}.token_str must be a non-empty string`);
     const r = rank as number;
     const s = tokenStr as string;
     if (byRank[r] !== undefined) fail(`${where}: duplicate special rank ${r} (also "${byRank[r]}")`);
@@ -198,11 +201,16 @@ function parseVocab(
 
 function positiveInt(block: Json, key: string, where: string, fail: (m: string) => never): number {
   const value = block[key];
-  if (!isCount(value) || value === 0) fail(`${where}.${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!isCount(value) || value === 0)
+    fail(`${where}.${key} must be a positive integer, got ${JSON.stringify(value)}`);
   return value as number;
 }
 
-function parseImage(obj: Json, versionNumber: number, fail: (m: string) => never): TokenizerImageConfig | undefined {
+function parseImage(
+  obj: Json,
+  versionNumber: number,
+  fail: (m: string) => never,
+): TokenizerImageConfig | undefined {
   // `multimodal` is the deprecated name of the block, accepted up to v11 (as mistral-common does).
   let key = "image";
   if (obj["multimodal"] !== undefined && obj["multimodal"] !== null) {
@@ -215,7 +223,8 @@ function parseImage(obj: Json, versionNumber: number, fail: (m: string) => never
   return {
     imagePatchSize: positiveInt(block, "image_patch_size", key, fail),
     maxImageSize: positiveInt(block, "max_image_size", key, fail),
-    spatialMergeSize: block["spatial_merge_size"] === undefined ? 1 : positiveInt(block, "spatial_merge_size", key, fail),
+    spatialMergeSize:
+      block["spatial_merge_size"] === undefined ? 1 : positiveInt(block, "spatial_merge_size", key, fail),
   };
 }
 
@@ -244,10 +253,18 @@ function parseModelSettings(
     if (!("default" in field)) return fail(`${where}.default is missing`);
     const def = field["default"];
     if (def !== null && typeof def !== "string") return fail(`${where}.default must be a string or null`);
-    if (def !== null && !acceptsNone) return fail(`${where}.default may only be set when accepts_none is true`);
-    if (def !== null && !values.includes(def)) return fail(`${where}.default "${def}" is not one of its values`);
-    if (values.length === 0 && !acceptsNone) return fail(`${where}.values is empty while accepts_none is false`);
-    settings[name] = { type: "enum", values: [...values] as string[], acceptsNone, default: def as string | null };
+    if (def !== null && !acceptsNone)
+      return fail(`${where}.default may only be set when accepts_none is true`);
+    if (def !== null && !values.includes(def))
+      return fail(`${where}.default "${def}" is not one of its values`);
+    if (values.length === 0 && !acceptsNone)
+      return fail(`${where}.values is empty while accepts_none is false`);
+    settings[name] = {
+      type: "enum",
+      values: [...values] as string[],
+      acceptsNone,
+      default: def as string | null,
+    };
   }
   return settings;
 }

@@ -14,7 +14,8 @@
  */
 
 /** Rust's `\s`: the 25 code points with the Unicode White_Space property, as the body of a class. */
-export const RUST_WHITE_SPACE_CLASS_BODY = "\\t\\n\\x0B\\f\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+export const RUST_WHITE_SPACE_CLASS_BODY =
+  "\\t\\n\\x0B\\f\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
 
 /** Rust's Unicode `\w` (UTS#18 word characters), as the body of a class. */
 const RUST_WORD_CLASS_BODY = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}";

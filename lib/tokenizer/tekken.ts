@@ -6,12 +6,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, TokenizerError } from "../errors.js";
 import { BpeEncoder } from "./bpe-encoder.js";
 import { parseTekkenJson, type TekkenTables } from "./parse-tekken-json.js";
-import type {
-  ModelSettingSpec,
-  SpecialTokenPolicy,
-  Tokenizer,
-  TokenizerImageConfig,
-} from "./types.js";
+import type { ModelSettingSpec, SpecialTokenPolicy, Tokenizer, TokenizerImageConfig } from "./types.js";
 
 /** Keeps a leading U+FEFF (TextDecoder strips it by default); invalid UTF-8 becomes U+FFFD. */
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -48,7 +43,12 @@ export class Tekken implements Tokenizer {
     this.rankOffsets = tables.rankOffsets;
     this.specialStrings = tables.specialTokens;
     this.specialIds = new Map(tables.specialTokens.map((s, id) => [s, id]));
-    this.encoder = new BpeEncoder(tables.pieceRegex, tables.rankBytes, tables.rankOffsets, tables.numSpecialTokens);
+    this.encoder = new BpeEncoder(
+      tables.pieceRegex,
+      tables.rankBytes,
+      tables.rankOffsets,
+      tables.numSpecialTokens,
+    );
     this.bosId = this.specialId("<s>");
     this.eosId = this.specialId("</s>");
     this.padId = this.specialId("<pad>");
@@ -62,7 +62,9 @@ export class Tekken implements Tokenizer {
     try {
       text = readFileSync(path, "utf8");
     } catch (error) {
-      throw new TokenizerError(`${path}: cannot read the file: ${(error as Error).message}`, { cause: error });
+      throw new TokenizerError(`${path}: cannot read the file: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     let obj: unknown;
     try {
@@ -142,7 +144,8 @@ export class Tekken implements Tokenizer {
 
   specialId(tokenStr: string): number {
     const id = this.findSpecialId(tokenStr);
-    if (id === undefined) throw new TokenizerError(`the tokenizer has no special token ${JSON.stringify(tokenStr)}`);
+    if (id === undefined)
+      throw new TokenizerError(`the tokenizer has no special token ${JSON.stringify(tokenStr)}`);
     return id;
   }
 

@@ -34,7 +34,11 @@ export function trainTekken(options: TrainTekkenOptions): TekkenJson {
   if (version !== "v15") throw new InvalidArgumentError("options.version", '"v15"', version);
   const minSpecial = Math.max(...V15_SPECIAL_TOKEN_LAYOUT.map(([rank]) => rank)) + 1;
   if (!Number.isInteger(numSpecialTokens) || numSpecialTokens < minSpecial) {
-    throw new InvalidArgumentError("options.numSpecialTokens", `an integer >= ${minSpecial}`, numSpecialTokens);
+    throw new InvalidArgumentError(
+      "options.numSpecialTokens",
+      `an integer >= ${minSpecial}`,
+      numSpecialTokens,
+    );
   }
   let splitter: RegExp;
   try {

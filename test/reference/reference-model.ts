@@ -9,13 +9,13 @@
  *   normalised latent with wkv_b for every head;
  * - each forward call recomputes everything (no KV cache).
  *
- * Conventions the spec leaves open (see the report in the test file's header):
+ * Conventions the spec leaves open, fixed here:
  * - the causal mask is by token index (token t sees tokens 0..t), whatever the positions are;
  * - top-k ties: the lower expert index wins;
  * - RMSNorm: `x · 1/sqrt(mean(x²) + eps) · w`, all in float64 (no fp32/bf16 round trips).
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import type { PlannedModule, PlannedTensor, LoadPlan } from "../../lib/checkpoint/load-plan";
+import type { LoadPlan, PlannedModule, PlannedTensor } from "../../lib/checkpoint/load-plan";
 import { openCheckpoint } from "../../lib/checkpoint/open-checkpoint";
 import type { Llama4Scaling, ModelConfig, RopeConfig } from "../../lib/config/model-config";
 import { bf16BitsToF32 } from "../../lib/quant/bf16";
@@ -60,14 +60,18 @@ export function softmax(x: ArrayLike<number>): Float64Array {
   return out;
 }
 
-export type YarnRope = Pick<RopeConfig, "type" | "theta" | "factor" | "originalMaxPositionEmbeddings" | "betaFast" | "betaSlow">;
+export type YarnRope = Pick<
+  RopeConfig,
+  "type" | "theta" | "factor" | "originalMaxPositionEmbeddings" | "betaFast" | "betaSlow"
+>;
 
 /**
  * YaRN correction range for `dim` rotary dims (MODEL-SPEC §1.5):
  * corr(n) = dim·ln(L0/(n·2π)) / (2·ln(base)); low = max(floor(corr(beta_fast)), 0), high = min(ceil(corr(beta_slow)), dim-1).
  */
 export function yarnCorrectionRange(rope: YarnRope, dim: number): { low: number; high: number } {
-  const corr = (n: number) => (dim * Math.log(rope.originalMaxPositionEmbeddings / (n * 2 * Math.PI))) / (2 * Math.log(rope.theta));
+  const corr = (n: number) =>
+    (dim * Math.log(rope.originalMaxPositionEmbeddings / (n * 2 * Math.PI))) / (2 * Math.log(rope.theta));
   return {
     low: Math.max(Math.floor(corr(rope.betaFast)), 0),
     high: Math.min(Math.ceil(corr(rope.betaSlow)), dim - 1),
@@ -140,12 +144,19 @@ export interface Route {
 }
 
 /** MoE routing (MODEL-SPEC §1.2): softmax → top-k (ties: lower expert index wins) → renormalise → × scale. */
-export function moeRoute(logits: ArrayLike<number>, topK: number, normTopkProb: boolean, routedScalingFactor: number): Route {
+export function moeRoute(
+  logits: ArrayLike<number>,
+  topK: number,
+  normTopkProb: boolean,
+  routedScalingFactor: number,
+): Route {
   const probs = softmax(logits);
   const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]! || a - b);
   const experts = order.slice(0, topK);
   const sum = experts.reduce((acc, e) => acc + probs[e]!, 0);
-  const weights = experts.map((e) => (normTopkProb ? probs[e]! / (sum + 1e-20) : probs[e]!) * routedScalingFactor);
+  const weights = experts.map(
+    (e) => (normTopkProb ? probs[e]! / (sum + 1e-20) : probs[e]!) * routedScalingFactor,
+  );
   return { experts, weights, probs };
 }
 
@@ -203,7 +214,8 @@ function readTensorBytes(plan: LoadPlan, t: PlannedTensor): Uint8Array {
 
 function scalarOf(plan: LoadPlan, t: PlannedTensor): number {
   const values = decodeFloats(t.dtype, readTensorBytes(plan, t));
-  if (values.length !== 1) throw new Error(`reference: ${t.name} should hold one value, holds ${values.length}`);
+  if (values.length !== 1)
+    throw new Error(`reference: ${t.name} should hold one value, holds ${values.length}`);
   return values[0]!;
 }
 
@@ -237,7 +249,9 @@ export function dequantizeModule(plan: LoadPlan, module: PlannedModule): Matrix 
     }
   }
   if (data.length !== rows * cols) {
-    throw new Error(`reference: ${module.spec.name} decoded to ${data.length} values, expected ${rows}×${cols}`);
+    throw new Error(
+      `reference: ${module.spec.name} decoded to ${data.length} values, expected ${rows}×${cols}`,
+    );
   }
   return { rows, cols, data };
 }
@@ -340,20 +354,26 @@ export class ReferenceModel {
     const pos = positions ? [...positions] : tokens.map((_, i) => i);
     if (T === 0) throw new Error("reference: no tokens");
     if (pos.length !== T) throw new Error(`reference: ${T} tokens but ${pos.length} positions`);
-    for (const p of pos) if (!Number.isSafeInteger(p) || p < 0) throw new Error(`reference: bad position ${p}`);
+    for (const p of pos)
+      if (!Number.isSafeInteger(p) || p < 0) throw new Error(`reference: bad position ${p}`);
 
     // h: [T, D]
     const emb = this.weight("tok_embeddings");
     const h = new Float64Array(T * D);
     tokens.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`reference: token ${id} out of range`);
+      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
+        throw new Error(`reference: token ${id} out of range`);
       h.set(emb.data.subarray(id * D, (id + 1) * D), t * D);
     });
     const embeddings = h.slice();
 
     const layers: LayerTrace[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      const attentionOut = this.attention(l, rmsNorm(h, this.vec(`layers.${l}.attention_norm`), c.rmsNormEps), pos);
+      const attentionOut = this.attention(
+        l,
+        rmsNorm(h, this.vec(`layers.${l}.attention_norm`), c.rmsNormEps),
+        pos,
+      );
       for (let i = 0; i < h.length; i++) h[i]! += attentionOut[i]!;
       const afterAttention = h.slice();
       const { out: moeOut, routes } = this.moe(l, rmsNorm(h, this.vec(`layers.${l}.ffn_norm`), c.rmsNormEps));

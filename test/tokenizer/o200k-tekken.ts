@@ -25,7 +25,8 @@ export function o200kRanksBase64(): string[] {
       ranks[first + i] = token;
     });
   }
-  for (let r = 0; r < ranks.length; r++) if (ranks[r] === undefined) throw new Error(`o200k has no rank ${r}`);
+  for (let r = 0; r < ranks.length; r++)
+    if (ranks[r] === undefined) throw new Error(`o200k has no rank ${r}`);
   cachedRanks = ranks;
   return ranks;
 }

@@ -16,7 +16,10 @@ export interface SmallTekkenOptions {
 
 export function smallTekkenJson(options: SmallTekkenOptions = {}): TekkenJson {
   const { extra = [], numSpecialTokens = 100, pattern = TEKKEN_PATTERN, version = "v15" } = options;
-  const tokens = [...Array.from({ length: 256 }, (_, b) => Buffer.from([b])), ...extra.map((s) => Buffer.from(s))];
+  const tokens = [
+    ...Array.from({ length: 256 }, (_, b) => Buffer.from([b])),
+    ...extra.map((s) => Buffer.from(s)),
+  ];
   return {
     config: {
       pattern,

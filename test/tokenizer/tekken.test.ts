@@ -168,7 +168,10 @@ describe("Tekken optional blocks", () => {
   });
 
   it("defaults spatial_merge_size to 1 and leaves absent blocks empty", () => {
-    const tekken = Tekken.fromJson({ ...smallTekkenJson(), image: { image_patch_size: 16, max_image_size: 1024 } });
+    const tekken = Tekken.fromJson({
+      ...smallTekkenJson(),
+      image: { image_patch_size: 16, max_image_size: 1024 },
+    });
     expect(tekken.image?.spatialMergeSize).toBe(1);
     const bare = Tekken.fromJson(smallTekkenJson());
     expect(bare.image).toBeUndefined();
@@ -176,7 +179,10 @@ describe("Tekken optional blocks", () => {
   });
 
   it("accepts the deprecated 'multimodal' name up to v11", () => {
-    const json = { ...smallTekkenJson({ version: "v11" }), multimodal: { image_patch_size: 16, max_image_size: 1024 } };
+    const json = {
+      ...smallTekkenJson({ version: "v11" }),
+      multimodal: { image_patch_size: 16, max_image_size: 1024 },
+    };
     expect(Tekken.fromJson(json).image?.imagePatchSize).toBe(16);
   });
 });

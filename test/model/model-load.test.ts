@@ -1,0 +1,102 @@
+import { copyFileSync, cpSync, readFileSync, rmSync, truncateSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  AbortError,
+  CheckpointError,
+  DisposedError,
+  InvalidArgumentError,
+  TokenizerError,
+} from "../../lib/errors";
+import { Model } from "../../lib/model/model";
+import { makeTiny } from "../../lib/tiny/make-tiny";
+import { makeTempDir } from "../helpers/temp-dir";
+
+const tmp = makeTempDir();
+afterAll(() => tmp.cleanup());
+const native = join(tmp.dir, "native");
+const hf = join(tmp.dir, "hf");
+
+beforeAll(async () => {
+  await makeTiny(native, { layout: "native", quant: "nvfp4", seed: 1 });
+  await makeTiny(hf, { layout: "hf", quant: "bf16", seed: 1 });
+});
+
+describe("Model.load", () => {
+  test("maps and validates every weight of the tiny checkpoint in both layouts, then dispose releases them", async () => {
+    for (const dir of [native, hf]) {
+      const phases = new Set<string>();
+      const model = await Model.load(dir, { onProgress: (p) => phases.add(p.phase) });
+      expect(model.config.numLayers).toBe(2);
+      expect(model.tokenizer.vocabSize).toBe(model.config.vocabSize);
+      expect(model.memory().weightBytes).toBeGreaterThan(1_000_000);
+      expect(model.memory().mappedBytes).toBeGreaterThanOrEqual(model.memory().weightBytes);
+      expect([...phases]).toEqual(expect.arrayContaining(["plan", "map", "read"]));
+      await model.dispose();
+      expect(model.disposed).toBe(true);
+      expect(() => model.memory()).toThrow(DisposedError);
+      await model.dispose(); // twice is fine
+    }
+  });
+
+  test("native code reads exactly the bytes the plan names", async () => {
+    const model = await Model.load(native);
+    const weights = model.live();
+    const file = readFileSync(join(native, "consolidated.safetensors"));
+    for (const i of [0, 5, model.plan.tensors.length - 1]) {
+      const t = model.plan.tensors[i]!;
+      expect(weights.readTensor(i).equals(file.subarray(t.offset, t.offset + t.length)), t.name).toBe(true);
+    }
+    expect(() => weights.readTensor(model.plan.tensors.length)).toThrow(/out of range/);
+    await model.dispose();
+  });
+
+  test("await using disposes the model", async () => {
+    let outer: Model | undefined;
+    {
+      await using model = await Model.load(native, { prefetch: false });
+      outer = model;
+    }
+    expect(outer?.disposed).toBe(true);
+  });
+
+  test("an already-aborted signal rejects with AbortError before loading", async () => {
+    await expect(Model.load(native, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+  });
+
+  test("aborting during the load rejects with AbortError", async () => {
+    const controller = new AbortController();
+    const run = Model.load(native, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === "map") controller.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(AbortError);
+  });
+
+  test("bad options are InvalidArgumentErrors naming the option", async () => {
+    await expect(Model.load(native, { threads: 0 })).rejects.toThrow(InvalidArgumentError);
+    await expect(Model.load(native, { device: "tpu" as never })).rejects.toThrow(/options\.device/);
+    await expect(Model.load(native, { kvCacheMemory: -5 })).rejects.toThrow(/options\.kvCacheMemory/);
+    await expect(Model.load("", {})).rejects.toThrow(/dir/);
+  });
+
+  test("a missing folder, a missing tekken.json and a corrupt tekken.json are clear errors", async () => {
+    await expect(Model.load(join(tmp.dir, "nope"))).rejects.toThrow(/checkpoint folder not found/);
+    const noTok = join(tmp.dir, "no-tokenizer");
+    cpSync(native, noTok, { recursive: true });
+    rmSync(join(noTok, "tekken.json"));
+    await expect(Model.load(noTok)).rejects.toThrow(/tekken\.json not found/);
+    copyFileSync(join(noTok, "params.json"), join(noTok, "tekken.json"));
+    await expect(Model.load(noTok)).rejects.toBeInstanceOf(TokenizerError);
+  });
+
+  test("a weight file truncated after its header was read is a CheckpointError, not a crash", async () => {
+    const cut = join(tmp.dir, "truncated");
+    cpSync(native, cut, { recursive: true });
+    const file = join(cut, "consolidated.safetensors");
+    truncateSync(file, 1000);
+    await expect(Model.load(cut)).rejects.toBeInstanceOf(CheckpointError);
+  });
+});
