@@ -1,6 +1,8 @@
 // Module entry: registers the addon's classes and functions, nothing else.
 #include <napi.h>
 
+#include "napi/model_object.h"
+#include "napi/op_checks.h"
 #include "napi/system_info.h"
 #include "napi/weights_object.h"
 
@@ -12,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
     exports.Set("NativeWeights", ms4::WeightsObject::Define(env));
     exports.Set("systemInfo", Napi::Function::New(env, ms4::SystemInfo, "systemInfo"));
+    exports.Set("NativeModel", ms4::ModelObject::Define(env));
+    exports.Set("opChecks", Napi::Function::New(env, ms4::OpChecks, "opChecks"));
     return exports;
 }
 

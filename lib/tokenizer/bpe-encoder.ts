@@ -2,7 +2,7 @@
  * tiktoken's `encode_ordinary`: split text with the pre-split regex, look each piece up whole, and
  * byte-pair-merge the pieces that are not a token. Results for short pieces are cached.
  */
-import { bytePairEncode, type PairRankCache, type RankTable } from "./byte-pair-merge.js";
+import { bytePairEncode, type PairRankCache } from "./byte-pair-merge.js";
 import { utf8ByteString } from "./byte-string.js";
 
 /** Pieces up to this many UTF-16 units are cached, up to CACHE_ENTRIES of them (then the cache restarts). */
@@ -41,11 +41,6 @@ export class BpeEncoder {
       maxTokenBytes = Math.max(maxTokenBytes, end - start);
     }
     this.maxTokenBytes = maxTokenBytes;
-  }
-
-  /** The rank table (byte string -> rank), e.g. for tests. */
-  get rankTable(): RankTable {
-    return this.ranks;
   }
 
   /** Appends the ids of `text` (no special-token parsing) to `out`. */

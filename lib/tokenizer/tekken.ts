@@ -111,7 +111,8 @@ export class Tekken implements Tokenizer {
     const offsets = this.rankOffsets;
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
-      const id = this.checkId(ids[i], `ids[${i}]`);
+      const id = ids[i]!;
+      if (!(Number.isInteger(id) && id >= 0 && id < this.vocabSize)) this.checkId(id, `ids[${i}]`);
       if (id >= numSpecial) total += offsets[id - numSpecial + 1]! - offsets[id - numSpecial]!;
     }
     const bytes = new Uint8Array(total);

@@ -119,9 +119,9 @@ function learnMerges(pieces: Map<string, number>, numMerges: number): string[] {
       const key = word[i]! * stride + word[i + 1]!;
       pairCounts.set(key, (pairCounts.get(key) ?? 0) + sign * wordCounts[w]!);
       if (sign > 0) {
-        let set = pairWords.get(key);
-        if (set === undefined) pairWords.set(key, (set = new Set()));
-        set.add(w);
+        const set = pairWords.get(key);
+        if (set === undefined) pairWords.set(key, new Set([w]));
+        else set.add(w);
       }
     }
   };

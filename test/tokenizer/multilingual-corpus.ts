@@ -54,6 +54,7 @@ const CODE = [
   "SELECT id, name FROM users WHERE created_at >= '2024-01-01' ORDER BY id DESC LIMIT 10;",
   '<div class="card"><span>&nbsp;Hello&amp;bye</span></div>\r\n',
   "git commit -m 'fix: handle CRLF' && ./build.sh --jobs=8 2>&1 | tee log.txt",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: JS source text, not a template
   "const re = /^[a-z_$][\\w$]*$/i; // identifier?\nlet s = `template ${re.source}`;\n",
 ];
 

@@ -89,6 +89,21 @@ describe("Tekken vs WASM tiktoken on o200k in Tekken layout", () => {
     }
   });
 
+  it("stays about linear on megabyte-long single pieces (one repeated character, one white-space run)", () => {
+    const prose = multilingualDocuments(3, 1_000_000, { longRuns: false }).join("");
+    const seconds = (text: string): number => {
+      ours.encode(text); // warm up
+      const start = performance.now();
+      ours.encode(text);
+      return performance.now() - start;
+    };
+    const proseMs = seconds(prose);
+    for (const text of ["a".repeat(1_000_000), " ".repeat(1_000_000), "\n".repeat(1_000_000)]) {
+      // Measured about 1-3x; a quadratic merge or regex backtracking would be thousands of times slower.
+      expect(seconds(text) / proseMs).toBeLessThan(10);
+    }
+  });
+
   it("follows Rust's white space: U+0085 is \\s, U+FEFF is not, at every place in the pattern", () => {
     const samples = [
       "a\u0085b",
