@@ -68,10 +68,165 @@ export interface SystemInfo {
   };
 }
 
+/** A linear weight's tensors in the NativeWeights store (indices into the load plan's tensor list). */
+export interface NativeLinearSpec {
+  /** 0 = BF16, 1 = FP8 per-tensor, 2 = NVFP4. */
+  format: 0 | 1 | 2;
+  rows: number;
+  cols: number;
+  /** BF16/F16/F32 or FP8 weight, or NVFP4 weight_packed. */
+  weight: number;
+  weightDtype: string;
+  /** NVFP4 block scales (FP8), or -1. */
+  blockScales: number;
+  /** FP8 weight_scale or NVFP4 weight_global_scale (a one-element tensor), or -1. */
+  scale: number;
+  scaleDtype: string;
+}
+
+export interface NativeNormSpec {
+  weight: number;
+  dtype: string;
+  size: number;
+}
+
+export interface NativeExpertSpec {
+  w1: NativeLinearSpec;
+  w2: NativeLinearSpec;
+  w3: NativeLinearSpec;
+}
+
+export interface NativeLayerSpec {
+  attentionNorm: NativeNormSpec;
+  wqA: NativeLinearSpec;
+  qANorm: NativeNormSpec;
+  wqB: NativeLinearSpec;
+  wkvA: NativeLinearSpec;
+  kvANorm: NativeNormSpec;
+  wkvB: NativeLinearSpec;
+  wo: NativeLinearSpec;
+  ffnNorm: NativeNormSpec;
+  router: NativeLinearSpec;
+  shared: NativeExpertSpec | null;
+  experts: NativeExpertSpec[];
+}
+
+/** Everything native code needs to build the model: dimensions, derived constants and where each weight is. */
+export interface NativeModelSpec {
+  dims: {
+    hiddenSize: number;
+    numLayers: number;
+    vocabSize: number;
+    numHeads: number;
+    qLoraRank: number;
+    kvLoraRank: number;
+    qkNopeHeadDim: number;
+    qkRopeHeadDim: number;
+    vHeadDim: number;
+    numExperts: number;
+    numExpertsPerToken: number;
+    normTopkProb: boolean;
+    routedScalingFactor: number;
+    rmsNormEps: number;
+    softmaxScale: number;
+    /** YaRN inverse frequencies for the rope dims (qkRopeHeadDim / 2 values). */
+    invFreq: Float64Array;
+    ropeAttentionFactor: number;
+    /** Llama-4 query scaling; beta 0 disables it. */
+    queryScaleBeta: number;
+    queryScaleOriginalMax: number;
+  };
+  embedding: NativeLinearSpec;
+  finalNorm: NativeNormSpec;
+  lmHead: NativeLinearSpec;
+  layers: NativeLayerSpec[];
+  threads: number;
+  /** "" = pick by CPUID; "portable" | "avx2" force a path. */
+  cpuPath: string;
+  kvCache: { numBlocks: number; blockSize: number; dtype: "bf16" | "f32" };
+}
+
+/** Sampling parameters, one entry per logit row. Penalty token lists are ragged: row r owns [starts[r], starts[r+1]). */
+export interface NativeSamplingBatch {
+  temperature: Float32Array;
+  topK: Int32Array;
+  topP: Float32Array;
+  minP: Float32Array;
+  repetitionPenalty: Float32Array;
+  presencePenalty: Float32Array;
+  frequencyPenalty: Float32Array;
+  /** Per row: low and high 32 bits of the request's seed. */
+  seeds: Uint32Array;
+  /** Per row: how many tokens this request has sampled before (the RNG counter). */
+  draws: Uint32Array;
+  /** Prompt + output tokens seen by the repetition penalty. */
+  contextTokens: Int32Array;
+  contextStarts: Int32Array;
+  /** Output tokens counted by the presence/frequency penalties. */
+  outputTokens: Int32Array;
+  outputStarts: Int32Array;
+  /** Optional allowed-token bitmask, ceil(vocab / 32) words per row, bit set = allowed. */
+  masks: Uint32Array | null;
+  /** How many top alternatives to return per row (0 = none). */
+  topLogprobs: number;
+}
+
+export interface NativeSampleResult {
+  tokens: Int32Array;
+  /** Log-probability of each sampled token (after penalties and mask, before temperature and truncation). */
+  logprobs: Float32Array;
+  /** [rows, topLogprobs] alternatives, best first. */
+  topIds: Int32Array;
+  topLogprobs: Float32Array;
+}
+
+/** One engine step: the new tokens of several sequences and where their KV goes. */
+export interface NativeStepBatch {
+  tokens: Int32Array;
+  positions: Int32Array;
+  seqStarts: Int32Array;
+  contextLens: Int32Array;
+  blockTables: Int32Array;
+  maxBlocksPerSeq: number;
+  slotMapping: Int32Array;
+  /** Token rows whose logits are computed. */
+  logitRows: Int32Array;
+  /** Copy the logits of logitRows back ([rows, vocab]). */
+  returnLogits: boolean;
+  sampling: NativeSamplingBatch | null;
+  /** Attention form: "auto" picks per step; tests force one. */
+  attention: "auto" | "absorbed" | "expanded";
+}
+
+export interface NativeStepResult extends Partial<NativeSampleResult> {
+  logits: Float32Array | null;
+}
+
+export interface NativeModel {
+  load(weights: NativeWeights, spec: NativeModelSpec, onProgress?: (ev: NativeProgressEvent) => void): Promise<void>;
+  step(batch: NativeStepBatch): Promise<NativeStepResult>;
+  info(): { kernelPath: string; weightBytes: number; kvBytes: number; numBlocks: number; blockSize: number };
+  dispose(): void;
+}
+
 export interface NativeBinding {
   abiVersion: number;
   NativeWeights: new () => NativeWeights;
+  NativeModel: new () => NativeModel;
   systemInfo(): SystemInfo;
+  /** Samples one token per row of logits [rows, vocab] (the same sampler step() uses). */
+  sample(logits: Float32Array, vocab: number, sampling: NativeSamplingBatch): NativeSampleResult;
+  /** Every CPU op against its reference op: see native/napi/op_checks.cc. */
+  opChecks(filter?: string, path?: string): OpCheck[];
+}
+
+export interface OpCheck {
+  op: string;
+  params: string;
+  error: number;
+  maxAbsError: number;
+  bound: number;
+  ok: boolean;
 }
 
 /** The package root: lib/ (sources, tests) and dist/ (built) both sit one level below it. */

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from "../errors";
 export type DeviceOption = "auto" | "cpu" | "cuda" | `cuda:${number}`;
 
 export interface LoadProgress {
-  /** "plan" (headers parsed), "map" (files mapped), "read" (bytes paged in). */
+  /** "plan" (headers parsed), "map" (files mapped), "repack" (weights copied into kernel layouts). */
   phase: string;
   done: number;
   total: number;
@@ -19,8 +19,12 @@ export interface LoadOptions {
   kvCacheMemory?: number | "auto";
   /** Which layout to load when a folder holds both params.json and config.json. */
   layout?: "native" | "hf";
-  /** Page all weights in during load (default true). */
-  prefetch?: boolean;
+  /** KV cache element type: "bf16" (default, as the real runtimes) or "f32" (exact, twice the memory). */
+  kvCacheDtype?: "bf16" | "f32";
+  /** Tokens per KV block (default 16). */
+  kvBlockSize?: number;
+  /** Force a CPU kernel path ("portable" | "avx2"); default: the best this CPU supports (or MS4_CPU_PATH). */
+  cpuPath?: "portable" | "avx2";
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -42,6 +46,13 @@ export function validateLoadOptions(o: LoadOptions): void {
   positiveInt("threads", o.threads);
   positiveInt("maxContext", o.maxContext);
   positiveInt("maxBatchSize", o.maxBatchSize);
+  positiveInt("kvBlockSize", o.kvBlockSize);
+  if (o.kvCacheDtype !== undefined && o.kvCacheDtype !== "bf16" && o.kvCacheDtype !== "f32") {
+    throw new InvalidArgumentError("options.kvCacheDtype", '"bf16" or "f32"', o.kvCacheDtype);
+  }
+  if (o.cpuPath !== undefined && o.cpuPath !== "portable" && o.cpuPath !== "avx2") {
+    throw new InvalidArgumentError("options.cpuPath", '"portable" or "avx2"', o.cpuPath);
+  }
   if (
     o.kvCacheMemory !== undefined &&
     o.kvCacheMemory !== "auto" &&

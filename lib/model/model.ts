@@ -1,31 +1,38 @@
 /**
  * Model: the public facade. `Model.load()` parses the config and safetensors headers into a validated load
- * plan (TypeScript), then maps and checks the weight files on a worker thread (native), with progress and
- * cancellation. Text in and out goes through `tokenizer` and `renderChat`.
+ * plan (TypeScript), maps the files and repacks every weight into the kernel layouts on a worker thread
+ * (native), sizes the paged KV pool, and exposes text in / text out through `tokenizer` and `renderChat`.
  */
 import { existsSync } from "node:fs";
+import { cpus } from "node:os";
 import { join, resolve } from "node:path";
+import { renderChat as renderChatTokens } from "../chat";
+import type { ChatRequest, RenderedChat } from "../chat";
 import type { LoadPlan } from "../checkpoint/load-plan";
 import { openCheckpoint } from "../checkpoint/open-checkpoint";
 import type { ModelConfig } from "../config/model-config";
-import {
-  AbortError,
-  CheckpointError,
-  DisposedError,
-  InvalidArgumentError,
-  NativeAddonError,
-} from "../errors";
-import { loadNative, type NativeWeights, type SystemInfo } from "../native";
+import { AbortError, CheckpointError, DisposedError, InvalidArgumentError, Ms4Error, NativeAddonError } from "../errors";
+import { loadNative, type NativeModel, type SystemInfo } from "../native";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
+import { loadDefaultSystemPrompt } from "../chat/system-prompt";
 import { ensureBuiltinModel } from "./builtin-model";
+import { type KvPlan, planKvCache } from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
+import { buildNativeSpec } from "./native-spec";
 
 export interface ModelMemory {
-  /** Bytes of weights the model uses (sum of its tensors). */
+  /** Bytes of weights in kernel layouts. */
   weightBytes: number;
-  /** Bytes of checkpoint files mapped into memory. */
-  mappedBytes: number;
+  /** Bytes of the paged KV pool. */
+  kvCacheBytes: number;
+  kvBlocks: number;
+  kvBlockSize: number;
+}
+
+export interface RenderChatOptions {
+  /** Use the checkpoint's SYSTEM_PROMPT.txt when the request has no system message (default true). */
+  defaultSystemPrompt?: boolean;
 }
 
 export class Model implements AsyncDisposable {
@@ -34,18 +41,26 @@ export class Model implements AsyncDisposable {
   readonly tokenizer: Tokenizer;
   /** Where the model runs. */
   readonly device: "cpu";
+  /** The CPU kernel path in use, e.g. "cpu-avx2". */
+  readonly kernelPath: string;
   /** @internal */
   readonly plan: LoadPlan;
   /** @internal */
-  weights: NativeWeights | undefined;
+  readonly kv: KvPlan;
+  /** @internal */
+  native: NativeModel | undefined;
+  private readonly systemPrompt: string | undefined;
 
-  private constructor(dir: string, plan: LoadPlan, tokenizer: Tokenizer, weights: NativeWeights) {
+  private constructor(dir: string, plan: LoadPlan, tokenizer: Tokenizer, native: NativeModel, kv: KvPlan) {
     this.dir = dir;
     this.plan = plan;
     this.config = plan.config;
     this.tokenizer = tokenizer;
-    this.weights = weights;
+    this.native = native;
+    this.kv = kv;
     this.device = "cpu";
+    this.kernelPath = native.info().kernelPath;
+    this.systemPrompt = loadDefaultSystemPrompt(dir, { modelName: "Mistral-Small-4-119B-2603" });
   }
 
   /**
@@ -58,64 +73,100 @@ export class Model implements AsyncDisposable {
       throw new InvalidArgumentError("dir", "a checkpoint folder path", dir);
     }
     const { signal, onProgress } = options;
-    if (signal?.aborted) throw new AbortError("Model.load was aborted");
-    const native = loadNative();
-    resolveDevice(options.device ?? "auto", native.systemInfo());
+    const checkAbort = () => {
+      if (signal?.aborted) throw new AbortError("Model.load was aborted");
+    };
+    checkAbort();
+    const binding = loadNative();
+    resolveDevice(options.device ?? "auto", binding.systemInfo());
     const folder = resolve(dir ?? (await ensureBuiltinModel()));
     const plan = await openCheckpoint(folder, { layout: options.layout });
     onProgress?.({ phase: "plan", done: plan.tensors.length, total: plan.tensors.length });
     const tokenizer = loadTokenizer(folder);
-    if (signal?.aborted) throw new AbortError("Model.load was aborted");
+    if (tokenizer.vocabSize > plan.config.vocabSize) {
+      throw new CheckpointError(
+        `tekken.json has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${plan.config.vocabSize}`,
+        { file: join(folder, "tekken.json") },
+      );
+    }
+    const fileBytes = plan.tensors.reduce((a, t) => a + t.length, 0);
+    const kv = planKvCache(
+      plan.config,
+      {
+        kvCacheMemory: options.kvCacheMemory,
+        maxContext: options.maxContext,
+        maxBatchSize: options.maxBatchSize,
+        kvCacheDtype: options.kvCacheDtype,
+        blockSize: options.kvBlockSize,
+      },
+      fileBytes,
+    );
+    checkAbort();
 
-    const weights = new native.NativeWeights();
-    const onAbort = () => weights.abort();
+    const weights = new binding.NativeWeights();
+    const native = new binding.NativeModel();
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      weights.abort();
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
+    const progress = onProgress ? (ev: { phase: string; done: number; total: number }) => onProgress({ ...ev }) : undefined;
     try {
       await weights.load(
         {
           files: plan.files.map((f) => ({ path: f.path, size: f.size })),
-          tensors: plan.tensors.map((t) => ({
-            name: t.name,
-            file: t.fileIndex,
-            offset: t.offset,
-            length: t.length,
-          })),
-          prefetch: options.prefetch ?? true,
+          tensors: plan.tensors.map((t) => ({ name: t.name, file: t.fileIndex, offset: t.offset, length: t.length })),
+          prefetch: false,
         },
-        onProgress ? (ev) => onProgress({ phase: ev.phase, done: ev.done, total: ev.total }) : undefined,
+        progress,
       );
+      checkAbort();
+      const spec = buildNativeSpec(plan, {
+        threads: options.threads ?? Math.max(1, cpus().length),
+        cpuPath: options.cpuPath ?? process.env.MS4_CPU_PATH ?? "",
+        kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
+      });
+      await native.load(weights, spec, (ev) => {
+        if (aborted) return;
+        progress?.(ev);
+      });
+      checkAbort();
     } catch (cause) {
-      weights.dispose();
-      if (signal?.aborted) throw new AbortError("Model.load was aborted");
+      native.dispose();
+      if (signal?.aborted || aborted) throw new AbortError("Model.load was aborted");
+      if (cause instanceof Ms4Error) throw cause;
       throw new CheckpointError((cause as Error).message, { file: folder }, { cause });
     } finally {
       signal?.removeEventListener("abort", onAbort);
-    }
-    if (signal?.aborted) {
       weights.dispose();
-      throw new AbortError("Model.load was aborted");
     }
-    return new Model(folder, plan, tokenizer, weights);
+    return new Model(folder, plan, tokenizer, native, kv);
   }
 
-  /** Memory the loaded weights use. */
+  /** The exact prompt the model will see for a chat request: token ids and their text (specials spelled out). */
+  renderChat(request: ChatRequest, options: RenderChatOptions = {}): RenderedChat {
+    this.live();
+    return renderChatTokens(this.tokenizer, request, {
+      defaultSystemPrompt: options.defaultSystemPrompt === false ? undefined : this.systemPrompt,
+    });
+  }
+
+  /** Memory the model holds. */
   memory(): ModelMemory {
-    const weights = this.live();
-    return {
-      weightBytes: this.plan.tensors.reduce((a, t) => a + t.length, 0),
-      mappedBytes: weights.stats().mappedBytes,
-    };
+    const info = this.live().info();
+    return { weightBytes: info.weightBytes, kvCacheBytes: info.kvBytes, kvBlocks: info.numBlocks, kvBlockSize: info.blockSize };
   }
 
   get disposed(): boolean {
-    return this.weights === undefined;
+    return this.native === undefined;
   }
 
-  /** Releases the weights. Safe to call twice; any later use throws DisposedError. */
+  /** Releases the weights and the KV pool. Safe to call twice; any later use throws DisposedError. */
   async dispose(): Promise<void> {
-    const weights = this.weights;
-    this.weights = undefined;
-    weights?.dispose();
+    const native = this.native;
+    this.native = undefined;
+    native?.dispose();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -123,18 +174,15 @@ export class Model implements AsyncDisposable {
   }
 
   /** @internal */
-  live(): NativeWeights {
-    if (!this.weights) throw new DisposedError("Model");
-    return this.weights;
+  live(): NativeModel {
+    if (!this.native) throw new DisposedError("Model");
+    return this.native;
   }
 }
 
 function loadTokenizer(dir: string): Tokenizer {
   const path = join(dir, "tekken.json");
-  if (!existsSync(path))
-    throw new CheckpointError("tekken.json not found: the checkpoint needs its Tekken tokenizer", {
-      file: dir,
-    });
+  if (!existsSync(path)) throw new CheckpointError("tekken.json not found: the checkpoint needs its Tekken tokenizer", { file: dir });
   return Tekken.fromFile(path);
 }
 
@@ -146,7 +194,5 @@ function resolveDevice(device: string, info: SystemInfo): "cpu" {
       ? `no usable CUDA device (${info.cuda.error})`
       : "the CUDA backend does not run models yet in this version"
     : "this build of the addon has no CUDA backend";
-  throw new NativeAddonError(
-    `device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`,
-  );
+  throw new NativeAddonError(`device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`);
 }

@@ -63,6 +63,11 @@ const uint8_t* WeightStore::tensorData(size_t i) const {
     return files_.at(t.file)->data() + t.offset;
 }
 
+void WeightStore::releaseTensor(size_t i) const {
+    const TensorRange& t = tensors_.at(i);
+    files_.at(t.file)->adviseDontNeed(t.offset, t.length);
+}
+
 uint64_t WeightStore::mappedBytes() const {
     uint64_t total = 0;
     for (const auto& f : files_) total += f->size();

@@ -39,6 +39,8 @@ class WeightStore {
     size_t tensorCount() const { return tensors_.size(); }
     const TensorRange& tensor(size_t i) const { return tensors_.at(i); }
     const uint8_t* tensorData(size_t i) const;
+    // Drops tensor i's pages from this process (they stay readable: the file is paged in again on access).
+    void releaseTensor(size_t i) const;
     uint64_t mappedBytes() const;
     void close();
 

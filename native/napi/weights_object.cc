@@ -110,7 +110,20 @@ Napi::Function WeightsObject::Define(Napi::Env env) {
                        });
 }
 
-WeightsObject::WeightsObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WeightsObject>(info) {}
+namespace {
+const napi_type_tag kWeightsTag = {0x6d73345f77656967ULL, 0x6874735f74616731ULL};
+}
+
+WeightsObject::WeightsObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WeightsObject>(info) {
+    info.This().As<Napi::Object>().TypeTag(&kWeightsTag);
+}
+
+WeightsObject* WeightsObject::FromValue(const Napi::Value& value) {
+    if (!value.IsObject()) return nullptr;
+    Napi::Object o = value.As<Napi::Object>();
+    if (!o.CheckTypeTag(&kWeightsTag)) return nullptr;
+    return WeightsObject::Unwrap(o);
+}
 
 Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -13,6 +13,8 @@ namespace ms4 {
 class WeightsObject : public Napi::ObjectWrap<WeightsObject> {
    public:
     static Napi::Function Define(Napi::Env env);
+    // The WeightsObject behind a JS value, or nullptr when it is not a NativeWeights (checked by type tag).
+    static WeightsObject* FromValue(const Napi::Value& value);
     explicit WeightsObject(const Napi::CallbackInfo& info);
 
     // Used by workers: the store, and the flags they share with JS.

@@ -1,0 +1,128 @@
+/**
+ * Runner: packs one scheduled step into the typed arrays of a NativeStepBatch and makes the single native
+ * call. Sequence s owns token rows [seqStarts[s], seqStarts[s+1]); the entry of its j-th token sits at
+ * slot blockTables[s][j / blockSize] * blockSize + j % blockSize. Logit rows are the last token of every
+ * sequence that samples in this step, and the rows of evaluate requests that want logits.
+ */
+
+import type { NativeStepBatch, NativeStepResult } from "../native.js";
+import { packSamplingBatch, type SamplingRow } from "./sampling-params.js";
+import type { ScheduledStep } from "./scheduler.js";
+import type { Sequence } from "./sequence.js";
+
+export type RunStep = (batch: NativeStepBatch) => Promise<NativeStepResult>;
+
+/** What one logit row is for: sampling the next token of `seq`, or returning the logits of entry `entry`. */
+export interface LogitRow {
+  readonly seq: Sequence;
+  readonly entry: number;
+  readonly sample: boolean;
+}
+
+export interface PreparedStep {
+  readonly batch: NativeStepBatch;
+  /** One per entry of batch.logitRows, in the same order. */
+  readonly rows: readonly LogitRow[];
+}
+
+export interface RunnerOptions {
+  readonly blockSize: number;
+  readonly vocabSize: number;
+  readonly runStep: RunStep;
+  readonly attention?: NativeStepBatch["attention"];
+}
+
+export class Runner {
+  constructor(private readonly options: RunnerOptions) {}
+
+  /** Builds the batch for `step`; the scheduler has already grown every block table to fit. */
+  prepare(step: ScheduledStep): PreparedStep {
+    const { blockSize, vocabSize } = this.options;
+    const { items } = step;
+    const numTokens = items.reduce((n, it) => n + it.numNew, 0);
+    const numSeqs = items.length;
+    let maxBlocksPerSeq = 1;
+    for (const { seq, numNew } of items)
+      maxBlocksPerSeq = Math.max(maxBlocksPerSeq, Math.ceil((seq.numCached + numNew) / blockSize));
+
+    const tokens = new Int32Array(numTokens);
+    const positions = new Int32Array(numTokens);
+    const slotMapping = new Int32Array(numTokens);
+    const seqStarts = new Int32Array(numSeqs + 1);
+    const contextLens = new Int32Array(numSeqs);
+    const blockTables = new Int32Array(numSeqs * maxBlocksPerSeq);
+    const logitRows: number[] = [];
+    const rows: LogitRow[] = [];
+
+    let t = 0;
+    items.forEach(({ seq, numNew }, s) => {
+      seqStarts[s] = t;
+      const first = seq.numCached;
+      const end = first + numNew;
+      contextLens[s] = end;
+      const table = seq.blockTable;
+      const used = Math.ceil(end / blockSize);
+      if (table.length < used) throw new Error(`Runner: sequence ${seq.id} has too few blocks`);
+      for (let b = 0; b < used; b++) blockTables[s * maxBlocksPerSeq + b] = table[b]!;
+      for (let j = first; j < end; j++, t++) {
+        tokens[t] = seq.tokenAt(j);
+        positions[t] = seq.startPosition + j;
+        slotMapping[t] = table[Math.floor(j / blockSize)]! * blockSize + (j % blockSize);
+        if (seq.logits === "all") {
+          logitRows.push(t);
+          rows.push({ seq, entry: j, sample: false });
+        }
+      }
+      const completes = end === seq.numTokens;
+      if (completes && seq.logits === "last") {
+        logitRows.push(t - 1);
+        rows.push({ seq, entry: end - 1, sample: false });
+      } else if (completes && !seq.isEvaluate) {
+        logitRows.push(t - 1);
+        rows.push({ seq, entry: end - 1, sample: true });
+      }
+    });
+    seqStarts[numSeqs] = t;
+
+    const sampleRows = rows.filter((r) => r.sample);
+    const returnLogits = rows.some((r) => !r.sample);
+    let sampling: NativeStepBatch["sampling"] = null;
+    if (sampleRows.length > 0) {
+      // One sampling entry per logit row; evaluate rows ride along greedily and their samples are ignored.
+      const topLogprobs = Math.max(0, ...sampleRows.map((r) => r.seq.topLogprobs));
+      sampling = packSamplingBatch(rows.map(samplingRow), vocabSize, topLogprobs);
+    }
+
+    return {
+      batch: {
+        tokens,
+        positions,
+        seqStarts,
+        contextLens,
+        blockTables,
+        maxBlocksPerSeq,
+        slotMapping,
+        logitRows: Int32Array.from(logitRows),
+        returnLogits,
+        sampling,
+        attention: this.options.attention ?? "auto",
+      },
+      rows,
+    };
+  }
+
+  async run(prepared: PreparedStep): Promise<NativeStepResult> {
+    return this.options.runStep(prepared.batch);
+  }
+}
+
+function samplingRow(row: LogitRow): SamplingRow {
+  const { seq } = row;
+  if (!row.sample || seq.sampling === null) return { params: null, contextTokens: [], outputTokens: [], draws: 0 };
+  return {
+    params: seq.sampling,
+    contextTokens: seq.allTokens(),
+    outputTokens: seq.outputTokens,
+    draws: seq.outputTokens.length,
+  };
+}

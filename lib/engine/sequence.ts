@@ -1,0 +1,104 @@
+/**
+ * Sequence: the state of one request inside the engine, and nothing else (no policy). Its tokens are the
+ * prompt followed by the sampled output; `numCached` of them already have KV entries in the blocks listed
+ * by `blockTable`. The scheduler moves it between WAITING and RUNNING; the engine marks it FINISHED.
+ */
+
+import type { SamplingParams } from "./sampling-params.js";
+
+export type SequenceStatus = "waiting" | "running" | "finished";
+
+/** Why a sequence ended: EOS or a stop string, its token limit, an abort, or an error in its step. */
+export type SequenceFinishReason = "stop" | "length" | "abort" | "error";
+
+/** Which logits an evaluate request wants back: none (generate), the last prompt position, or every position. */
+export type LogitsMode = "none" | "last" | "all";
+
+export interface SequenceInit {
+  readonly id: number;
+  readonly promptTokens: ArrayLike<number>;
+  /** Most tokens to sample (0 for evaluate requests, which sample nothing). */
+  readonly maxTokens: number;
+  /** Null for evaluate requests. */
+  readonly sampling: SamplingParams | null;
+  readonly logits: LogitsMode;
+  /** RoPE position of entry 0 (evaluate may start elsewhere; generate starts at 0). */
+  readonly startPosition: number;
+  /** Alternatives to report with each sampled token (0 = none). */
+  readonly topLogprobs: number;
+}
+
+export class Sequence {
+  readonly id: number;
+  readonly promptTokens: Int32Array;
+  readonly outputTokens: number[] = [];
+  readonly maxTokens: number;
+  readonly sampling: SamplingParams | null;
+  readonly logits: LogitsMode;
+  readonly startPosition: number;
+  readonly topLogprobs: number;
+
+  status: SequenceStatus = "waiting";
+  finishReason: SequenceFinishReason | undefined;
+  /** Tokens whose KV entries are in the cache (entries 0..numCached-1). */
+  numCached = 0;
+  /** Block ids in order: entry j lives in blockTable[j / blockSize] at slot j % blockSize. */
+  blockTable: number[] = [];
+  /** True while the sequence is part of the step the native side is running. */
+  inFlight = false;
+  /** Times the scheduler took its blocks away to make room (its tokens are recomputed later). */
+  numPreemptions = 0;
+  /** Steps in which some of its tokens ran. */
+  numSteps = 0;
+
+  constructor(init: SequenceInit) {
+    this.id = init.id;
+    this.promptTokens = Int32Array.from(init.promptTokens);
+    this.maxTokens = init.maxTokens;
+    this.sampling = init.sampling;
+    this.logits = init.logits;
+    this.startPosition = init.startPosition;
+    this.topLogprobs = init.topLogprobs;
+  }
+
+  get promptLength(): number {
+    return this.promptTokens.length;
+  }
+
+  /** Prompt plus output tokens. */
+  get numTokens(): number {
+    return this.promptTokens.length + this.outputTokens.length;
+  }
+
+  /** Tokens not yet in the KV cache: the rest of the prompt, or the last sampled token while decoding. */
+  get numUncached(): number {
+    return this.numTokens - this.numCached;
+  }
+
+  /** Most KV entries this sequence can ever need: the last sampled token is never run. */
+  get maxEntries(): number {
+    return this.promptTokens.length + Math.max(0, this.maxTokens - 1);
+  }
+
+  get isEvaluate(): boolean {
+    return this.sampling === null;
+  }
+
+  get isFinished(): boolean {
+    return this.status === "finished";
+  }
+
+  /** Token `i` of prompt + output. */
+  tokenAt(i: number): number {
+    const n = this.promptTokens.length;
+    return i < n ? this.promptTokens[i]! : this.outputTokens[i - n]!;
+  }
+
+  /** Prompt + output tokens as one array (for the repetition penalty). */
+  allTokens(): Int32Array {
+    const all = new Int32Array(this.numTokens);
+    all.set(this.promptTokens);
+    all.set(this.outputTokens, this.promptTokens.length);
+    return all;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Sizing of the paged KV pool and the memory checks made before anything is allocated: the weights and the
+ * pool must fit in this machine's memory, and the pool must hold at least one block.
+ */
+import { totalmem } from "node:os";
+import type { ModelConfig } from "../config/model-config";
+import { InvalidArgumentError, OutOfMemoryError } from "../errors";
+import { kvBytesPerToken } from "../inspect/model-sizes";
+
+export const DEFAULT_BLOCK_SIZE = 16;
+export const DEFAULT_MAX_CONTEXT = 32768;
+export const DEFAULT_MAX_BATCH_SIZE = 8;
+
+export interface KvPlan {
+  blockSize: number;
+  numBlocks: number;
+  dtype: "bf16" | "f32";
+  bytes: number;
+  bytesPerToken: number;
+  maxContext: number;
+  maxBatchSize: number;
+}
+
+function gib(n: number): string {
+  return `${(n / 2 ** 30).toFixed(2)} GiB`;
+}
+
+export function planKvCache(
+  c: ModelConfig,
+  options: {
+    kvCacheMemory?: number | "auto";
+    maxContext?: number;
+    maxBatchSize?: number;
+    kvCacheDtype?: "bf16" | "f32";
+    blockSize?: number;
+  },
+  weightBytes: number,
+  machineBytes = totalmem(),
+): KvPlan {
+  const dtype = options.kvCacheDtype ?? "bf16";
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const maxContext = options.maxContext ?? Math.min(DEFAULT_MAX_CONTEXT, c.maxPositionEmbeddings);
+  if (maxContext > c.maxPositionEmbeddings) {
+    throw new InvalidArgumentError("options.maxContext", `at most the model's ${c.maxPositionEmbeddings} positions`, maxContext);
+  }
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  const bytesPerToken = kvBytesPerToken(c, dtype === "f32" ? 4 : 2);
+  const bytesPerBlock = bytesPerToken * blockSize;
+  if (weightBytes > machineBytes) {
+    throw new OutOfMemoryError(
+      `the weights need ${gib(weightBytes)} but this machine has ${gib(machineBytes)} of memory; nothing was allocated`,
+    );
+  }
+  let budget: number;
+  if (options.kvCacheMemory === undefined || options.kvCacheMemory === "auto") {
+    const wanted = maxContext * maxBatchSize * bytesPerToken;
+    // Leave at least half of what the weights do not use to the rest of the process and the system.
+    const affordable = Math.max(bytesPerBlock, (machineBytes - weightBytes) / 2);
+    budget = Math.min(wanted, affordable);
+  } else {
+    budget = options.kvCacheMemory;
+    if (budget < bytesPerBlock) {
+      throw new InvalidArgumentError(
+        "options.kvCacheMemory",
+        `at least one KV block (${bytesPerBlock} bytes = ${blockSize} tokens × ${bytesPerToken} bytes)`,
+        budget,
+      );
+    }
+    if (budget + weightBytes > machineBytes) {
+      throw new OutOfMemoryError(
+        `a KV pool of ${gib(budget)} plus ${gib(weightBytes)} of weights exceeds this machine's ${gib(machineBytes)}; ` +
+          "lower kvCacheMemory; nothing was allocated",
+      );
+    }
+  }
+  const numBlocks = Math.max(1, Math.floor(budget / bytesPerBlock));
+  return { blockSize, numBlocks, dtype, bytes: numBlocks * bytesPerBlock, bytesPerToken, maxContext, maxBatchSize };
+}

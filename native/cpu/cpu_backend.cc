@@ -1,0 +1,71 @@
+// CpuBackend: construction, kernel-path selection, memory.
+#include "cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "cpu/cpu_features.h"
+
+namespace ms4 {
+
+CpuBackend::CpuBackend(int threads, const cpu::CpuKernels& kernels) : k_(kernels), pool_(threads) {}
+
+std::string resolveCpuPath(const std::string& forcePath) {
+    std::string path = forcePath;
+    if (path.empty()) {
+        const char* env = std::getenv("MS4_CPU_PATH");
+        if (env != nullptr) path = env;
+    }
+    const CpuFeatures& f = cpuFeatures();
+    const bool avx2Ok = cpu::avx2Kernels() != nullptr && f.avx2 && f.fma && f.f16c;
+    if (path.empty() || path == "auto") return avx2Ok ? "avx2" : "portable";
+    if (path == "portable") return path;
+    if (path == "avx2") {
+        if (!avx2Ok) {
+            throw std::runtime_error(
+                "CPU kernel path \"avx2\" was requested but this CPU (or build) lacks AVX2+FMA+F16C; use \"portable\"");
+        }
+        return path;
+    }
+    throw std::runtime_error("unknown CPU kernel path \"" + path + "\" (expected \"portable\" or \"avx2\")");
+}
+
+std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath) {
+    const std::string path = resolveCpuPath(forcePath);
+    const cpu::CpuKernels& k = path == "avx2" ? *cpu::avx2Kernels() : cpu::portableKernels();
+    return std::make_unique<CpuBackend>(threads, k);
+}
+
+const cpu::CpuLinear& asCpuLinear(const LinearWeights& w) {
+    const auto* c = dynamic_cast<const cpu::CpuLinear*>(&w);
+    if (c == nullptr) throw std::runtime_error("CPU backend: a linear weight was not prepared by the CPU backend");
+    return *c;
+}
+
+const cpu::CpuKvCache& asCpuKvCache(const KvCache& c) {
+    const auto* k = dynamic_cast<const cpu::CpuKvCache*>(&c);
+    if (k == nullptr) throw std::runtime_error("CPU backend: the KV cache was not allocated by the CPU backend");
+    return *k;
+}
+
+float* CpuBackend::allocFloats(size_t count) {
+    if (count > SIZE_MAX / sizeof(float)) throw std::runtime_error("CPU backend: allocFloats size overflow");
+    cpu::AlignedPtr p = cpu::alignedAlloc(count * sizeof(float), "scratch activations");
+    std::memset(p.get(), 0, count * sizeof(float));
+    return reinterpret_cast<float*>(p.release());
+}
+
+void CpuBackend::freeFloats(float* p) {
+    if (p != nullptr) cpu::AlignedDelete()(p);
+}
+
+void CpuBackend::upload(float* dst, const float* src, size_t count) {
+    if (count != 0) std::memcpy(dst, src, count * sizeof(float));
+}
+
+void CpuBackend::download(float* dst, const float* src, size_t count) {
+    if (count != 0) std::memcpy(dst, src, count * sizeof(float));
+}
+
+}  // namespace ms4

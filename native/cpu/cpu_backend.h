@@ -1,0 +1,133 @@
+// The CPU backend: Backend implemented with plain C++ ("portable") or AVX2+FMA+F16C kernels ("avx2"), picked
+// at run time from CPUID (an "avx512" path can be added as another CpuKernels table). Prepared weights and
+// the KV cache live in 64-byte aligned memory the backend owns.
+//
+// Prepared weight layouts (CpuLinear), rows padded with zeros so kernels have no K tail:
+//   BF16   uint16 [rows][kPad], kPad = cols rounded up to 32 (64-byte rows)
+//   FP8    uint8  [rows][kPad], kPad = cols rounded up to 64; value = fp8(code) · scale
+//   NVFP4  per row, kPad/128 chunks of 72 bytes: 64 bytes of nibbles (byte j: low nibble = element j of the
+//          chunk, high nibble = element j + 64) then the chunk's 8 FP8 block scales (block b = elements
+//          16b..16b+15); kPad = cols rounded up to 128, padding has zero codes and zero scales;
+//          value = e2m1(code) · (fp8(scale) / globalScale)   (KERNEL-NOTES §3.1)
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+#include "cpu/aligned.h"
+#include "cpu/thread_pool.h"
+
+namespace ms4 {
+
+namespace cpu {
+
+constexpr int kNvfp4Chunk = 128;       // weights per repacked chunk
+constexpr int kNvfp4ChunkBytes = 72;   // 64 bytes of nibbles + 8 block scales
+constexpr int kTokenBlock = 4;         // tokens a linear kernel handles per pass over a weight row
+
+class CpuLinear : public LinearWeights {
+   public:
+    int kPad = 0;          // cols padded (see above); kernels read x rows of kPad values
+    size_t rowBytes = 0;   // bytes per prepared row
+    AlignedPtr data;
+    float scale = 1.0f;        // FP8: per-tensor multiplier
+    float globalScale = 1.0f;  // NVFP4: divisor
+    float invGlobalScale = 1.0f;
+    // FP8: fp8(v) · scale; NVFP4: fp8(v) / globalScale — exactly the factors ref::weightAt multiplies by.
+    float table[256] = {};
+
+    const uint8_t* row(int r) const { return data.get() + static_cast<size_t>(r) * rowBytes; }
+};
+
+class CpuKvCache : public KvCache {
+   public:
+    explicit CpuKvCache(const KvCacheShape& s);
+    AlignedPtr data;  // per layer contiguous [numBlocks·blockSize][L + R], F32 or BF16
+    size_t layerValues() const { return static_cast<size_t>(shape.numBlocks) * shape.blockSize * shape.width(); }
+    size_t slotCount() const { return static_cast<size_t>(shape.numBlocks) * shape.blockSize; }
+    // First value of `slot` in `layer` (F32: float*, BF16: uint16_t*, as raw bytes).
+    uint8_t* slotPtr(int layer, int64_t slot) const {
+        return data.get() + (static_cast<size_t>(layer) * layerValues() + static_cast<size_t>(slot) * shape.width()) *
+                                shape.bytesPerValue();
+    }
+};
+
+// One kernel path: the primitive kernels the ops are built from.
+struct CpuKernels {
+    const char* name;  // "portable", "avx2"
+    // y[t, r] = Σ_k W[r, k] x[t, k] for r in [r0, r1), t < T <= kTokenBlock; x rows hold w.kPad values.
+    void (*linearRows)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
+    float (*dot)(const float* a, const float* b, int n);
+    float (*dotBf16)(const float* a, const uint16_t* b, int n);
+    void (*axpy)(float* y, float a, const float* x, int n);  // y += a·x
+    void (*axpyBf16)(float* y, float a, const uint16_t* x, int n);
+    double (*sumSquares)(const float* x, int n);  // Σ x², double accumulation
+};
+
+const CpuKernels& portableKernels();
+const CpuKernels* avx2Kernels();  // nullptr when not compiled in (non-x86)
+
+// Exact dequantization of prepared row r into out[0..kPad) (padding reads as zero).
+void decodeRow(const CpuLinear& w, int r, float* out);
+// NVFP4 checkpoint layout → repacked rows (see the layout above); `out` holds rows·(kPad/128)·72 bytes.
+void repackNvfp4(const LinearSource& src, int kPad, uint8_t* out);
+
+}  // namespace cpu
+
+class CpuBackend : public Backend {
+   public:
+    CpuBackend(int threads, const cpu::CpuKernels& kernels);
+
+    const char* name() const override { return "cpu"; }
+    std::string kernelPath() const override { return std::string("cpu-") + k_.name; }
+    int threads() const { return pool_.size(); }
+    cpu::ThreadPool& pool() { return pool_; }
+
+    float* allocFloats(size_t count) override;
+    void freeFloats(float* p) override;
+    void upload(float* dst, const float* src, size_t count) override;
+    void download(float* dst, const float* src, size_t count) override;
+
+    std::unique_ptr<LinearWeights> prepareLinear(const LinearSource& src) override;
+    std::unique_ptr<KvCache> allocKvCache(const KvCacheShape& shape) override;
+
+    void linear(const LinearWeights& w, const float* x, int xStride, int T, float* y, int yStride) override;
+    void embedRows(const LinearWeights& table, const int32_t* ids, int T, float* out) override;
+    void rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y, int yStride) override;
+    void ropeInterleaved(float* x, int T, int heads, int tokenStride, int headStride, const int32_t* positions,
+                         const RopeParams& rope) override;
+    void queryScale(float* x, int T, int n, int stride, const int32_t* positions, const QueryScaling& s) override;
+    void kvWrite(KvCache& cache, int layer, const float* latent, int latentStride, const float* kpe, int kpeStride,
+                 const int32_t* slotMapping, int T) override;
+    void mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const MlaDims& d, int T,
+                        float* qLat) override;
+    void mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& cache, int layer,
+                              const AttentionBatch& batch, const MlaDims& d, float* oLat) override;
+    void mlaAbsorbOutput(const float* oLat, const float* wkvb, const MlaDims& d, int T, float* out) override;
+    void mlaAttentionExpanded(const float* q, int qTokenStride, const KvCache& cache, int layer,
+                              const AttentionBatch& batch, const float* wkvb, const MlaDims& d, float* out) override;
+    void moe(const MoeWeights& w, const float* x, int T, int D, float* y) override;
+    void addInPlace(float* y, const float* x, size_t n) override;
+
+    // linear() over rows [r0, r1) only, on the calling thread; x rows must hold w.kPad values (zero padded).
+    void linearRowsPadded(const cpu::CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
+                          int r1) const;
+    const cpu::CpuKernels& kernels() const { return k_; }
+
+   private:
+    const cpu::CpuKernels& k_;
+    cpu::ThreadPool pool_;
+};
+
+// threads <= 0: hardware concurrency. forcePath: "" (MS4_CPU_PATH, else the best the CPU supports),
+// "portable" or "avx2"; throws when the path is unknown or the CPU lacks it.
+std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath);
+// The kernel path createCpuBackend would pick for forcePath ("portable" / "avx2"), or a thrown error.
+std::string resolveCpuPath(const std::string& forcePath);
+
+// The prepared (CPU-layout) form of a weight, or an error when it came from another backend.
+const cpu::CpuLinear& asCpuLinear(const LinearWeights& w);
+const cpu::CpuKvCache& asCpuKvCache(const KvCache& c);
+
+}  // namespace ms4

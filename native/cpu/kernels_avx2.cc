@@ -1,0 +1,257 @@
+// The "avx2" kernel path (AVX2 + FMA + F16C). Every function carries its own target attribute so the addon
+// itself needs no -mavx2 and still runs on any x86-64; the path is only selected when CPUID reports the
+// features. Weights are dequantized exactly to the values ref::weightAt gives, then FMA'd in fp32:
+//   BF16  zero-extend and shift (exact)
+//   FP8   bit arithmetic (exact for normals and subnormals, no DAZ dependence) × per-tensor scale
+//   NVFP4 one vpshufb maps each nibble to 2·e2m1 (int8), converted to fp32 and × (block factor / 2), where the
+//         block factor fp8(scale)/globalScale comes from the weight's 256-entry table; the product equals
+//         e2m1 · factor exactly (the doubling and halving are exact).
+#include "cpu/cpu_backend.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define MS4_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace ms4::cpu {
+
+namespace {
+
+MS4_AVX2 inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+}
+
+// 8 FP8-E4M3 codes → fp32 · scale. Normals: exponent rebias by bit arithmetic; subnormals: man · 2^-9.
+// (The NaN code 0x7f/0xff decodes to ±480 instead of NaN; checkpoint weights hold no NaN.)
+MS4_AVX2 inline __m256 loadFp8x8(const uint8_t* p, __m256 scale) {
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    const __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7f));
+    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
+    const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(7))),
+                                     _mm256_set1_ps(1.0f / 512.0f));
+    const __m256i isSub = _mm256_cmpeq_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x78)), _mm256_setzero_si256());
+    __m256 f = _mm256_blendv_ps(normal, sub, _mm256_castsi256_ps(isSub));
+    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
+    f = _mm256_or_ps(f, _mm256_castsi256_ps(sign));
+    return _mm256_mul_ps(f, scale);
+}
+
+template <int TB>
+MS4_AVX2 void rowsBf16(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
+    for (int r = r0; r < r1; ++r) {
+        const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row(r));
+        __m256 a0[TB], a1[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+        for (int k = 0; k < w.kPad; k += 16) {
+            const __m256 w0 = loadBf16x8(wr + k), w1 = loadBf16x8(wr + k + 8);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const float* xt = x + static_cast<size_t>(t) * xs + k;
+                a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), a0[t]);
+                a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), a1[t]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + r] = hsum(_mm256_add_ps(a0[t], a1[t]));
+    }
+}
+
+template <int TB>
+MS4_AVX2 void rowsFp8(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
+    const __m256 scale = _mm256_set1_ps(w.scale);
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = w.row(r);
+        __m256 a0[TB], a1[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+        for (int k = 0; k < w.kPad; k += 16) {
+            const __m256 w0 = loadFp8x8(wr + k, scale), w1 = loadFp8x8(wr + k + 8, scale);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const float* xt = x + static_cast<size_t>(t) * xs + k;
+                a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), a0[t]);
+                a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), a1[t]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + r] = hsum(_mm256_add_ps(a0[t], a1[t]));
+    }
+}
+
+MS4_AVX2 inline __m256 int8x8ToFloat(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+
+template <int TB>
+MS4_AVX2 void rowsNvfp4(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
+    // nibble → 2·e2m1 as int8 (bit 3 = sign)
+    const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m128i lowMask = _mm_set1_epi8(0x0f);
+    const int chunks = w.kPad / kNvfp4Chunk;
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = w.row(r);
+        __m256 a0[TB], a1[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+        for (int c = 0; c < chunks; ++c) {
+            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            const uint8_t* sc = nib + 64;
+            const int kc = c * kNvfp4Chunk;
+            for (int q = 0; q < 4; ++q) {  // bytes 16q..16q+15: blocks q (low nibbles) and 4 + q (high nibbles)
+                const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(nib + 16 * q));
+                const __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(bytes, lowMask));
+                const __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(bytes, 4), lowMask));
+                const __m256 sLo = _mm256_set1_ps(w.table[sc[q]] * 0.5f);
+                const __m256 sHi = _mm256_set1_ps(w.table[sc[4 + q]] * 0.5f);
+                const __m256 w0 = _mm256_mul_ps(int8x8ToFloat(lo), sLo);
+                const __m256 w1 = _mm256_mul_ps(int8x8ToFloat(_mm_srli_si128(lo, 8)), sLo);
+                const __m256 w2 = _mm256_mul_ps(int8x8ToFloat(hi), sHi);
+                const __m256 w3 = _mm256_mul_ps(int8x8ToFloat(_mm_srli_si128(hi, 8)), sHi);
+#pragma GCC unroll 4
+                for (int t = 0; t < TB; ++t) {
+                    const float* xt = x + static_cast<size_t>(t) * xs + kc + 16 * q;
+                    a0[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), a0[t]);
+                    a1[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), a1[t]);
+                    a0[t] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xt + 64), a0[t]);
+                    a1[t] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xt + 72), a1[t]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + r] = hsum(_mm256_add_ps(a0[t], a1[t]));
+    }
+}
+
+template <int TB>
+MS4_AVX2 void rowsAny(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
+    switch (w.format) {
+        case WeightFormat::BF16:
+            rowsBf16<TB>(w, x, xs, y, ys, r0, r1);
+            return;
+        case WeightFormat::FP8:
+            rowsFp8<TB>(w, x, xs, y, ys, r0, r1);
+            return;
+        case WeightFormat::NVFP4:
+            rowsNvfp4<TB>(w, x, xs, y, ys, r0, r1);
+            return;
+    }
+}
+
+MS4_AVX2 void linearRowsAvx2(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
+                             int r1) {
+    switch (T) {
+        case 1:
+            rowsAny<1>(w, x, xStride, y, yStride, r0, r1);
+            return;
+        case 2:
+            rowsAny<2>(w, x, xStride, y, yStride, r0, r1);
+            return;
+        case 3:
+            rowsAny<3>(w, x, xStride, y, yStride, r0, r1);
+            return;
+        default:
+            rowsAny<4>(w, x, xStride, y, yStride, r0, r1);
+            return;
+    }
+}
+static_assert(kTokenBlock == 4, "linearRowsAvx2 handles token blocks of up to 4");
+
+MS4_AVX2 float dotAvx2(const float* a, const float* b, int n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), a1);
+    }
+    if (i + 8 <= n) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+        i += 8;
+    }
+    float s = hsum(_mm256_add_ps(a0, a1));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+MS4_AVX2 float dotBf16Avx2(const float* a, const uint16_t* b, int n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), loadBf16x8(b + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), loadBf16x8(b + i + 8), a1);
+    }
+    if (i + 8 <= n) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), loadBf16x8(b + i), a0);
+        i += 8;
+    }
+    float s = hsum(_mm256_add_ps(a0, a1));
+    for (; i < n; ++i) {
+        const uint32_t bits = static_cast<uint32_t>(b[i]) << 16;
+        float f;
+        __builtin_memcpy(&f, &bits, 4);
+        s += a[i] * f;
+    }
+    return s;
+}
+
+MS4_AVX2 void axpyAvx2(float* y, float a, const float* x, int n) {
+    const __m256 av = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+MS4_AVX2 void axpyBf16Avx2(float* y, float a, const uint16_t* x, int n) {
+    const __m256 av = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, loadBf16x8(x + i), _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; ++i) {
+        const uint32_t bits = static_cast<uint32_t>(x[i]) << 16;
+        float f;
+        __builtin_memcpy(&f, &bits, 4);
+        y[i] += a * f;
+    }
+}
+
+MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256d v0 = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), v1 = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+        a0 = _mm256_fmadd_pd(v0, v0, a0);
+        a1 = _mm256_fmadd_pd(v1, v1, a1);
+    }
+    alignas(32) double lanes[4];
+    _mm256_store_pd(lanes, _mm256_add_pd(a0, a1));
+    double s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+    return s;
+}
+
+const CpuKernels kAvx2 = {
+    "avx2", linearRowsAvx2, dotAvx2, dotBf16Avx2, axpyAvx2, axpyBf16Avx2, sumSquaresAvx2,
+};
+
+}  // namespace
+
+const CpuKernels* avx2Kernels() { return &kAvx2; }
+
+}  // namespace ms4::cpu
+
+#else  // not x86-64 (or not GCC/Clang): no AVX2 path
+
+namespace ms4::cpu {
+const CpuKernels* avx2Kernels() { return nullptr; }
+}  // namespace ms4::cpu
+
+#endif

@@ -1,0 +1,76 @@
+// The paged latent cache: per layer one contiguous [numBlocks·blockSize][L + R] array of F32 or BF16 values.
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/formats.h"
+
+namespace ms4 {
+
+namespace cpu {
+
+CpuKvCache::CpuKvCache(const KvCacheShape& s) : KvCache(s) {
+    const size_t bytes = s.bytes();
+    data = alignedAlloc(bytes, ("the KV cache (" + std::to_string(s.layers) + " layers × " +
+                                std::to_string(s.numBlocks) + " blocks × " + std::to_string(s.blockSize) + " slots)")
+                                   .c_str());
+    std::memset(data.get(), 0, bytes);
+}
+
+}  // namespace cpu
+
+std::unique_ptr<KvCache> CpuBackend::allocKvCache(const KvCacheShape& shape) {
+    if (shape.layers <= 0 || shape.numBlocks <= 0 || shape.blockSize <= 0 || shape.latent <= 0 || shape.rope < 0) {
+        throw std::runtime_error("allocKvCache: bad shape (layers " + std::to_string(shape.layers) + ", blocks " +
+                                 std::to_string(shape.numBlocks) + ", block size " + std::to_string(shape.blockSize) +
+                                 ", latent " + std::to_string(shape.latent) + ", rope " + std::to_string(shape.rope) +
+                                 ")");
+    }
+    if (shape.dtype != KvDtype::F32 && shape.dtype != KvDtype::BF16) {
+        throw std::runtime_error("allocKvCache: unknown KV dtype " + std::to_string(static_cast<int>(shape.dtype)));
+    }
+    const double bytes = static_cast<double>(shape.layers) * shape.numBlocks * shape.blockSize * shape.width() *
+                         static_cast<double>(shape.bytesPerValue());
+    if (bytes > static_cast<double>(SIZE_MAX) / 2 ||
+        static_cast<double>(shape.numBlocks) * shape.blockSize > 2147483647.0) {
+        throw std::runtime_error("allocKvCache: the cache is too large (" + std::to_string(bytes) + " bytes)");
+    }
+    return std::make_unique<cpu::CpuKvCache>(shape);
+}
+
+// BF16 values are rounded to nearest even (|relative error| ≤ 2^-9); F32 values are copied exactly.
+void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latentStride, const float* kpe,
+                         int kpeStride, const int32_t* slotMapping, int T) {
+    const cpu::CpuKvCache& cache = asCpuKvCache(kv);
+    const KvCacheShape& s = cache.shape;
+    if (layer < 0 || layer >= s.layers) {
+        throw std::runtime_error("kvWrite: layer " + std::to_string(layer) + " outside [0, " + std::to_string(s.layers) +
+                                 ")");
+    }
+    const int64_t slots = static_cast<int64_t>(cache.slotCount());
+    for (int t = 0; t < T; ++t) {
+        if (slotMapping[t] >= slots) {
+            throw std::runtime_error("kvWrite: slot " + std::to_string(slotMapping[t]) + " outside the pool of " +
+                                     std::to_string(slots) + " slots");
+        }
+    }
+    const int L = s.latent, R = s.rope;
+    for (int t = 0; t < T; ++t) {
+        if (slotMapping[t] < 0) continue;  // padding token: no cache entry
+        const float* lt = latent + static_cast<size_t>(t) * latentStride;
+        const float* kt = kpe + static_cast<size_t>(t) * kpeStride;
+        uint8_t* dst = cache.slotPtr(layer, slotMapping[t]);
+        if (s.dtype == KvDtype::F32) {
+            float* d = reinterpret_cast<float*>(dst);
+            std::memcpy(d, lt, sizeof(float) * L);
+            std::memcpy(d + L, kt, sizeof(float) * R);
+        } else {
+            uint16_t* d = reinterpret_cast<uint16_t*>(dst);
+            for (int i = 0; i < L; ++i) d[i] = cpu::floatToBf16(lt[i]);
+            for (int i = 0; i < R; ++i) d[L + i] = cpu::floatToBf16(kt[i]);
+        }
+    }
+}
+
+}  // namespace ms4

@@ -1,0 +1,148 @@
+// Weight preparation, linear (GEMV / GEMM) and embedding lookup.
+//
+// linear: threads take tiles of output rows; inside a tile, tokens go in blocks of kTokenBlock and each block
+// walks the tile's rows once, so a tile's weights stream from memory once and are re-read from cache by the
+// following token blocks (tiles are sized to stay in L2 when T > kTokenBlock).
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/formats.h"
+
+namespace ms4 {
+
+namespace {
+
+int roundUp(int v, int m) { return (v + m - 1) / m * m; }
+
+void checkSource(const LinearSource& s) {
+    if (s.rows <= 0 || s.cols <= 0) {
+        throw std::runtime_error("prepareLinear: bad shape [" + std::to_string(s.rows) + ", " + std::to_string(s.cols) +
+                                 "]");
+    }
+    if (s.data == nullptr) throw std::runtime_error("prepareLinear: weight data is null");
+    if (s.format == WeightFormat::NVFP4) {
+        if (s.blockScales == nullptr) throw std::runtime_error("prepareLinear: NVFP4 weight without block scales");
+        if (s.cols % 16 != 0) {
+            throw std::runtime_error("prepareLinear: NVFP4 weight cols (" + std::to_string(s.cols) +
+                                     ") is not a multiple of 16");
+        }
+        if (!(s.scale != 0.0f)) throw std::runtime_error("prepareLinear: NVFP4 global scale is zero or NaN");
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src) {
+    checkSource(src);
+    auto w = std::make_unique<cpu::CpuLinear>();
+    w->format = src.format;
+    w->rows = src.rows;
+    w->cols = src.cols;
+    switch (src.format) {
+        case WeightFormat::BF16: {
+            w->kPad = roundUp(src.cols, 32);
+            w->rowBytes = static_cast<size_t>(w->kPad) * 2;
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "a BF16 weight");
+            for (int r = 0; r < src.rows; ++r) {
+                uint8_t* dst = w->data.get() + r * w->rowBytes;
+                std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols * 2, static_cast<size_t>(src.cols) * 2);
+                std::memset(dst + static_cast<size_t>(src.cols) * 2, 0, w->rowBytes - static_cast<size_t>(src.cols) * 2);
+            }
+            break;
+        }
+        case WeightFormat::FP8: {
+            w->kPad = roundUp(src.cols, 64);
+            w->rowBytes = static_cast<size_t>(w->kPad);
+            w->scale = src.scale;
+            for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) * src.scale;
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight");
+            for (int r = 0; r < src.rows; ++r) {
+                uint8_t* dst = w->data.get() + r * w->rowBytes;
+                std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols, src.cols);
+                std::memset(dst + src.cols, 0, w->rowBytes - src.cols);
+            }
+            break;
+        }
+        case WeightFormat::NVFP4: {
+            w->kPad = roundUp(src.cols, cpu::kNvfp4Chunk);
+            w->rowBytes = static_cast<size_t>(w->kPad / cpu::kNvfp4Chunk) * cpu::kNvfp4ChunkBytes;
+            w->globalScale = src.scale;
+            w->invGlobalScale = 1.0f / src.scale;
+            for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) / src.scale;
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an NVFP4 weight");
+            cpu::repackNvfp4(src, w->kPad, w->data.get());
+            break;
+        }
+        default:
+            throw std::runtime_error("prepareLinear: unknown weight format " +
+                                     std::to_string(static_cast<int>(src.format)));
+    }
+    w->bytes = w->rowBytes * src.rows;
+    return w;
+}
+
+void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride,
+                                  int r0, int r1) const {
+    for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
+        const int tn = std::min(cpu::kTokenBlock, T - t0);
+        k_.linearRows(w, x + static_cast<size_t>(t0) * xStride, xStride, tn, y + static_cast<size_t>(t0) * yStride,
+                      yStride, r0, r1);
+    }
+}
+
+void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, int T, float* y, int yStride) {
+    const cpu::CpuLinear& w = asCpuLinear(lw);
+    if (T <= 0) return;
+    std::vector<float> padded;
+    if (w.kPad != w.cols) {  // give the kernels zero-padded rows (real model dims never take this path)
+        padded.assign(static_cast<size_t>(T) * w.kPad, 0.0f);
+        for (int t = 0; t < T; ++t) {
+            std::memcpy(padded.data() + static_cast<size_t>(t) * w.kPad, x + static_cast<size_t>(t) * xStride,
+                        sizeof(float) * w.cols);
+        }
+        x = padded.data();
+        xStride = w.kPad;
+    }
+    // Tiles: ~48 KB of weights when several token blocks reuse them; otherwise just enough for load balance.
+    const int threads = pool_.size();
+    int tileRows = std::max(1, static_cast<int>(48 * 1024 / w.rowBytes));
+    if (T <= cpu::kTokenBlock) tileRows = 64;
+    tileRows = std::min(tileRows, std::max(4, (w.rows + 4 * threads - 1) / (4 * threads)));
+    tileRows = std::max(1, std::min(tileRows, 64));
+    const int tiles = (w.rows + tileRows - 1) / tileRows;
+    pool_.parallelFor(
+        tiles,
+        [&](int64_t b, int64_t e) {
+            for (int64_t tile = b; tile < e; ++tile) {
+                const int r0 = static_cast<int>(tile) * tileRows, r1 = std::min(w.rows, r0 + tileRows);
+                linearRowsPadded(w, x, xStride, T, y, yStride, r0, r1);
+            }
+        },
+        1);
+}
+
+void CpuBackend::embedRows(const LinearWeights& table, const int32_t* ids, int T, float* out) {
+    const cpu::CpuLinear& w = asCpuLinear(table);
+    for (int t = 0; t < T; ++t) {
+        if (ids[t] < 0 || ids[t] >= w.rows) {
+            throw std::runtime_error("embedRows: token id " + std::to_string(ids[t]) + " outside [0, " +
+                                     std::to_string(w.rows) + ")");
+        }
+    }
+    pool_.parallelFor(
+        T,
+        [&](int64_t b, int64_t e) {
+            std::vector<float> row(w.kPad);
+            for (int64_t t = b; t < e; ++t) {
+                cpu::decodeRow(w, ids[t], row.data());
+                std::memcpy(out + static_cast<size_t>(t) * w.cols, row.data(), sizeof(float) * w.cols);
+            }
+        },
+        1);
+}
+
+}  // namespace ms4

@@ -1,0 +1,144 @@
+#include "model/weight_sources.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "ref/ref_ops.h"
+
+namespace ms4 {
+
+TensorDtype parseTensorDtype(const std::string& name) {
+    if (name == "BF16") return TensorDtype::BF16;
+    if (name == "F16") return TensorDtype::F16;
+    if (name == "F32") return TensorDtype::F32;
+    if (name == "F8_E4M3") return TensorDtype::F8_E4M3;
+    if (name == "U8") return TensorDtype::U8;
+    throw std::runtime_error("unsupported tensor dtype " + name);
+}
+
+namespace {
+
+float halfToFloat(uint16_t h) {
+    const int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float v;
+    if (exp == 0) {
+        v = std::ldexp(static_cast<float>(man), -24);
+    } else if (exp == 31) {
+        v = man ? NAN : INFINITY;
+    } else {
+        v = std::ldexp(1.0f + man / 1024.0f, exp - 15);
+    }
+    return sign ? -v : v;
+}
+
+float floatAt(const uint8_t* p, TensorDtype dtype, size_t i) {
+    switch (dtype) {
+        case TensorDtype::F32: {
+            float f;
+            std::memcpy(&f, p + 4 * i, 4);
+            return f;
+        }
+        case TensorDtype::BF16: {
+            uint16_t v;
+            std::memcpy(&v, p + 2 * i, 2);
+            return ref::bf16ToFloat(v);
+        }
+        case TensorDtype::F16: {
+            uint16_t v;
+            std::memcpy(&v, p + 2 * i, 2);
+            return halfToFloat(v);
+        }
+        default:
+            throw std::runtime_error("not a floating-point tensor");
+    }
+}
+
+size_t dtypeBytes(TensorDtype d) {
+    switch (d) {
+        case TensorDtype::F32:
+            return 4;
+        case TensorDtype::BF16:
+        case TensorDtype::F16:
+            return 2;
+        default:
+            return 1;
+    }
+}
+
+void checkLength(const WeightStore& store, int tensor, size_t expected, const std::string& name) {
+    if (tensor < 0 || static_cast<size_t>(tensor) >= store.tensorCount()) {
+        throw std::runtime_error(name + ": tensor index " + std::to_string(tensor) + " out of range");
+    }
+    if (store.tensor(tensor).length != expected) {
+        throw std::runtime_error(name + ": " + store.tensor(tensor).name + " has " +
+                                 std::to_string(store.tensor(tensor).length) + " bytes, expected " +
+                                 std::to_string(expected));
+    }
+}
+
+}  // namespace
+
+float scalarValue(const WeightStore& store, int tensor, TensorDtype dtype, const std::string& name) {
+    checkLength(store, tensor, dtypeBytes(dtype), name);
+    return floatAt(store.tensorData(tensor), dtype, 0);
+}
+
+LinearSource linearSource(const WeightStore& store, const LinearRef& ref, std::vector<uint8_t>& scratch,
+                          const std::string& name) {
+    LinearSource src;
+    src.format = ref.format;
+    src.rows = ref.rows;
+    src.cols = ref.cols;
+    const size_t n = static_cast<size_t>(ref.rows) * ref.cols;
+    switch (ref.format) {
+        case WeightFormat::BF16: {
+            checkLength(store, ref.weight, n * dtypeBytes(ref.weightDtype), name);
+            const uint8_t* p = store.tensorData(ref.weight);
+            if (ref.weightDtype == TensorDtype::BF16) {
+                src.data = p;
+            } else {
+                scratch.resize(2 * n);
+                for (size_t i = 0; i < n; ++i) {
+                    const uint16_t b = ref::floatToBf16(floatAt(p, ref.weightDtype, i));
+                    std::memcpy(scratch.data() + 2 * i, &b, 2);
+                }
+                src.data = scratch.data();
+            }
+            break;
+        }
+        case WeightFormat::FP8:
+            checkLength(store, ref.weight, n, name);
+            src.data = store.tensorData(ref.weight);
+            src.scale = scalarValue(store, ref.scale, ref.scaleDtype, name + " weight_scale");
+            break;
+        case WeightFormat::NVFP4:
+            if (ref.cols % 16 != 0) throw std::runtime_error(name + ": NVFP4 needs cols divisible by 16");
+            checkLength(store, ref.weight, n / 2, name);
+            checkLength(store, ref.blockScales, n / 16, name + " block scales");
+            src.data = store.tensorData(ref.weight);
+            src.blockScales = store.tensorData(ref.blockScales);
+            src.scale = scalarValue(store, ref.scale, ref.scaleDtype, name + " weight_global_scale");
+            if (!(src.scale > 0) || !std::isfinite(src.scale)) {
+                throw std::runtime_error(name + ": weight_global_scale must be a positive finite number");
+            }
+            break;
+    }
+    return src;
+}
+
+std::vector<float> normWeights(const WeightStore& store, const NormRef& ref, const std::string& name) {
+    checkLength(store, ref.weight, static_cast<size_t>(ref.size) * dtypeBytes(ref.dtype), name);
+    std::vector<float> out(ref.size);
+    const uint8_t* p = store.tensorData(ref.weight);
+    for (int i = 0; i < ref.size; ++i) out[i] = floatAt(p, ref.dtype, i);
+    return out;
+}
+
+void releaseSource(const WeightStore& store, const LinearRef& ref) {
+    for (int t : {ref.weight, ref.blockScales}) {
+        if (t >= 0) store.releaseTensor(t);
+    }
+}
+
+}  // namespace ms4

@@ -1,0 +1,288 @@
+#include "napi/model_object.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "napi/js_args.h"
+#include "napi/model_spec_parse.h"
+#include "napi/weights_object.h"
+
+namespace ms4 {
+
+namespace {
+
+struct ProgressEvent {
+    const char* phase;
+    double done;
+    double total;
+};
+
+class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
+   public:
+    LoadWorker(Napi::Env env, ModelObject* owner, WeightsObject* weights, ModelSpec spec, Napi::Function onProgress)
+        : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "ms4:model-load"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          owner_(owner),
+          store_(weights->store()),
+          spec_(std::move(spec)) {
+        ownerRef_ = Napi::Persistent(owner->Value());
+        weightsRef_ = Napi::Persistent(weights->Value());
+        if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+    }
+    Napi::Promise promise() { return deferred_.Promise(); }
+
+    void Execute(const ExecutionProgress& progress) override {
+        try {
+            auto report = [&](const char* phase, uint64_t done, uint64_t total) {
+                ProgressEvent ev{phase, static_cast<double>(done), static_cast<double>(total)};
+                progress.Send(&ev, 1);
+            };
+            auto cancelled = [&]() { return owner_->cancel().load(); };
+            model_ = std::make_shared<Mistral4Model>(spec_, *store_, report, cancelled);
+        } catch (const std::exception& e) {
+            SetError(e.what());
+        } catch (...) {
+            SetError("unknown native error while preparing the model");
+        }
+    }
+    void OnProgress(const ProgressEvent* data, size_t count) override {
+        if (onProgress_.IsEmpty()) return;
+        Napi::HandleScope scope(Env());
+        for (size_t i = 0; i < count; ++i) {
+            Napi::Object ev = Napi::Object::New(Env());
+            ev.Set("phase", data[i].phase);
+            ev.Set("done", data[i].done);
+            ev.Set("total", data[i].total);
+            try {
+                onProgress_.Call({ev});
+            } catch (const Napi::Error&) {
+            }
+        }
+    }
+    void OnOK() override {
+        owner_->setModel(std::move(model_));
+        owner_->busy() = false;
+        deferred_.Resolve(Env().Undefined());
+    }
+    void OnError(const Napi::Error& e) override {
+        owner_->busy() = false;
+        deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    ModelObject* owner_;
+    Napi::ObjectReference ownerRef_, weightsRef_;
+    Napi::FunctionReference onProgress_;
+    std::shared_ptr<WeightStore> store_;
+    ModelSpec spec_;
+    std::shared_ptr<Mistral4Model> model_;
+};
+
+// The step's arrays, copied out of JS (the JS side may reuse its buffers while the worker runs).
+struct StepData {
+    std::vector<int32_t> tokens, positions, seqStarts, contextLens, blockTables, slotMapping, logitRows;
+    int maxBlocksPerSeq = 0;
+    bool returnLogits = false;
+    AttentionForm attention = AttentionForm::Auto;
+};
+
+StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
+    Napi::Env env = o.Env();
+    const std::string w = "batch";
+    StepData s;
+    s.tokens = js::int32s(o, "tokens", w);
+    const int64_t T = static_cast<int64_t>(s.tokens.size());
+    if (T == 0) throw Napi::RangeError::New(env, "batch.tokens must not be empty");
+    s.positions = js::int32s(o, "positions", w, T);
+    s.slotMapping = js::int32s(o, "slotMapping", w, T);
+    s.seqStarts = js::int32s(o, "seqStarts", w);
+    const int64_t S = static_cast<int64_t>(s.seqStarts.size()) - 1;
+    if (S < 1) throw Napi::RangeError::New(env, "batch.seqStarts must have at least 2 entries");
+    s.contextLens = js::int32s(o, "contextLens", w, S);
+    s.maxBlocksPerSeq = js::integer(o, "maxBlocksPerSeq", w, 1, 1 << 24);
+    s.blockTables = js::int32s(o, "blockTables", w, S * s.maxBlocksPerSeq);
+    s.logitRows = js::int32s(o, "logitRows", w);
+    s.returnLogits = js::boolean(o, "returnLogits");
+    const std::string form = o.Get("attention").IsString() ? js::string(o, "attention", w) : "auto";
+    if (form == "absorbed") {
+        s.attention = AttentionForm::Absorbed;
+    } else if (form == "expanded") {
+        s.attention = AttentionForm::Expanded;
+    } else if (form != "auto") {
+        throw Napi::TypeError::New(env, "batch.attention must be auto, absorbed or expanded");
+    }
+
+    const KvCacheShape& kv = m.kvShape();
+    const int64_t slots = static_cast<int64_t>(kv.numBlocks) * kv.blockSize;
+    for (int64_t t = 0; t < T; ++t) {
+        if (s.tokens[t] < 0 || s.tokens[t] >= m.dims().vocab) {
+            throw Napi::RangeError::New(env, "batch.tokens[" + std::to_string(t) + "] = " + std::to_string(s.tokens[t]) +
+                                                 " is outside the vocabulary");
+        }
+        if (s.positions[t] < 0) throw Napi::RangeError::New(env, "batch.positions must be non-negative");
+        if (s.slotMapping[t] < -1 || s.slotMapping[t] >= slots) {
+            throw Napi::RangeError::New(env, "batch.slotMapping[" + std::to_string(t) + "] is outside the KV pool");
+        }
+    }
+    if (s.seqStarts[0] != 0 || s.seqStarts[S] != T) {
+        throw Napi::RangeError::New(env, "batch.seqStarts must start at 0 and end at tokens.length");
+    }
+    for (int64_t i = 0; i < S; ++i) {
+        const int64_t n = static_cast<int64_t>(s.seqStarts[i + 1]) - s.seqStarts[i];
+        if (n < 1) throw Napi::RangeError::New(env, "every sequence in a step needs at least one new token");
+        const int64_t ctx = s.contextLens[i];
+        if (ctx < n || ctx > static_cast<int64_t>(s.maxBlocksPerSeq) * kv.blockSize) {
+            throw Napi::RangeError::New(env, "batch.contextLens[" + std::to_string(i) + "] is inconsistent");
+        }
+        const int64_t blocks = (ctx + kv.blockSize - 1) / kv.blockSize;
+        for (int64_t b = 0; b < blocks; ++b) {
+            const int32_t id = s.blockTables[i * s.maxBlocksPerSeq + b];
+            if (id < 0 || id >= kv.numBlocks) {
+                throw Napi::RangeError::New(env, "batch.blockTables holds block " + std::to_string(id) +
+                                                     " outside the pool");
+            }
+        }
+    }
+    for (int32_t r : s.logitRows) {
+        if (r < 0 || r >= T) throw Napi::RangeError::New(env, "batch.logitRows holds a row outside the step");
+    }
+    return s;
+}
+
+class StepWorker : public Napi::AsyncWorker {
+   public:
+    StepWorker(Napi::Env env, ModelObject* owner, StepData data)
+        : Napi::AsyncWorker(env, "ms4:step"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          owner_(owner),
+          model_(owner->model()),
+          data_(std::move(data)) {
+        ownerRef_ = Napi::Persistent(owner->Value());
+    }
+    Napi::Promise promise() { return deferred_.Promise(); }
+
+    void Execute() override {
+        try {
+            StepInputs in;
+            in.tokens = data_.tokens.data();
+            in.positions = data_.positions.data();
+            in.slotMapping = data_.slotMapping.data();
+            in.numTokens = static_cast<int>(data_.tokens.size());
+            in.batch.numTokens = in.numTokens;
+            in.batch.numSeqs = static_cast<int>(data_.contextLens.size());
+            in.batch.seqStarts = data_.seqStarts.data();
+            in.batch.contextLens = data_.contextLens.data();
+            in.batch.blockTables = data_.blockTables.data();
+            in.batch.maxBlocksPerSeq = data_.maxBlocksPerSeq;
+            in.logitRows = data_.logitRows.data();
+            in.numLogitRows = static_cast<int>(data_.logitRows.size());
+            in.attention = data_.attention;
+            logits_.resize(data_.logitRows.size() * static_cast<size_t>(model_->dims().vocab));
+            model_->forward(in, logits_.data());
+        } catch (const std::exception& e) {
+            SetError(e.what());
+        } catch (...) {
+            SetError("unknown native error in the forward pass");
+        }
+    }
+    void OnOK() override {
+        owner_->busy() = false;
+        Napi::Env env = Env();
+        Napi::Object result = Napi::Object::New(env);
+        if (data_.returnLogits) {
+            Napi::Float32Array logits = Napi::Float32Array::New(env, logits_.size());
+            if (!logits_.empty()) std::memcpy(logits.Data(), logits_.data(), logits_.size() * 4);
+            result.Set("logits", logits);
+        } else {
+            result.Set("logits", env.Null());
+        }
+        deferred_.Resolve(result);
+    }
+    void OnError(const Napi::Error& e) override {
+        owner_->busy() = false;
+        deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    ModelObject* owner_;
+    Napi::ObjectReference ownerRef_;
+    std::shared_ptr<Mistral4Model> model_;
+    StepData data_;
+    std::vector<float> logits_;
+};
+
+}  // namespace
+
+Napi::Function ModelObject::Define(Napi::Env env) {
+    return DefineClass(env, "NativeModel",
+                       {
+                           InstanceMethod<&ModelObject::Load>("load"),
+                           InstanceMethod<&ModelObject::Step>("step"),
+                           InstanceMethod<&ModelObject::Info>("info"),
+                           InstanceMethod<&ModelObject::Dispose>("dispose"),
+                       });
+}
+
+ModelObject::ModelObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelObject>(info) {}
+
+Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
+    if (model_ || busy_) throw Napi::Error::New(env, "NativeModel is already loaded or loading");
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
+        throw Napi::TypeError::New(env, "load(weights, spec): expected a NativeWeights and a spec object");
+    }
+    WeightsObject* weights = WeightsObject::FromValue(info[0]);
+    if (!weights) throw Napi::TypeError::New(env, "load(weights, spec): weights must be a NativeWeights");
+    ModelSpec spec = parseModelSpec(info[1].As<Napi::Object>(), weights->store()->tensorCount());
+    Napi::Function onProgress;
+    if (info.Length() > 2 && info[2].IsFunction()) onProgress = info[2].As<Napi::Function>();
+    busy_ = true;
+    cancel_ = false;
+    auto* worker = new LoadWorker(env, this, weights, std::move(spec), onProgress);
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+}
+
+Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
+    if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
+    if (busy_) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "step(batch): batch must be an object");
+    StepData data = parseStep(info[0].As<Napi::Object>(), *model_);
+    busy_ = true;
+    auto* worker = new StepWorker(env, this, std::move(data));
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+}
+
+Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
+    const KvCacheShape& kv = model_->kvShape();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kernelPath", model_->kernelPath());
+    o.Set("weightBytes", static_cast<double>(model_->weightBytes()));
+    o.Set("kvBytes", static_cast<double>(kv.bytes()));
+    o.Set("numBlocks", kv.numBlocks);
+    o.Set("blockSize", kv.blockSize);
+    return o;
+}
+
+Napi::Value ModelObject::Dispose(const Napi::CallbackInfo& info) {
+    if (busy_) {
+        cancel_ = true;
+        throw Napi::Error::New(info.Env(), "NativeModel is busy; await the running load or step before dispose");
+    }
+    model_.reset();
+    disposed_ = true;
+    return info.Env().Undefined();
+}
+
+}  // namespace ms4
