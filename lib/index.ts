@@ -18,7 +18,18 @@ export {
 } from "./errors";
 export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
 export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
-export { Model, type ModelMemory } from "./model/model";
+export { Model, type ModelMemory, type RenderChatOptions } from "./model/model";
+export type {
+  EvaluateOptions,
+  FinishReason,
+  GenerateRequest,
+  GenerateResult,
+  StreamEvent,
+  TokenLogprob,
+  ToolCall,
+  Usage,
+} from "./generation/types";
+export type { ChatRequest, RenderedChat } from "./chat/types";
 export { systemInfo } from "./system-info";
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";

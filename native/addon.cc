@@ -3,6 +3,7 @@
 
 #include "napi/model_object.h"
 #include "napi/op_checks.h"
+#include "napi/sample_function.h"
 #include "napi/system_info.h"
 #include "napi/weights_object.h"
 
@@ -16,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("systemInfo", Napi::Function::New(env, ms4::SystemInfo, "systemInfo"));
     exports.Set("NativeModel", ms4::ModelObject::Define(env));
     exports.Set("opChecks", Napi::Function::New(env, ms4::OpChecks, "opChecks"));
+    exports.Set("sample", Napi::Function::New(env, ms4::SampleFunction, "sample"));
     return exports;
 }
 

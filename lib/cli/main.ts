@@ -2,10 +2,14 @@
  * The `ms4` command line. Each command lives in its own function; argument errors print usage and exit 2,
  * library errors print their message and exit 1.
  */
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
+import { runBench } from "../bench/model-bench";
+import { runChat } from "./chat";
 import { Ms4Error } from "../errors";
 import { formatInspectReport, inspectCheckpoint } from "../inspect/inspect";
 import { builtinModelDir, ensureBuiltinModel } from "../model/builtin-model";
+import { Model } from "../model/model";
 import { loadNative } from "../native";
 import { makeTiny } from "../tiny/make-tiny";
 import { PRESET_NAMES, type PresetName } from "../tiny/presets";
@@ -13,11 +17,15 @@ import { PRESET_NAMES, type PresetName } from "../tiny/presets";
 const USAGE = `ms4 — run Mistral Small 4 from Node.js
 
 Usage:
+  ms4 chat [--model DIR] [PROMPT] [--max-tokens N] [--temperature T] [--seed N] [--reasoning none|high] [--system TEXT]
+      Answer PROMPT (streamed), or chat interactively without one (/exit to leave).
   ms4 inspect [DIR] [--layout native|hf] [--json]
       Architecture, parameter counts, bytes per dtype, quantized vs ignored modules, memory for
       weights and KV cache. Without DIR: the built-in tiny model.
   ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
       Write a deterministic generated checkpoint (random weights) with the real architecture.
+  ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2]
+      Prefill and decode speed of one sequence (JSON), with bytes read per decode token and peak memory.
   ms4 info
       CPU features and CUDA devices the native addon sees (JSON).
   ms4 help
@@ -101,6 +109,80 @@ async function cmdMakeTiny(args: string[]): Promise<void> {
   );
 }
 
+async function cmdBench(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      model: { type: "string" },
+      prompt: { type: "string" },
+      generate: { type: "string" },
+      threads: { type: "string" },
+      "cpu-path": { type: "string" },
+    },
+  });
+  void positionals;
+  const threads = intOption(values.threads, "threads") ?? Math.max(1, cpus().length);
+  if (threads < 1) throw new UsageError("--threads expects a positive integer");
+  const promptTokens = intOption(values.prompt, "prompt") ?? 128;
+  const generateTokens = intOption(values.generate, "generate") ?? 32;
+  if (promptTokens < 1 || generateTokens < 1) throw new UsageError("--prompt and --generate expect positive integers");
+  const loadStart = performance.now();
+  const model = await Model.load(values.model, {
+    threads,
+    maxContext: promptTokens + generateTokens,
+    maxBatchSize: 1,
+    cpuPath: oneOf(values["cpu-path"], ["portable", "avx2"] as const, "cpu-path"),
+  });
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  try {
+    const result = await runBench(model, { promptTokens, generateTokens }, threads);
+    console.log(JSON.stringify({ ...result, loadSeconds }, null, 2));
+  } finally {
+    await model.dispose();
+  }
+}
+
+async function cmdChat(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      "max-tokens": { type: "string" },
+      temperature: { type: "string" },
+      seed: { type: "string" },
+      reasoning: { type: "string" },
+      system: { type: "string" },
+      threads: { type: "string" },
+    },
+  });
+  if (positionals.length > 1) throw new UsageError("chat takes one prompt (quote it)");
+  const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
+  if (temperature !== undefined && !(temperature >= 0)) throw new UsageError("--temperature expects a number >= 0");
+  const model = await Model.load(values.model, { threads: intOption(values.threads, "threads") });
+  const note =
+    values.model === undefined
+      ? "[ms4] built-in tiny model: random weights, so the text is meaningless; pass --model DIR for a real checkpoint"
+      : undefined;
+  try {
+    await runChat(
+      model,
+      positionals[0],
+      {
+        maxTokens: intOption(values["max-tokens"], "max-tokens") ?? (values.model === undefined ? 48 : undefined),
+        temperature,
+        seed: intOption(values.seed, "seed"),
+        reasoningEffort: oneOf(values.reasoning, ["none", "high"] as const, "reasoning"),
+        system: values.system,
+      },
+      note,
+    );
+  } finally {
+    await model.dispose();
+  }
+}
+
 function cmdInfo(): void {
   console.log(JSON.stringify(loadNative().systemInfo(), null, 2));
 }
@@ -117,6 +199,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "info":
         cmdInfo();
+        return 0;
+      case "bench":
+        await cmdBench(rest);
+        return 0;
+      case "chat":
+        await cmdChat(rest);
         return 0;
       case undefined:
       case "help":

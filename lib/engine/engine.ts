@@ -36,9 +36,8 @@ export interface EngineGenerateRequest {
   readonly promptTokens: ArrayLike<number>;
   /** Most tokens to sample (>= 1). */
   readonly maxTokens: number;
+  /** Validated sampling parameters; their topLogprobs sets the alternatives reported with each token. */
   readonly sampling: SamplingParams;
-  /** Alternatives reported with each token (0 = none). */
-  readonly topLogprobs?: number;
   /**
    * Called synchronously with each sampled token other than EOS, in order, before the engine decides
    * whether to go on; returning true ends the request with reason "stop" (stop strings).
@@ -84,6 +83,7 @@ export interface EngineStats {
   readonly freeBlocks: number;
   readonly numBlocks: number;
   readonly steps: number;
+  readonly preemptions: number;
 }
 
 interface Active {
@@ -100,22 +100,23 @@ export class Engine {
   readonly scheduler: Scheduler;
   readonly runner: Runner;
   readonly maxContext: number;
-  private readonly vocabSize: number;
-  private readonly eosId: number;
+  readonly vocabSize: number;
+  readonly eosId: number;
   private readonly active = new Map<number, Active>();
   private nextId = 0;
   private steps = 0;
-  private loopDone: Promise<void> | undefined;
+  /** True from wake() until the loop finds no work (cleared synchronously, so no request is ever stranded). */
+  private looping = false;
+  private loopDone: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(options: EngineOptions) {
     if (typeof options.runStep !== "function")
       throw new InvalidArgumentError("runStep", "a function", options.runStep);
     this.blockManager = new BlockManager(options.numBlocks, options.blockSize);
-    const maxBatchSize = options.maxBatchSize ?? 8;
     this.scheduler = new Scheduler(this.blockManager, {
-      maxBatchSize,
-      maxTokensPerStep: Math.max(options.maxTokensPerStep ?? 2048, maxBatchSize),
+      maxBatchSize: options.maxBatchSize ?? 8,
+      maxTokensPerStep: options.maxTokensPerStep ?? 2048,
       maxContext: options.maxContext,
     });
     this.runner = new Runner({
@@ -141,6 +142,7 @@ export class Engine {
       freeBlocks: this.blockManager.numFreeBlocks,
       numBlocks: this.blockManager.numBlocks,
       steps: this.steps,
+      preemptions: this.scheduler.numPreemptions,
     };
   }
 
@@ -155,7 +157,6 @@ export class Engine {
         sampling: req.sampling,
         logits: "none",
         startPosition: 0,
-        topLogprobs: req.topLogprobs ?? 0,
       },
       req.onToken,
       req.signal,
@@ -171,7 +172,6 @@ export class Engine {
         sampling: null,
         logits: req.allPositions ? "all" : "last",
         startPosition: req.startPosition ?? 0,
-        topLogprobs: 0,
       },
       undefined,
       req.signal,
@@ -187,7 +187,7 @@ export class Engine {
 
   /** Resolves when the loop has no work left (or at once when it is asleep). */
   async idle(): Promise<void> {
-    while (this.loopDone) await this.loopDone;
+    while (this.looping) await this.loopDone;
   }
 
   private enqueue(
@@ -234,38 +234,42 @@ export class Engine {
   }
 
   private wake(): void {
-    if (this.loopDone) return;
-    this.loopDone = this.loop().finally(() => {
-      this.loopDone = undefined;
-    });
+    if (this.looping) return;
+    this.looping = true;
+    this.loopDone = this.loop();
   }
 
   private async loop(): Promise<void> {
-    while (this.scheduler.hasWork()) {
-      // Let timers, I/O and abort signals in between steps, even when the step itself resolves at once.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const step = this.scheduler.schedule();
-      if (step === null) {
-        if (!this.scheduler.hasWork()) break;
-        this.failAll(new Error("Engine: the scheduler found work but could schedule nothing"));
-        break;
+    try {
+      while (this.scheduler.hasWork()) {
+        // Let timers, I/O and abort signals in between steps, even when the step itself resolves at once.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.step();
       }
-      for (const { seq } of step.items) seq.inFlight = true;
-      let prepared: PreparedStep | undefined;
-      let result: NativeStepResult;
-      try {
-        prepared = this.runner.prepare(step);
-        result = await this.runner.run(prepared);
-      } catch (error) {
-        this.failStep(step, error);
-        continue;
-      }
+    } catch (error) {
+      // Only an engine bug gets here; fail every request rather than leave one hanging.
+      this.failAll(error);
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  /** One step: schedule → run → postprocess. A step that fails fails only its own requests. */
+  private async step(): Promise<void> {
+    const step = this.scheduler.schedule();
+    if (step === null) {
+      if (this.scheduler.hasWork())
+        throw new Error("Engine: the scheduler found work but could schedule nothing");
+      return;
+    }
+    for (const { seq } of step.items) seq.inFlight = true;
+    try {
+      const prepared = this.runner.prepare(step);
+      const result = await this.runner.run(prepared);
       this.steps++;
-      try {
-        this.postprocess(step, prepared, result);
-      } catch (error) {
-        this.failStep(step, error);
-      }
+      this.postprocess(step, prepared, result);
+    } catch (error) {
+      this.failStep(step, error);
     }
   }
 
@@ -308,15 +312,18 @@ export class Engine {
     const { seq } = a;
     seq.outputTokens.push(id);
     a.events.push({ type: "token", id, logprob, top });
-    if (id === this.eosId) return this.finish(a, "stop");
-    let stop = false;
-    try {
-      stop = a.onToken?.(id) ?? false;
-    } catch (error) {
-      return this.finish(a, "error", error);
+    let reason: "stop" | "length" | undefined;
+    if (id === this.eosId) reason = "stop";
+    else {
+      try {
+        if (a.onToken?.(id)) reason = "stop";
+      } catch (error) {
+        this.finish(a, "error", error);
+        return;
+      }
     }
-    if (stop) return this.finish(a, "stop");
-    if (seq.outputTokens.length >= seq.maxTokens) this.finish(a, "length");
+    if (reason === undefined && seq.outputTokens.length >= seq.maxTokens) reason = "length";
+    if (reason !== undefined) this.finish(a, reason);
   }
 
   private finish(a: Active, reason: SequenceFinishReason, error?: unknown): void {

@@ -6,7 +6,12 @@
  */
 
 import type { NativeStepBatch, NativeStepResult } from "../native.js";
-import { packSamplingBatch, type SamplingRow } from "./sampling-params.js";
+import {
+  packSamplingBatch,
+  SAMPLING_DEFAULTS,
+  type SamplingParams,
+  type SamplingRowInput,
+} from "./sampling-params.js";
 import type { ScheduledStep } from "./scheduler.js";
 import type { Sequence } from "./sequence.js";
 
@@ -116,9 +121,13 @@ export class Runner {
   }
 }
 
-function samplingRow(row: LogitRow): SamplingRow {
+/** Parameters for logit rows that are not sampled from (evaluate rows in a sampling step): cheap greedy. */
+const GREEDY: SamplingParams = Object.freeze({ ...SAMPLING_DEFAULTS, temperature: 0, seed: 0 });
+
+function samplingRow(row: LogitRow): SamplingRowInput {
   const { seq } = row;
-  if (!row.sample || seq.sampling === null) return { params: null, contextTokens: [], outputTokens: [], draws: 0 };
+  if (!row.sample || seq.sampling === null)
+    return { params: GREEDY, contextTokens: [], outputTokens: [], draws: 0 };
   return {
     params: seq.sampling,
     contextTokens: seq.allTokens(),

@@ -38,6 +38,8 @@ export interface ScheduledStep {
 export class Scheduler {
   private readonly waiting: Sequence[] = [];
   private readonly running: Sequence[] = [];
+  /** Preemptions so far (for stats and tests). */
+  numPreemptions = 0;
 
   constructor(
     private readonly blocks: BlockManager,
@@ -45,7 +47,8 @@ export class Scheduler {
   ) {
     for (const key of ["maxBatchSize", "maxTokensPerStep", "maxContext"] as const) {
       const v = options[key];
-      if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${key} must be a positive integer, got ${v}`);
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw new RangeError(`${key} must be a positive integer, got ${v}`);
     }
   }
 
@@ -101,7 +104,7 @@ export class Scheduler {
       for (const seq of [...this.running]) {
         if (budget === 0) return;
         if (scheduled.has(seq) || !this.running.includes(seq)) continue;
-        if (seq.numUncached === 1 !== decoding) continue;
+        if ((seq.numUncached === 1) !== decoding) continue;
         const numNew = Math.min(seq.numUncached, budget);
         if (!this.makeRoom(seq, seq.numCached + numNew, scheduled)) continue;
         this.blocks.grow(seq.blockTable, seq.numCached + numNew);
@@ -152,6 +155,7 @@ export class Scheduler {
     this.blocks.release(seq.blockTable);
     seq.numCached = 0;
     seq.numPreemptions++;
+    this.numPreemptions++;
     seq.status = "waiting";
     this.waiting.unshift(seq);
   }

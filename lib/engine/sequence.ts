@@ -24,8 +24,6 @@ export interface SequenceInit {
   readonly logits: LogitsMode;
   /** RoPE position of entry 0 (evaluate may start elsewhere; generate starts at 0). */
   readonly startPosition: number;
-  /** Alternatives to report with each sampled token (0 = none). */
-  readonly topLogprobs: number;
 }
 
 export class Sequence {
@@ -36,7 +34,6 @@ export class Sequence {
   readonly sampling: SamplingParams | null;
   readonly logits: LogitsMode;
   readonly startPosition: number;
-  readonly topLogprobs: number;
 
   status: SequenceStatus = "waiting";
   finishReason: SequenceFinishReason | undefined;
@@ -58,7 +55,6 @@ export class Sequence {
     this.sampling = init.sampling;
     this.logits = init.logits;
     this.startPosition = init.startPosition;
-    this.topLogprobs = init.topLogprobs;
   }
 
   get promptLength(): number {
@@ -78,6 +74,11 @@ export class Sequence {
   /** Most KV entries this sequence can ever need: the last sampled token is never run. */
   get maxEntries(): number {
     return this.promptTokens.length + Math.max(0, this.maxTokens - 1);
+  }
+
+  /** Alternatives to report with each sampled token (0 = none). */
+  get topLogprobs(): number {
+    return this.sampling?.topLogprobs ?? 0;
   }
 
   get isEvaluate(): boolean {

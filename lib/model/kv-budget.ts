@@ -10,6 +10,8 @@ import { kvBytesPerToken } from "../inspect/model-sizes";
 export const DEFAULT_BLOCK_SIZE = 16;
 export const DEFAULT_MAX_CONTEXT = 32768;
 export const DEFAULT_MAX_BATCH_SIZE = 8;
+/** Prompt tokens prefilled per engine step at most (chunked prefill keeps decodes flowing). */
+export const DEFAULT_MAX_TOKENS_PER_STEP = 2048;
 
 export interface KvPlan {
   blockSize: number;
@@ -19,6 +21,7 @@ export interface KvPlan {
   bytesPerToken: number;
   maxContext: number;
   maxBatchSize: number;
+  maxTokensPerStep: number;
 }
 
 function gib(n: number): string {
@@ -74,5 +77,14 @@ export function planKvCache(
     }
   }
   const numBlocks = Math.max(1, Math.floor(budget / bytesPerBlock));
-  return { blockSize, numBlocks, dtype, bytes: numBlocks * bytesPerBlock, bytesPerToken, maxContext, maxBatchSize };
+  return {
+    blockSize,
+    numBlocks,
+    dtype,
+    bytes: numBlocks * bytesPerBlock,
+    bytesPerToken,
+    maxContext,
+    maxBatchSize,
+    maxTokensPerStep: DEFAULT_MAX_TOKENS_PER_STEP,
+  };
 }

@@ -16,6 +16,9 @@ import { loadNative, type NativeModel, type SystemInfo } from "../native";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
 import { loadDefaultSystemPrompt } from "../chat/system-prompt";
+import { Engine } from "../engine/engine";
+import { Generator } from "../generation/generator";
+import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
 import { ensureBuiltinModel } from "./builtin-model";
 import { type KvPlan, planKvCache } from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
@@ -49,6 +52,9 @@ export class Model implements AsyncDisposable {
   readonly kv: KvPlan;
   /** @internal */
   native: NativeModel | undefined;
+  /** @internal */
+  readonly engine: Engine;
+  private readonly generator: Generator;
   private readonly systemPrompt: string | undefined;
 
   private constructor(dir: string, plan: LoadPlan, tokenizer: Tokenizer, native: NativeModel, kv: KvPlan) {
@@ -61,6 +67,17 @@ export class Model implements AsyncDisposable {
     this.device = "cpu";
     this.kernelPath = native.info().kernelPath;
     this.systemPrompt = loadDefaultSystemPrompt(dir, { modelName: "Mistral-Small-4-119B-2603" });
+    this.engine = new Engine({
+      runStep: (batch) => this.live().step(batch),
+      numBlocks: kv.numBlocks,
+      blockSize: kv.blockSize,
+      vocabSize: plan.config.vocabSize,
+      eosId: tokenizer.eosId,
+      maxContext: kv.maxContext,
+      maxBatchSize: kv.maxBatchSize,
+      maxTokensPerStep: kv.maxTokensPerStep,
+    });
+    this.generator = new Generator({ tokenizer, engine: this.engine, renderChat: (request) => this.renderChat(request) });
   }
 
   /**
@@ -144,6 +161,24 @@ export class Model implements AsyncDisposable {
     return new Model(folder, plan, tokenizer, native, kv);
   }
 
+  /**
+   * Generates one response end to end: chat encoding, prefill, decode until EOS / a stop string / maxTokens.
+   * Resolves with finishReason "abort" when `signal` aborts it.
+   */
+  generate(request: GenerateRequest): Promise<GenerateResult> {
+    return this.generator.generate(request);
+  }
+
+  /** Text, reasoning and tool-call deltas as they are produced, then `{ type: "done", result }`. Breaking out aborts. */
+  stream(request: GenerateRequest): AsyncIterable<StreamEvent> {
+    return this.generator.stream(request);
+  }
+
+  /** Logits for the last position ([vocab]) or, with `allPositions`, for every position ([T × vocab]). */
+  evaluate(tokens: ArrayLike<number>, options?: EvaluateOptions): Promise<Float32Array> {
+    return this.generator.evaluate(tokens, options);
+  }
+
   /** The exact prompt the model will see for a chat request: token ids and their text (specials spelled out). */
   renderChat(request: ChatRequest, options: RenderChatOptions = {}): RenderedChat {
     this.live();
@@ -162,8 +197,13 @@ export class Model implements AsyncDisposable {
     return this.native === undefined;
   }
 
-  /** Releases the weights and the KV pool. Safe to call twice; any later use throws DisposedError. */
+  /**
+   * Aborts running requests, waits for the step in flight, then releases the weights and the KV pool.
+   * Safe to call twice; any later use throws DisposedError.
+   */
   async dispose(): Promise<void> {
+    if (this.native === undefined) return;
+    await this.engine.close();
     const native = this.native;
     this.native = undefined;
     native?.dispose();

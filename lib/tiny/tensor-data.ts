@@ -18,6 +18,28 @@ export interface TensorBytes {
   data: () => Uint8Array;
 }
 
+/**
+ * Above this many weights, NVFP4 tensors are synthesised directly (random E2M1 codes and block scales sized
+ * like a quantised uniform matrix) instead of generating floats and quantising them: the real-size presets
+ * would otherwise spend minutes in the quantiser. The result is an equally valid NVFP4 tensor.
+ */
+const SYNTHESISE_NVFP4_ABOVE = 1 << 22;
+
+function synthesisedNvfp4(seed: number, spec: ModuleSpec, rows: number, cols: number) {
+  const rng = new Rng(seedFor(seed, spec.name));
+  const amp = Math.sqrt(3 / cols);
+  const globalScale = Math.fround((448 * 6) / amp);
+  const packed = new Uint8Array((rows * cols) / 2);
+  rng.fillBytes(packed);
+  const blockScales = new Uint8Array((rows * cols) / 16);
+  for (let i = 0; i < blockScales.length; i++) {
+    blockScales[i] = encodeFp8E4m3(((globalScale * amp) / 6) * (0.5 + 0.25 * (rng.nextSigned() + 1)), {
+      saturate: true,
+    });
+  }
+  return { packed, blockScales, globalScale };
+}
+
 /** Activation magnitude assumed for the calibrated static input scales (FP8 input_scale, NVFP4 input_global_scale). */
 const ASSUMED_ACTIVATION_AMAX = 4;
 
@@ -78,7 +100,10 @@ export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightForm
     const [rows = 0, cols = 0] = shape;
     let cached: ReturnType<typeof quantizeNvfp4> | undefined;
     const quantized = () => {
-      cached ??= quantizeNvfp4(floatWeights(seed, spec), rows, cols);
+      cached ??=
+        rows * cols > SYNTHESISE_NVFP4_ABOVE
+          ? synthesisedNvfp4(seed, spec, rows, cols)
+          : quantizeNvfp4(floatWeights(seed, spec), rows, cols);
       return cached;
     };
     // Byte order matters: the packed data is produced first, so release the cache after the last reader.

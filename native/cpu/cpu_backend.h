@@ -56,7 +56,7 @@ class CpuKvCache : public KvCache {
 // One kernel path: the primitive kernels the ops are built from.
 struct CpuKernels {
     const char* name;  // "portable", "avx2"
-    // y[t, r] = Σ_k W[r, k] x[t, k] for r in [r0, r1), t < T <= kTokenBlock; x rows hold w.kPad values.
+    // y[t, r - r0] = Σ_k W[r, k] x[t, k] for r in [r0, r1), t < T <= kTokenBlock; x rows hold w.kPad values.
     void (*linearRows)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
     float (*dot)(const float* a, const float* b, int n);
     float (*dotBf16)(const float* a, const uint16_t* b, int n);
@@ -110,7 +110,8 @@ class CpuBackend : public Backend {
     void moe(const MoeWeights& w, const float* x, int T, int D, float* y) override;
     void addInPlace(float* y, const float* x, size_t n) override;
 
-    // linear() over rows [r0, r1) only, on the calling thread; x rows must hold w.kPad values (zero padded).
+    // linear() over rows [r0, r1) only, on the calling thread: y[t, r - r0] (y points at output column r0);
+    // x rows must hold w.kPad values (zero padded).
     void linearRowsPadded(const cpu::CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
                           int r1) const;
     const cpu::CpuKernels& kernels() const { return k_; }

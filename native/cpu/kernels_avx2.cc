@@ -61,7 +61,7 @@ MS4_AVX2 void rowsBf16(const CpuLinear& w, const float* x, int xs, float* y, int
             }
         }
 #pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + r] = hsum(_mm256_add_ps(a0[t], a1[t]));
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(_mm256_add_ps(a0[t], a1[t]));
     }
 }
 
@@ -83,7 +83,7 @@ MS4_AVX2 void rowsFp8(const CpuLinear& w, const float* x, int xs, float* y, int 
             }
         }
 #pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + r] = hsum(_mm256_add_ps(a0[t], a1[t]));
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(_mm256_add_ps(a0[t], a1[t]));
     }
 }
 
@@ -125,7 +125,7 @@ MS4_AVX2 void rowsNvfp4(const CpuLinear& w, const float* x, int xs, float* y, in
             }
         }
 #pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + r] = hsum(_mm256_add_ps(a0[t], a1[t]));
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(_mm256_add_ps(a0[t], a1[t]));
     }
 }
 

@@ -54,7 +54,7 @@ void linearRowsPortable(const CpuLinear& w, const float* x, int xStride, int T, 
     for (int r = r0; r < r1; ++r) {
         decodeRow(w, r, row.data());
         for (int t = 0; t < T; ++t) {
-            y[static_cast<size_t>(t) * yStride + r] = dotPortable(row.data(), x + static_cast<size_t>(t) * xStride, w.kPad);
+            y[static_cast<size_t>(t) * yStride + (r - r0)] = dotPortable(row.data(), x + static_cast<size_t>(t) * xStride, w.kPad);
         }
     }
 }

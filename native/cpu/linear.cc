@@ -119,7 +119,7 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
         [&](int64_t b, int64_t e) {
             for (int64_t tile = b; tile < e; ++tile) {
                 const int r0 = static_cast<int>(tile) * tileRows, r1 = std::min(w.rows, r0 + tileRows);
-                linearRowsPadded(w, x, xStride, T, y, yStride, r0, r1);
+                linearRowsPadded(w, x, xStride, T, y + r0, yStride, r0, r1);
             }
         },
         1);

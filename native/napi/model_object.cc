@@ -6,6 +6,7 @@
 
 #include "napi/js_args.h"
 #include "napi/model_spec_parse.h"
+#include "napi/sampling_batch.h"
 #include "napi/weights_object.h"
 
 namespace ms4 {
@@ -86,6 +87,9 @@ struct StepData {
     int maxBlocksPerSeq = 0;
     bool returnLogits = false;
     AttentionForm attention = AttentionForm::Auto;
+    bool sample = false;
+    std::unique_ptr<SamplingStorage> samplingStorage;
+    SamplingBatch sampling;
 };
 
 StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
@@ -148,6 +152,15 @@ StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
     for (int32_t r : s.logitRows) {
         if (r < 0 || r >= T) throw Napi::RangeError::New(env, "batch.logitRows holds a row outside the step");
     }
+    Napi::Value sampling = o.Get("sampling");
+    if (sampling.IsObject()) {
+        s.sample = true;
+        s.samplingStorage = std::make_unique<SamplingStorage>();
+        s.sampling = parseSamplingBatch(sampling.As<Napi::Object>(), static_cast<int>(s.logitRows.size()),
+                                        m.dims().vocab, *s.samplingStorage);
+    } else if (!sampling.IsNull() && !sampling.IsUndefined()) {
+        throw Napi::TypeError::New(env, "batch.sampling must be an object or null");
+    }
     return s;
 }
 
@@ -179,8 +192,12 @@ class StepWorker : public Napi::AsyncWorker {
             in.logitRows = data_.logitRows.data();
             in.numLogitRows = static_cast<int>(data_.logitRows.size());
             in.attention = data_.attention;
-            logits_.resize(data_.logitRows.size() * static_cast<size_t>(model_->dims().vocab));
+            const int vocab = model_->dims().vocab;
+            logits_.resize(data_.logitRows.size() * static_cast<size_t>(vocab));
             model_->forward(in, logits_.data());
+            if (data_.sample && in.numLogitRows > 0) {
+                sampleRows(logits_.data(), in.numLogitRows, vocab, data_.sampling, sampled_);
+            }
         } catch (const std::exception& e) {
             SetError(e.what());
         } catch (...) {
@@ -198,6 +215,22 @@ class StepWorker : public Napi::AsyncWorker {
         } else {
             result.Set("logits", env.Null());
         }
+        if (data_.sample) {
+            auto ints = [&](const std::vector<int32_t>& v) {
+                Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
+                if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * 4);
+                return a;
+            };
+            auto floats = [&](const std::vector<float>& v) {
+                Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
+                if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * 4);
+                return a;
+            };
+            result.Set("tokens", ints(sampled_.tokens));
+            result.Set("logprobs", floats(sampled_.logprobs));
+            result.Set("topIds", ints(sampled_.topIds));
+            result.Set("topLogprobs", floats(sampled_.topLogprobs));
+        }
         deferred_.Resolve(result);
     }
     void OnError(const Napi::Error& e) override {
@@ -212,6 +245,7 @@ class StepWorker : public Napi::AsyncWorker {
     std::shared_ptr<Mistral4Model> model_;
     StepData data_;
     std::vector<float> logits_;
+    SampleResult sampled_;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "sampling/sampler.h"
 
+#include "sampling/fast_exp.h"
 #include "sampling/truncate.h"
 
 #include <algorithm>
@@ -48,7 +49,7 @@ Workspace& workspace() {
     return ws;
 }
 
-// Steps 1-3: penalties and mask, in place on ws.x. Returns nothing; the row's max is found by the caller.
+// Steps 1-3: penalties and mask, in place on ws.x.
 void applyPenaltiesAndMask(const SamplingRow& row, int vocab, Workspace& ws) {
     float* x = ws.x.data();
     if (row.repetitionPenalty != 1.0f) {
@@ -114,10 +115,17 @@ void sampleRow(const float* logits, int vocab, const SamplingRow& row, int r, in
         }
         throw std::runtime_error(rowName(r) + ": no token has a finite logit after penalties and the mask");
     }
+    if (maxLogit == std::numeric_limits<float>::infinity()) {
+        throw std::runtime_error(rowName(r) + ": the repetition penalty made the logit of token " +
+                                 std::to_string(argmax) + " infinite");
+    }
 
     // Step 4: log_softmax.
+    std::vector<float>& e = ws.truncate.w;
+    e.resize(static_cast<size_t>(vocab));
+    expShifted(x, vocab, maxLogit, 1.0f, e.data());  // sampleTruncated reuses these
     double sum = 0.0;
-    for (int i = 0; i < vocab; ++i) sum += std::exp(x[i] - maxLogit);
+    for (int i = 0; i < vocab; ++i) sum += e[i];
     const double lse = static_cast<double>(maxLogit) + std::log(sum);
     if (topN > 0) {
         topTokens(x, vocab, topN, topIds, ws.truncate.cand);

@@ -8,20 +8,23 @@
 //        logit -= presence + frequency * count                  (for each distinct token, count = occurrences)
 //   3. allowed-token bitmask (bit t % 32 of word t / 32; clear = disallowed -> -inf);
 //      a mask that allows nothing, or a row with no finite logit left, is an error naming the row.
-//   4. logprobs = log_softmax of these processed logits (double accumulation); the sampled token's
-//      logprob and the top-N alternatives (best first, ties -> lower id) come from here.
-//   5. temperature == 0: greedy argmax (ties -> lower id).
-//      Otherwise weights w = exp((logit - max) / temperature), then, as filters on the order
-//      (logit desc, id asc): top-k (0 = off), top-p (smallest prefix whose renormalised mass >= p,
-//      at least one token), min-p (drop tokens whose prob < minP * maxProb); renormalise the kept
-//      tokens and draw by inverse CDF over them in id order.
+//   4. logprobs = log_softmax of these processed logits (float exp with relative error < 2e-7, summed in
+//      double); the sampled token's logprob and the top-N alternatives (best first, ties -> lower id) come
+//      from here.
+//   5. temperature == 0: greedy argmax (ties -> lower id). Otherwise weights w = exp((logit - max) / temperature)
+//      (0 below exp(-87): such tokens are never drawn), then three filters, each keeping a prefix of the
+//      order (logit desc, id asc): top-k (0 = off); top-p (the smallest prefix whose mass, renormalised
+//      after top-k, is >= p; at least one token); min-p (drop tokens whose prob < minP * maxProb). The kept
+//      tokens are renormalised and one is drawn by inverse CDF over them in id order.
 //
 // RNG (counter-based, so a request's tokens do not depend on the batch or the row order):
-//   u64 = SplitMix64 output number `draws` of the generator whose state starts at mix64(seed), i.e.
+//   u64 = output number `draws` of a SplitMix64 generator whose state starts at mix64(seed) (mix64 = the
+//   SplitMix64 finaliser), i.e.
 //   mix64(mix64(seed) + (draws + 1) * 0x9E3779B97F4A7C15); uniform = (u64 >> 11) * 2^-53 in [0, 1).
 //
-// Errors are thrown as SamplingArgumentError (bad parameters / token ids) or std::runtime_error
-// (rows the sampler cannot sample from); the process never aborts.
+// Errors are thrown as SamplingArgumentError (bad parameters / token ids) or std::runtime_error (NaN or +inf
+// logits, a row with nothing left to sample); the process never aborts. Thread-safe: scratch buffers are
+// thread_local, so the model's step may call sampleRows on its worker thread.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "sampling/truncate.h"
 
+#include "sampling/fast_exp.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -11,7 +13,6 @@ namespace {
 constexpr int kLastBucket = 254;      // weights below exp(-kLastBucket / 8) share the last bucket
 constexpr uint8_t kZeroWeight = 255;  // never a candidate
 constexpr double kBucketsPerNat = 8.0;
-constexpr double kMaxExponent = 104.0;  // expf(-104) is below the smallest float
 
 // Inverse CDF over the tokens `keep` accepts, in id order. `total` must be their weight sum in the same order.
 template <typename Keep>
@@ -63,18 +64,12 @@ size_t nucleusCount(int32_t* cand, size_t n, const float* w, BetterToken better,
 int32_t sampleTruncated(const float* x, int vocab, float maxLogit, const TruncateParams& p, double uniform,
                         TruncateScratch& s) {
     const size_t V = static_cast<size_t>(vocab);
-    s.w.resize(V);
     float* w = s.w.data();
-    const double invT = 1.0 / static_cast<double>(p.temperature);
+    // 1 / temperature, capped so that a subnormal temperature cannot turn 0 * inf into NaN.
+    const double invT = std::min(1.0 / static_cast<double>(p.temperature), 1e30);
+    if (p.temperature != 1.0f) expShifted(x, vocab, maxLogit, static_cast<float>(invT), w);
     const bool select = p.topK > 0 || p.topP < 1.0f || p.minP > 0.0f;
-
-    if (!select) {
-        for (int i = 0; i < vocab; ++i) {
-            const double d = static_cast<double>(maxLogit - x[i]) * invT;
-            w[i] = d < kMaxExponent ? std::exp(-static_cast<float>(d)) : 0.0f;
-        }
-        return drawInIdOrder(w, vocab, uniform, [w](int i) { return w[i] > 0.0f; });
-    }
+    if (!select) return drawInIdOrder(w, vocab, uniform, [w](int i) { return w[i] > 0.0f; });
 
     s.bucket.resize(V);
     uint8_t* bucket = s.bucket.data();
@@ -82,10 +77,9 @@ int32_t sampleTruncated(const float* x, int vocab, float maxLogit, const Truncat
     double mass[kLastBucket + 1] = {};
     double total = 0.0;
     for (int i = 0; i < vocab; ++i) {
-        const double d = static_cast<double>(maxLogit - x[i]) * invT;
-        const float wi = d < kMaxExponent ? std::exp(-static_cast<float>(d)) : 0.0f;
-        w[i] = wi;
+        const float wi = w[i];
         if (wi > 0.0f) {
+            const double d = static_cast<double>(maxLogit - x[i]) * invT;
             const int b = d < kLastBucket / kBucketsPerNat ? static_cast<int>(d * kBucketsPerNat) : kLastBucket;
             bucket[i] = static_cast<uint8_t>(b);
             count[b] += 1;

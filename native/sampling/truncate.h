@@ -18,7 +18,7 @@ struct TruncateParams {
 
 /** Scratch buffers; reuse one per thread. */
 struct TruncateScratch {
-    std::vector<float> w;         // exp((x - max) / temperature)
+    std::vector<float> w;         // exp(x - max) on entry to sampleTruncated, then exp((x - max) / temperature)
     std::vector<uint8_t> bucket;  // per token; 255 = zero weight
     std::vector<int32_t> cand;
 };
@@ -36,6 +36,7 @@ struct BetterToken {
  * Draws a token from softmax(x / temperature) restricted by top-k, then top-p (renormalised after top-k),
  * then min-p. `maxLogit` is the (finite) max of x; `uniform` in [0, 1) picks the token by inverse CDF over
  * the kept tokens in id order, so the result depends only on x, the parameters and `uniform`.
+ * On entry s.w must hold exp(x - maxLogit) for every token (the log-softmax terms; see expShifted).
  */
 int32_t sampleTruncated(const float* x, int vocab, float maxLogit, const TruncateParams& p, double uniform,
                         TruncateScratch& s);

@@ -20,7 +20,7 @@ export interface SequenceRun {
 /** Runs the sequence and returns the logits of every token, [n × vocab], gathered over the steps. */
 export async function runSequence(model: Model, run: SequenceRun): Promise<Float32Array> {
   const native = model.live();
-  const { blockSize } = model.memory();
+  const { kvBlockSize: blockSize } = model.memory();
   const n = run.tokens.length;
   const vocab = model.config.vocabSize;
   const positions = run.positions ?? run.tokens.map((_, i) => i);

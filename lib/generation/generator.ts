@@ -1,0 +1,205 @@
+/**
+ * Generator: the text side of generate / stream / evaluate. It turns a request into prompt tokens
+ * (messages through the chat template, raw text as a document after BOS, or ids as given), validates it,
+ * hands it to the Engine, and turns the sampled ids back into text, reasoning and tool calls with
+ * stop strings applied. Abort (signal, or leaving a stream early) ends the request with finishReason
+ * "abort"; the engine frees its blocks.
+ */
+
+import type { ChatRequest } from "../chat/types.js";
+import type { Engine, EngineEvent } from "../engine/engine.js";
+import { validateSamplingParams } from "../engine/sampling-params.js";
+import { AbortError, InvalidArgumentError } from "../errors.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { OutputAssembler } from "./output-assembler.js";
+import type {
+  EvaluateOptions,
+  FinishReason,
+  GenerateRequest,
+  GenerateResult,
+  StreamEvent,
+  TokenLogprob,
+} from "./types.js";
+import { checkGenerateRequest, checkTokenIds } from "./validate.js";
+
+/** maxTokens when a request gives none (capped by the room left in the context and the KV pool). */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+export interface GeneratorOptions {
+  readonly tokenizer: Tokenizer;
+  /** Runs the steps; also gives vocabSize, eosId, maxContext and the KV pool's capacity. */
+  readonly engine: Engine;
+  /** The model's chat template (Model.renderChat). */
+  readonly renderChat: (request: ChatRequest) => {
+    readonly tokens: readonly number[];
+    readonly text: string;
+  };
+  readonly defaultMaxTokens?: number;
+}
+
+export class Generator {
+  private readonly tokenizer: Tokenizer;
+  private readonly engine: Engine;
+  private readonly renderChat: GeneratorOptions["renderChat"];
+  private readonly defaultMaxTokens: number;
+
+  constructor(options: GeneratorOptions) {
+    this.tokenizer = options.tokenizer;
+    this.engine = options.engine;
+    this.renderChat = options.renderChat;
+    this.defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
+  }
+
+  /** Generates a whole response. Resolves with finishReason "abort" when aborted. */
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    let result: GenerateResult | undefined;
+    for await (const ev of this.stream(req)) if (ev.type === "done") result = ev.result;
+    if (result === undefined) throw new Error("Generator: the stream ended without a result");
+    return result;
+  }
+
+  /**
+   * Streams text / reasoning / tool-call deltas, then `{ type: "done", result }`. Text deltas never split
+   * a character and never contain text that could still turn into a stop string. Leaving the loop early
+   * aborts the request.
+   */
+  async *stream(req: GenerateRequest): AsyncGenerator<StreamEvent, void, undefined> {
+    const checked = checkGenerateRequest(req);
+    const sampling = validateSamplingParams(req);
+    const prompt = this.promptTokens(req, checked.source);
+    const maxTokens = this.maxTokens(prompt.length, checked.maxTokens, checked.source);
+    const assembler = new OutputAssembler(this.tokenizer, {
+      stop: checked.stop,
+      toolCalls: checked.toolChoice !== "none",
+    });
+    const handle = this.engine.addRequest({
+      promptTokens: prompt,
+      maxTokens,
+      sampling,
+      onToken: (id) => assembler.push(id),
+      signal: checked.signal,
+    });
+
+    const tokens: number[] = [];
+    const logprobs: TokenLogprob[] = [];
+    let reason: "stop" | "length" | "abort" | undefined;
+    try {
+      for await (const ev of handle) {
+        if (ev.type === "token") {
+          tokens.push(ev.id);
+          if (sampling.logprobs) logprobs.push(this.logprobEntry(ev));
+          yield* assembler.takeEvents();
+        } else if (ev.type === "finish") reason = ev.reason;
+      }
+    } finally {
+      if (reason === undefined) handle.abort();
+    }
+    if (reason === undefined) throw new Error("Generator: the engine ended a request without finishing it");
+    assembler.finish();
+    yield* assembler.takeEvents();
+
+    const toolCalls = assembler.calls;
+    const finishReason: FinishReason =
+      reason === "stop" && toolCalls.length > 0 && !assembler.stopped ? "tool_calls" : reason;
+    const result: GenerateResult = {
+      text: assembler.text,
+      reasoning: assembler.reasoning,
+      toolCalls,
+      finishReason,
+      usage: { promptTokens: prompt.length, completionTokens: tokens.length, cachedPromptTokens: 0 },
+      tokens,
+      ...(sampling.logprobs ? { logprobs } : {}),
+    };
+    yield { type: "done", result };
+  }
+
+  /**
+   * Logits of the model over `tokens`: [vocab] for the last position, or [T × vocab] (row-major) with
+   * allPositions. Rejects with AbortError when aborted.
+   */
+  async evaluate(tokens: ArrayLike<number>, options: EvaluateOptions = {}): Promise<Float32Array> {
+    if (options === null || typeof options !== "object")
+      throw new InvalidArgumentError("options", "an object", options);
+    const { allPositions, startPosition, signal } = options;
+    if (allPositions !== undefined && typeof allPositions !== "boolean")
+      throw new InvalidArgumentError("options.allPositions", "a boolean", allPositions);
+    if (startPosition !== undefined && !(Number.isSafeInteger(startPosition) && startPosition >= 0))
+      throw new InvalidArgumentError("options.startPosition", "a non-negative integer", startPosition);
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw new InvalidArgumentError("options.signal", "an AbortSignal", signal);
+    const ids = checkTokenIds("tokens", tokens, this.engine.vocabSize);
+    const { maxContext } = this.engine;
+    if (ids.length > maxContext)
+      throw new InvalidArgumentError("tokens", `at most ${maxContext} tokens (the context size)`, ids.length);
+    if (signal?.aborted) throw new AbortError("evaluate was aborted");
+
+    const handle = this.engine.addEvaluate({
+      tokens: ids,
+      allPositions: allPositions ?? false,
+      startPosition: startPosition ?? 0,
+      signal,
+    });
+    let logits: Float32Array | undefined;
+    for await (const ev of handle) {
+      if (ev.type === "logits") logits = ev.logits;
+      else if (ev.type === "finish" && ev.reason === "abort") throw new AbortError("evaluate was aborted");
+    }
+    if (logits === undefined) throw new Error("Generator: the engine returned no logits");
+    return logits;
+  }
+
+  /** Aborts every request and waits for the step in flight; later calls throw DisposedError. */
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+
+  private promptTokens(req: GenerateRequest, source: "messages" | "prompt" | "tokens"): number[] {
+    const vocab = this.engine.vocabSize;
+    if (source === "tokens") return checkTokenIds("tokens", req.tokens!, vocab);
+    if (source === "prompt") return [this.tokenizer.bosId, ...this.tokenizer.encode(req.prompt!)];
+    const rendered = this.renderChat({
+      messages: req.messages!,
+      tools: req.tools ?? null,
+      reasoningEffort: req.reasoningEffort ?? null,
+    });
+    return [...rendered.tokens];
+  }
+
+  private maxTokens(promptLength: number, requested: number | undefined, source: string): number {
+    const { maxContext } = this.engine;
+    const room = maxContext - promptLength;
+    if (room < 1) {
+      throw new InvalidArgumentError(
+        source,
+        `a prompt shorter than the context of ${maxContext} tokens (at least one token must be left to generate)`,
+        `${promptLength} prompt tokens`,
+      );
+    }
+    if (requested !== undefined) {
+      if (requested > room) {
+        throw new InvalidArgumentError(
+          "maxTokens",
+          `at most ${room} (the context of ${maxContext} tokens minus the ${promptLength}-token prompt)`,
+          requested,
+        );
+      }
+      return requested;
+    }
+    // The KV pool holds prompt + maxTokens - 1 entries at most (the last token is never run).
+    const poolRoom = this.engine.kvCapacity - promptLength + 1;
+    return Math.max(1, Math.min(this.defaultMaxTokens, room, poolRoom));
+  }
+
+  private logprobEntry(ev: Extract<EngineEvent, { type: "token" }>): TokenLogprob {
+    return {
+      token: this.tokenText(ev.id),
+      id: ev.id,
+      logprob: ev.logprob,
+      top: ev.top.map((t) => ({ token: this.tokenText(t.id), id: t.id, logprob: t.logprob })),
+    };
+  }
+
+  private tokenText(id: number): string {
+    return this.tokenizer.decode([id], { specialTokens: "keep" });
+  }
+}
