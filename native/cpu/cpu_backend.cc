@@ -12,10 +12,13 @@ namespace ms4 {
 CpuBackend::CpuBackend(int threads, const cpu::CpuKernels& kernels) : k_(kernels), pool_(threads) {}
 
 std::string resolveCpuPath(const std::string& forcePath) {
-    std::string path = forcePath;
+    std::string path = forcePath, source = "CPU kernel path";
     if (path.empty()) {
         const char* env = std::getenv("MS4_CPU_PATH");
-        if (env != nullptr) path = env;
+        if (env != nullptr) {
+            path = env;
+            source = "MS4_CPU_PATH";
+        }
     }
     const CpuFeatures& f = cpuFeatures();
     const bool avx2Ok = cpu::avx2Kernels() != nullptr && f.avx2 && f.fma && f.f16c;
@@ -24,11 +27,11 @@ std::string resolveCpuPath(const std::string& forcePath) {
     if (path == "avx2") {
         if (!avx2Ok) {
             throw std::runtime_error(
-                "CPU kernel path \"avx2\" was requested but this CPU (or build) lacks AVX2+FMA+F16C; use \"portable\"");
+                source + " \"avx2\" was requested but this CPU (or build) lacks AVX2+FMA+F16C; use \"portable\"");
         }
         return path;
     }
-    throw std::runtime_error("unknown CPU kernel path \"" + path + "\" (expected \"portable\" or \"avx2\")");
+    throw std::runtime_error("unknown " + source + " \"" + path + "\" (expected \"auto\", \"portable\" or \"avx2\")");
 }
 
 std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath) {

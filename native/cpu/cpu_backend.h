@@ -22,14 +22,14 @@ namespace ms4 {
 
 namespace cpu {
 
-constexpr int kNvfp4Chunk = 128;       // weights per repacked chunk
-constexpr int kNvfp4ChunkBytes = 72;   // 64 bytes of nibbles + 8 block scales
-constexpr int kTokenBlock = 4;         // tokens a linear kernel handles per pass over a weight row
+constexpr int kNvfp4Chunk = 128;      // weights per repacked chunk
+constexpr int kNvfp4ChunkBytes = 72;  // 64 bytes of nibbles + 8 block scales
+constexpr int kTokenBlock = 4;        // tokens a linear kernel handles per pass over a weight row
 
 class CpuLinear : public LinearWeights {
    public:
-    int kPad = 0;          // cols padded (see above); kernels read x rows of kPad values
-    size_t rowBytes = 0;   // bytes per prepared row
+    int kPad = 0;         // cols padded (see above); kernels read x rows of kPad values
+    size_t rowBytes = 0;  // bytes per prepared row
     AlignedPtr data;
     float scale = 1.0f;        // FP8: per-tensor multiplier
     float globalScale = 1.0f;  // NVFP4: divisor

@@ -34,9 +34,10 @@ MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
 MS4_AVX2 inline __m256 loadFp8x8(const uint8_t* p, __m256 scale) {
     const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
     const __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7f));
-    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
-    const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(7))),
-                                     _mm256_set1_ps(1.0f / 512.0f));
+    const __m256 normal =
+        _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
+    const __m256 sub =
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(7))), _mm256_set1_ps(1.0f / 512.0f));
     const __m256i isSub = _mm256_cmpeq_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x78)), _mm256_setzero_si256());
     __m256 f = _mm256_blendv_ps(normal, sub, _mm256_castsi256_ps(isSub));
     const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);

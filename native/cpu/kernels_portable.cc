@@ -47,21 +47,20 @@ double sumSquaresPortable(const float* x, int n) {
     return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-void linearRowsPortable(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
-                        int r1) {
+void linearRowsPortable(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1) {
     thread_local std::vector<float> row;
     if (row.size() < static_cast<size_t>(w.kPad)) row.resize(w.kPad);
     for (int r = r0; r < r1; ++r) {
         decodeRow(w, r, row.data());
         for (int t = 0; t < T; ++t) {
-            y[static_cast<size_t>(t) * yStride + (r - r0)] = dotPortable(row.data(), x + static_cast<size_t>(t) * xStride, w.kPad);
+            y[static_cast<size_t>(t) * yStride + (r - r0)] =
+                dotPortable(row.data(), x + static_cast<size_t>(t) * xStride, w.kPad);
         }
     }
 }
 
 const CpuKernels kPortable = {
-    "portable",      linearRowsPortable, dotPortable, dotBf16Portable, axpyPortable, axpyBf16Portable,
-    sumSquaresPortable,
+    "portable", linearRowsPortable, dotPortable, dotBf16Portable, axpyPortable, axpyBf16Portable, sumSquaresPortable,
 };
 
 }  // namespace

@@ -40,13 +40,13 @@ std::unique_ptr<KvCache> CpuBackend::allocKvCache(const KvCacheShape& shape) {
 }
 
 // BF16 values are rounded to nearest even (|relative error| ≤ 2^-9); F32 values are copied exactly.
-void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latentStride, const float* kpe,
-                         int kpeStride, const int32_t* slotMapping, int T) {
+void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latentStride, const float* kpe, int kpeStride,
+                         const int32_t* slotMapping, int T) {
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
     const KvCacheShape& s = cache.shape;
     if (layer < 0 || layer >= s.layers) {
-        throw std::runtime_error("kvWrite: layer " + std::to_string(layer) + " outside [0, " + std::to_string(s.layers) +
-                                 ")");
+        throw std::runtime_error("kvWrite: layer " + std::to_string(layer) + " outside [0, " +
+                                 std::to_string(s.layers) + ")");
     }
     const int64_t slots = static_cast<int64_t>(cache.slotCount());
     for (int t = 0; t < T; ++t) {

@@ -50,7 +50,8 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             for (int r = 0; r < src.rows; ++r) {
                 uint8_t* dst = w->data.get() + r * w->rowBytes;
                 std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols * 2, static_cast<size_t>(src.cols) * 2);
-                std::memset(dst + static_cast<size_t>(src.cols) * 2, 0, w->rowBytes - static_cast<size_t>(src.cols) * 2);
+                std::memset(dst + static_cast<size_t>(src.cols) * 2, 0,
+                            w->rowBytes - static_cast<size_t>(src.cols) * 2);
             }
             break;
         }

@@ -13,8 +13,8 @@ namespace ms4 {
 
 namespace {
 
-constexpr int kTile = 64;         // cache entries per online-softmax step
-constexpr int kTokensPerTask = 8; // tokens per task of the absorb projections
+constexpr int kTile = 64;          // cache entries per online-softmax step
+constexpr int kTokensPerTask = 8;  // tokens per task of the absorb projections
 
 // Checks the batch against the cache so the kernels can index without checks; fills seqOf / visible per token.
 void prepareBatch(const cpu::CpuKvCache& cache, int layer, const AttentionBatch& b, const MlaDims& d, const char* op,
@@ -38,7 +38,8 @@ void prepareBatch(const cpu::CpuKvCache& cache, int layer, const AttentionBatch&
         if (n == 0) continue;
         if (ctx < n) fail("sequence " + std::to_string(q) + " has more new tokens than cache entries");
         const int blocks = (ctx + s.blockSize - 1) / s.blockSize;
-        if (blocks > b.maxBlocksPerSeq) fail("sequence " + std::to_string(q) + " needs more blocks than maxBlocksPerSeq");
+        if (blocks > b.maxBlocksPerSeq)
+            fail("sequence " + std::to_string(q) + " needs more blocks than maxBlocksPerSeq");
         for (int i = 0; i < blocks; ++i) {
             const int blk = b.blockTables[static_cast<size_t>(q) * b.maxBlocksPerSeq + i];
             if (blk < 0 || blk >= s.numBlocks) {
@@ -141,8 +142,8 @@ void CpuBackend::mlaAbsorbOutput(const float* oLat, const float* wkvb, const Mla
 }
 
 // Threads over (token, head); each walks its sequence's visible entries through the block table.
-void CpuBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& kv,
-                                      int layer, const AttentionBatch& batch, const MlaDims& d, float* oLat) {
+void CpuBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& kv, int layer,
+                                      const AttentionBatch& batch, const MlaDims& d, float* oLat) {
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
     std::vector<int> seqOf, visible;
     prepareBatch(cache, layer, batch, d, "mlaAttentionAbsorbed", seqOf, visible);
@@ -202,7 +203,7 @@ void CpuBackend::mlaAttentionExpanded(const float* q, int qTokenStride, const Kv
                 if (ns == 0) continue;
                 const int ctx = batch.contextLens[s];
                 const float* wuk = wkvb + static_cast<size_t>(h) * rowsPerHead * L;  // [nope, L]
-                const float* wuv = wuk + static_cast<size_t>(nope) * L;               // [v, L]
+                const float* wuv = wuk + static_cast<size_t>(nope) * L;              // [v, L]
                 m.assign(ns, -INFINITY);
                 l.assign(ns, 0.0f);
                 acc.assign(static_cast<size_t>(ns) * V, 0.0f);
@@ -211,17 +212,20 @@ void CpuBackend::mlaAttentionExpanded(const float* q, int qTokenStride, const Kv
                     for (int j = 0; j < count; ++j) {
                         entries[j] = rd.entry(s, j0 + j);
                         for (int i = 0; i < nope; ++i) {
-                            kn[static_cast<size_t>(j) * nope + i] = rd.dot(wuk + static_cast<size_t>(i) * L, entries[j], 0, L);
+                            kn[static_cast<size_t>(j) * nope + i] =
+                                rd.dot(wuk + static_cast<size_t>(i) * L, entries[j], 0, L);
                         }
                         for (int i = 0; i < V; ++i) {
-                            vv[static_cast<size_t>(j) * V + i] = rd.dot(wuv + static_cast<size_t>(i) * L, entries[j], 0, L);
+                            vv[static_cast<size_t>(j) * V + i] =
+                                rd.dot(wuv + static_cast<size_t>(i) * L, entries[j], 0, L);
                         }
                     }
                     for (int k = 0; k < ns; ++k) {
                         const int vis = ctx - ns + k + 1;
                         if (vis <= j0) continue;
                         const int upto = std::min(count, vis - j0);
-                        const float* qh = q + static_cast<size_t>(begin + k) * qTokenStride + static_cast<size_t>(h) * qk;
+                        const float* qh =
+                            q + static_cast<size_t>(begin + k) * qTokenStride + static_cast<size_t>(h) * qk;
                         for (int j = 0; j < upto; ++j) {
                             scores[j] = (k_.dot(qh, kn.data() + static_cast<size_t>(j) * nope, nope) +
                                          rd.dot(qh + nope, entries[j], L, R)) *

@@ -24,12 +24,13 @@ struct ExpertGroup {
     const cpu::CpuLinear* gate;
     const cpu::CpuLinear* up;
     const cpu::CpuLinear* down;
-    std::vector<int> tokens;  // rows of x this expert sees, in token order
+    std::vector<int> tokens;              // rows of x this expert sees, in token order
     size_t xOff = 0, hOff = 0, oOff = 0;  // offsets into the gathered-input, hidden and output buffers
 };
 
 void checkExpert(const ExpertWeights& e, int D, const std::string& what) {
-    if (e.gate == nullptr || e.up == nullptr || e.down == nullptr) throw std::runtime_error("moe: " + what + " is missing a weight");
+    if (e.gate == nullptr || e.up == nullptr || e.down == nullptr)
+        throw std::runtime_error("moe: " + what + " is missing a weight");
     const int I = e.gate->rows;
     if (e.gate->cols != D || e.up->cols != D || e.up->rows != I || e.down->rows != D || e.down->cols != I) {
         throw std::runtime_error("moe: " + what + " has shapes gate [" + std::to_string(e.gate->rows) + ", " +
@@ -49,7 +50,8 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                                  std::to_string(w.router->cols) + "] but there are " + std::to_string(E) +
                                  " experts and hidden size " + std::to_string(D));
     }
-    if (w.topK < 1 || w.topK > E) throw std::runtime_error("moe: topK " + std::to_string(w.topK) + " outside [1, " + std::to_string(E) + "]");
+    if (w.topK < 1 || w.topK > E)
+        throw std::runtime_error("moe: topK " + std::to_string(w.topK) + " outside [1, " + std::to_string(E) + "]");
     for (int e = 0; e < E; ++e) checkExpert(w.experts[e], D, "expert " + std::to_string(e));
     if (w.hasShared) checkExpert(w.shared, D, "the shared expert");
     if (T <= 0) return;
@@ -177,13 +179,15 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
             for (int64_t t = b; t < e; ++t) {
                 float* yt = y + static_cast<size_t>(t) * D;
                 if (sharedGroup >= 0) {
-                    std::memcpy(yt, os.data() + groups[sharedGroup].oOff + static_cast<size_t>(t) * D, sizeof(float) * D);
+                    std::memcpy(yt, os.data() + groups[sharedGroup].oOff + static_cast<size_t>(t) * D,
+                                sizeof(float) * D);
                 } else {
                     std::fill(yt, yt + D, 0.0f);
                 }
                 for (int k = 0; k < K; ++k) {
                     const ExpertGroup& g = groups[groupOfExpert[chosen[static_cast<size_t>(t) * K + k]]];
-                    const float* o = os.data() + g.oOff + static_cast<size_t>(rowInGroup[static_cast<size_t>(t) * K + k]) * D;
+                    const float* o =
+                        os.data() + g.oOff + static_cast<size_t>(rowInGroup[static_cast<size_t>(t) * K + k]) * D;
                     k_.axpy(yt, weight[static_cast<size_t>(t) * K + k], o, D);
                 }
             }

@@ -9,8 +9,7 @@ namespace ms4 {
 
 // Σx² in double (|error| ≲ n·2^-53·Σx², negligible); the scale is rounded to fp32 once and y = fl(fl(x·s)·w),
 // so each output is within ~3 fp32 ulps (≈2e-7 relative) of the reference.
-void CpuBackend::rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y,
-                         int yStride) {
+void CpuBackend::rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y, int yStride) {
     if (n <= 0) return;
     pool_.parallelFor(
         T,

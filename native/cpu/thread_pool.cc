@@ -4,13 +4,24 @@
 
 namespace ms4::cpu {
 
+struct ThreadPool::Job {
+    const RangeFn* fn = nullptr;  // valid while some range is unfinished (the caller waits for that)
+    int64_t n = 0;
+    int64_t grain = 1;
+    std::atomic<int64_t> next{0};  // first unclaimed item
+    std::atomic<int> inFlight{0};  // participants between "about to claim" and "done with the claimed range"
+    std::mutex errorMutex;
+    std::exception_ptr error;
+};
+
 namespace {
 
 thread_local bool tlInsideParallel = false;  // set in workers, and in a caller while it runs a job
 
-// Spin iterations before a worker sleeps on the condition variable (decode issues many small jobs in a row).
-constexpr int kWorkerSpins = 20000;
-constexpr int kCallerSpinsBeforeYield = 2000;
+// Pause-loop iterations before a worker sleeps (tens of µs: bridges the gaps between a step's many small jobs
+// without burning a core when idle), and before a waiting caller starts yielding its time slice.
+constexpr int kWorkerSpins = 1000;
+constexpr int kCallerSpinsBeforeYield = 200;
 
 inline void cpuRelax() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -32,24 +43,31 @@ ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mu_);
         stop_.store(true);
-        generation_.fetch_add(1, std::memory_order_release);
+        generation_.fetch_add(1);
     }
     cv_.notify_all();
     for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::runChunks() {
+// Claims and runs ranges until none is left. inFlight is raised before each claim and lowered after the claimed
+// range has run, so a caller that has seen the counter exhausted and inFlight == 0 knows every range finished.
+void ThreadPool::runChunks(Job& job) {
     for (;;) {
-        const int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
-        if (begin >= n_) return;
-        const int64_t end = std::min(n_, begin + grain_);
-        try {
-            (*fn_)(begin, end);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(errorMutex_);
-            if (!error_) error_ = std::current_exception();
-            next_.store(n_, std::memory_order_relaxed);  // stop handing out work
+        job.inFlight.fetch_add(1);
+        const int64_t begin = job.next.fetch_add(job.grain);
+        if (begin >= job.n) {
+            job.inFlight.fetch_sub(1);
+            return;
         }
+        const int64_t end = std::min(job.n, begin + job.grain);
+        try {
+            (*job.fn)(begin, end);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(job.errorMutex);
+            if (!job.error) job.error = std::current_exception();
+            job.next.store(job.n);  // hand out nothing more
+        }
+        job.inFlight.fetch_sub(1);
     }
 }
 
@@ -58,18 +76,22 @@ void ThreadPool::workerLoop() {
     uint64_t seen = 0;
     for (;;) {
         int spins = 0;
-        while (generation_.load(std::memory_order_acquire) == seen) {
+        while (generation_.load() == seen) {
             if (++spins < kWorkerSpins) {
                 cpuRelax();
                 continue;
             }
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+            cv_.wait(lock, [&] { return generation_.load() != seen; });
         }
-        seen = generation_.load(std::memory_order_acquire);
+        std::shared_ptr<Job> job;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            seen = generation_.load();
+            job = current_;
+        }
         if (stop_.load()) return;
-        runChunks();
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        if (job) runChunks(*job);
     }
 }
 
@@ -82,34 +104,32 @@ void ThreadPool::parallelFor(int64_t n, const RangeFn& fn, int64_t grain) {
         return;
     }
     std::lock_guard<std::mutex> submit(submitMutex_);
-    fn_ = &fn;
-    n_ = n;
-    grain_ = grain;
-    next_.store(0, std::memory_order_relaxed);
-    error_ = nullptr;
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    auto job = std::make_shared<Job>();
+    job->fn = &fn;
+    job->n = n;
+    job->grain = grain;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        generation_.fetch_add(1, std::memory_order_release);
+        current_ = job;
+        generation_.fetch_add(1);
     }
     cv_.notify_all();
 
     tlInsideParallel = true;
-    runChunks();
+    runChunks(*job);
     tlInsideParallel = false;
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    for (int spins = 0; job->inFlight.load() != 0; ++spins) {
         if (spins < kCallerSpinsBeforeYield) {
             cpuRelax();
         } else {
             std::this_thread::yield();
         }
     }
-    fn_ = nullptr;
-    if (error_) {
-        std::exception_ptr e = error_;
-        error_ = nullptr;
-        std::rethrow_exception(e);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        current_.reset();  // late workers may still hold the job; they find it exhausted
     }
+    if (job->error) std::rethrow_exception(job->error);
 }
 
 }  // namespace ms4::cpu

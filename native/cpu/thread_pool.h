@@ -1,14 +1,17 @@
 // A persistent thread pool for the CPU kernels: threads are created once; parallelFor splits [0, n) into
 // ranges handed out through an atomic counter (static chunking by default, or fixed-size chunks for uneven
 // work); the calling thread takes part; a parallelFor issued from inside a running parallelFor (a worker, or
-// the caller while it participates) runs inline, so nesting is safe. Exceptions thrown by `fn` are rethrown in
-// the caller after every participant has finished.
+// the caller while it participates) runs inline, so nesting is safe. The caller returns as soon as every range
+// has run: it never waits for a worker that is asleep or descheduled (late workers find the job exhausted; the
+// job object is shared, so they never touch freed state). Exceptions thrown by `fn` stop the handing out of
+// further ranges and are rethrown in the caller once the ranges in flight have finished.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -32,24 +35,17 @@ class ThreadPool {
     void parallelFor(int64_t n, const RangeFn& fn, int64_t grain = 0);
 
    private:
+    struct Job;
     void workerLoop();
-    void runChunks();
+    static void runChunks(Job& job);
 
     std::vector<std::thread> workers_;
     std::mutex submitMutex_;  // one job at a time when several outside threads share the pool
-    std::mutex mu_;
+    std::mutex mu_;           // guards current_ and sleeping workers
     std::condition_variable cv_;
+    std::shared_ptr<Job> current_;
     std::atomic<uint64_t> generation_{0};
     std::atomic<bool> stop_{false};
-
-    // The current job (written by the submitter before generation_ is bumped).
-    const RangeFn* fn_ = nullptr;
-    int64_t n_ = 0;
-    int64_t grain_ = 1;
-    std::atomic<int64_t> next_{0};
-    std::atomic<int> pending_{0};  // workers that have not yet finished the current generation
-    std::mutex errorMutex_;
-    std::exception_ptr error_;
 };
 
 }  // namespace ms4::cpu

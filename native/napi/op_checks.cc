@@ -187,7 +187,8 @@ void checkRepack(Checker& c, int rows, int cols) {
             const uint8_t byte = row[chunk * 72 + (e % 64)];
             const uint8_t code = e < 64 ? (byte & 0x0f) : (byte >> 4);
             const uint8_t scale = row[chunk * 72 + 64 + e / 16];
-            got[static_cast<size_t>(r) * kPad + k] = ref::e2m1ToFloat(code) * (ref::fp8e4m3ToFloat(scale) / tw.src.scale);
+            got[static_cast<size_t>(r) * kPad + k] =
+                ref::e2m1ToFloat(code) * (ref::fp8e4m3ToFloat(scale) / tw.src.scale);
             if (k < cols) want[static_cast<size_t>(r) * kPad + k] = ref::weightAt(tw.src, r, k);
         }
     }
@@ -196,8 +197,8 @@ void checkRepack(Checker& c, int rows, int cols) {
 }
 
 void checkEmbed(Checker& c, WeightFormat f, int T, int vocab, int cols) {
-    const std::string params = std::string("embedRows(format=") + formatName(f) + ",T=" + str(T) + ",vocab=" +
-                               str(vocab) + ",cols=" + str(cols) + ")";
+    const std::string params = std::string("embedRows(format=") + formatName(f) + ",T=" + str(T) +
+                               ",vocab=" + str(vocab) + ",cols=" + str(cols) + ")";
     if (!c.wants(params)) return;
     Rng rng(seedOf(params));
     TestWeight tw(f, vocab, cols, rng);
@@ -214,8 +215,7 @@ void checkEmbed(Checker& c, WeightFormat f, int T, int vocab, int cols) {
 // ---- norm, rope, scaling, add ----
 
 void checkRmsNorm(Checker& c, int T, int n, bool inPlace) {
-    const std::string params =
-        "rmsNorm(T=" + str(T) + ",n=" + str(n) + (inPlace ? ",inPlace" : "") + ")";
+    const std::string params = "rmsNorm(T=" + str(T) + ",n=" + str(n) + (inPlace ? ",inPlace" : "") + ")";
     if (!c.wants(params)) return;
     Rng rng(seedOf(params));
     const int stride = n + 7;
@@ -231,7 +231,8 @@ void checkRmsNorm(Checker& c, int T, int n, bool inPlace) {
     c.be.rmsNorm(inPlace ? got.data() : x.data(), stride, w.data(), T, n, 1e-5f, got.data(), stride);
     if (inPlace) {  // the gaps between rows keep x in the in-place case
         for (int t = 0; t < T; ++t) {
-            for (int i = n; i < stride; ++i) want[static_cast<size_t>(t) * stride + i] = x[static_cast<size_t>(t) * stride + i];
+            for (int i = n; i < stride; ++i)
+                want[static_cast<size_t>(t) * stride + i] = x[static_cast<size_t>(t) * stride + i];
         }
     }
     c.record("rmsNorm", params, got.data(), want.data(), got.size(), kNormBound);
@@ -452,8 +453,9 @@ void checkAttention(Checker& c, bool expanded, const NamedDims& nd, const NamedB
     int T = 0;
     for (const auto& s : nb.seqs) T += s.first;
     const std::string op = expanded ? "mlaAttentionExpanded" : "mlaAttentionAbsorbed";
-    const std::string params = op + "(dims=" + nd.name + ",batch=" + nb.name + ",T=" + str(T) + ",block=" +
-                               str(blockSize) + ",kv=" + dtypeName(dtype) + (rawBf16 ? ",vs=f32" : "") + ")";
+    const std::string params = op + "(dims=" + nd.name + ",batch=" + nb.name + ",T=" + str(T) +
+                               ",block=" + str(blockSize) + ",kv=" + dtypeName(dtype) + (rawBf16 ? ",vs=f32" : "") +
+                               ")";
     if (!c.wants(params)) return;
     Rng rng(seedOf(params));
     AttentionCase ac = makeAttentionCase(c, nb, d, blockSize, dtype, !rawBf16, rng);
@@ -506,8 +508,8 @@ void checkAbsorbProjections(Checker& c, const NamedDims& nd, int T) {
 
 void checkMoe(Checker& c, WeightFormat f, int T, int D, int E, int topK, int I, bool shared, bool normTopk) {
     const std::string params = std::string("moe(format=") + formatName(f) + ",T=" + str(T) + ",D=" + str(D) +
-                               ",E=" + str(E) + ",topK=" + str(topK) + ",I=" + str(I) + ",shared=" +
-                               (shared ? "1" : "0") + ",norm=" + (normTopk ? "1" : "0") + ")";
+                               ",E=" + str(E) + ",topK=" + str(topK) + ",I=" + str(I) +
+                               ",shared=" + (shared ? "1" : "0") + ",norm=" + (normTopk ? "1" : "0") + ")";
     if (!c.wants(params)) return;
     Rng rng(seedOf(params));
     std::vector<std::unique_ptr<TestWeight>> sources;
@@ -549,7 +551,7 @@ void checkMoe(Checker& c, WeightFormat f, int T, int D, int E, int topK, int I, 
 }  // namespace
 
 std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::string& path) {
-    const std::string resolved = resolveCpuPath(path.empty() ? "auto" : path);
+    const std::string resolved = resolveCpuPath(path);  // "" = as createCpuBackend: MS4_CPU_PATH, else CPUID
     const int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
     std::unique_ptr<Backend> backend = createCpuBackend(threads, resolved);
     Checker c{static_cast<CpuBackend&>(*backend), filter, {}};
@@ -580,8 +582,8 @@ std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::str
         checkRmsNorm(c, T, 4096, false);
     }
     for (int T : {1, 3, 17}) {
-        checkRope(c, T, 4, 16, 32, 16);   // q of the tiny model: 4 heads, nope 16 then rope 16
-        checkRope(c, T, 1, 32, 48, 16);   // k_pe after the latent (1 head)
+        checkRope(c, T, 4, 16, 32, 16);  // q of the tiny model: 4 heads, nope 16 then rope 16
+        checkRope(c, T, 1, 32, 48, 16);  // k_pe after the latent (1 head)
         checkRope(c, T, 3, 0, 70, 64);
         checkQueryScale(c, T, 0.1);
     }
@@ -621,7 +623,8 @@ Napi::Value OpChecks(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto optionalString = [&](size_t i, const char* what) {
         if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return std::string();
-        if (!info[i].IsString()) throw Napi::TypeError::New(env, std::string("opChecks: ") + what + " must be a string");
+        if (!info[i].IsString())
+            throw Napi::TypeError::New(env, std::string("opChecks: ") + what + " must be a string");
         return info[i].As<Napi::String>().Utf8Value();
     };
     const std::string filter = optionalString(0, "filter"), path = optionalString(1, "path");
