@@ -1,5 +1,6 @@
 /** mistral4-runtime: run Mistral Small 4 from Node.js. Public exports only. */
 
+export type { ChatRequest, RenderedChat } from "./chat/types";
 export type { Llama4Scaling, ModelConfig, MoeConfig, RopeConfig, VisionConfig } from "./config/model-config";
 export type { QuantArgs, QuantGroup, QuantizationConfig, WeightFormat } from "./config/quantization";
 export { readModelConfig } from "./config/read-model-config";
@@ -16,9 +17,6 @@ export {
   TokenizerError,
   UnsupportedQuantizationError,
 } from "./errors";
-export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
-export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
-export { Model, type ModelMemory, type RenderChatOptions } from "./model/model";
 export type {
   EvaluateOptions,
   FinishReason,
@@ -29,7 +27,9 @@ export type {
   ToolCall,
   Usage,
 } from "./generation/types";
-export type { ChatRequest, RenderedChat } from "./chat/types";
+export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
+export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
+export { Model, type ModelMemory, type RenderChatOptions } from "./model/model";
 export { systemInfo } from "./system-info";
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";

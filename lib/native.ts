@@ -203,7 +203,11 @@ export interface NativeStepResult extends Partial<NativeSampleResult> {
 }
 
 export interface NativeModel {
-  load(weights: NativeWeights, spec: NativeModelSpec, onProgress?: (ev: NativeProgressEvent) => void): Promise<void>;
+  load(
+    weights: NativeWeights,
+    spec: NativeModelSpec,
+    onProgress?: (ev: NativeProgressEvent) => void,
+  ): Promise<void>;
   step(batch: NativeStepBatch): Promise<NativeStepResult>;
   info(): { kernelPath: string; weightBytes: number; kvBytes: number; numBlocks: number; blockSize: number };
   dispose(): void;

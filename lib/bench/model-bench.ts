@@ -35,7 +35,8 @@ export function decodeWeightBytes(model: Model): number {
   let bytes = 0;
   for (const m of model.plan.modules) {
     const size = Object.values(m.tensors).reduce((a, t) => a + (t?.length ?? 0), 0);
-    if (m.spec.group === "embedding") bytes += size / c.vocabSize; // one row
+    if (m.spec.group === "embedding")
+      bytes += size / c.vocabSize; // one row
     else if (m.spec.group === "expert") bytes += (size * c.moe.numExpertsPerToken) / c.moe.numExperts;
     else if (m.spec.group !== "vision" && m.spec.group !== "projector") bytes += size;
   }
@@ -59,7 +60,10 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
   const blocks = Int32Array.from({ length: blocksNeeded }, (_, i) => i);
   const firstNormal = model.tokenizer.numSpecialTokens;
   const vocab = model.tokenizer.vocabSize;
-  const prompt = Array.from({ length: options.promptTokens }, (_, i) => firstNormal + ((i * 7919) % (vocab - firstNormal)));
+  const prompt = Array.from(
+    { length: options.promptTokens },
+    (_, i) => firstNormal + ((i * 7919) % (vocab - firstNormal)),
+  );
   const step = (tokens: number[], start: number): NativeStepBatch => ({
     tokens: Int32Array.from(tokens),
     positions: Int32Array.from(tokens, (_, k) => start + k),
@@ -67,7 +71,10 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
     contextLens: Int32Array.of(start + tokens.length),
     blockTables: blocks,
     maxBlocksPerSeq: blocks.length,
-    slotMapping: Int32Array.from(tokens, (_, k) => blocks[Math.floor((start + k) / blockSize)]! * blockSize + ((start + k) % blockSize)),
+    slotMapping: Int32Array.from(
+      tokens,
+      (_, k) => blocks[Math.floor((start + k) / blockSize)]! * blockSize + ((start + k) % blockSize),
+    ),
     logitRows: Int32Array.of(tokens.length - 1),
     returnLogits: true,
     sampling: null,

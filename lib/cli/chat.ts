@@ -20,7 +20,12 @@ type Message = ChatRequest["messages"][number];
 const DIM = process.stdout.isTTY ? "\x1b[2m" : "";
 const RESET = process.stdout.isTTY ? "\x1b[0m" : "";
 
-async function answer(model: Model, messages: Message[], options: ChatOptions, signal: AbortSignal): Promise<GenerateResult> {
+async function answer(
+  model: Model,
+  messages: Message[],
+  options: ChatOptions,
+  signal: AbortSignal,
+): Promise<GenerateResult> {
   const request: GenerateRequest = {
     messages,
     maxTokens: options.maxTokens,
@@ -51,7 +56,12 @@ async function answer(model: Model, messages: Message[], options: ChatOptions, s
   return result;
 }
 
-export async function runChat(model: Model, prompt: string | undefined, options: ChatOptions, note: string | undefined): Promise<void> {
+export async function runChat(
+  model: Model,
+  prompt: string | undefined,
+  options: ChatOptions,
+  note: string | undefined,
+): Promise<void> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.on("SIGINT", onSigint);
@@ -60,7 +70,9 @@ export async function runChat(model: Model, prompt: string | undefined, options:
     const base: Message[] = options.system ? [{ role: "system", content: options.system }] : [];
     if (prompt !== undefined) {
       const r = await answer(model, [...base, { role: "user", content: prompt }], options, controller.signal);
-      console.error(`${DIM}[${r.finishReason}; ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens]${RESET}`);
+      console.error(
+        `${DIM}[${r.finishReason}; ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens]${RESET}`,
+      );
       return;
     }
     const rl = createInterface({ input: process.stdin, output: process.stdout });

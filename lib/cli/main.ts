@@ -5,7 +5,6 @@
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { runBench } from "../bench/model-bench";
-import { runChat } from "./chat";
 import { Ms4Error } from "../errors";
 import { formatInspectReport, inspectCheckpoint } from "../inspect/inspect";
 import { builtinModelDir, ensureBuiltinModel } from "../model/builtin-model";
@@ -13,6 +12,7 @@ import { Model } from "../model/model";
 import { loadNative } from "../native";
 import { makeTiny } from "../tiny/make-tiny";
 import { PRESET_NAMES, type PresetName } from "../tiny/presets";
+import { runChat } from "./chat";
 
 const USAGE = `ms4 — run Mistral Small 4 from Node.js
 
@@ -126,7 +126,8 @@ async function cmdBench(args: string[]): Promise<void> {
   if (threads < 1) throw new UsageError("--threads expects a positive integer");
   const promptTokens = intOption(values.prompt, "prompt") ?? 128;
   const generateTokens = intOption(values.generate, "generate") ?? 32;
-  if (promptTokens < 1 || generateTokens < 1) throw new UsageError("--prompt and --generate expect positive integers");
+  if (promptTokens < 1 || generateTokens < 1)
+    throw new UsageError("--prompt and --generate expect positive integers");
   const loadStart = performance.now();
   const model = await Model.load(values.model, {
     threads,
@@ -159,7 +160,8 @@ async function cmdChat(args: string[]): Promise<void> {
   });
   if (positionals.length > 1) throw new UsageError("chat takes one prompt (quote it)");
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
-  if (temperature !== undefined && !(temperature >= 0)) throw new UsageError("--temperature expects a number >= 0");
+  if (temperature !== undefined && !(temperature >= 0))
+    throw new UsageError("--temperature expects a number >= 0");
   const model = await Model.load(values.model, { threads: intOption(values.threads, "threads") });
   const note =
     values.model === undefined
@@ -170,7 +172,8 @@ async function cmdChat(args: string[]): Promise<void> {
       model,
       positionals[0],
       {
-        maxTokens: intOption(values["max-tokens"], "max-tokens") ?? (values.model === undefined ? 48 : undefined),
+        maxTokens:
+          intOption(values["max-tokens"], "max-tokens") ?? (values.model === undefined ? 48 : undefined),
         temperature,
         seed: intOption(values.seed, "seed"),
         reasoningEffort: oneOf(values.reasoning, ["none", "high"] as const, "reasoning"),

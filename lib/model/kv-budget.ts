@@ -44,7 +44,11 @@ export function planKvCache(
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   const maxContext = options.maxContext ?? Math.min(DEFAULT_MAX_CONTEXT, c.maxPositionEmbeddings);
   if (maxContext > c.maxPositionEmbeddings) {
-    throw new InvalidArgumentError("options.maxContext", `at most the model's ${c.maxPositionEmbeddings} positions`, maxContext);
+    throw new InvalidArgumentError(
+      "options.maxContext",
+      `at most the model's ${c.maxPositionEmbeddings} positions`,
+      maxContext,
+    );
   }
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
   const bytesPerToken = kvBytesPerToken(c, dtype === "f32" ? 4 : 2);

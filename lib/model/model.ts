@@ -6,19 +6,26 @@
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import { renderChat as renderChatTokens } from "../chat";
 import type { ChatRequest, RenderedChat } from "../chat";
+import { renderChat as renderChatTokens } from "../chat";
+import { loadDefaultSystemPrompt } from "../chat/system-prompt";
 import type { LoadPlan } from "../checkpoint/load-plan";
 import { openCheckpoint } from "../checkpoint/open-checkpoint";
 import type { ModelConfig } from "../config/model-config";
-import { AbortError, CheckpointError, DisposedError, InvalidArgumentError, Ms4Error, NativeAddonError } from "../errors";
+import { Engine } from "../engine/engine";
+import {
+  AbortError,
+  CheckpointError,
+  DisposedError,
+  InvalidArgumentError,
+  Ms4Error,
+  NativeAddonError,
+} from "../errors";
+import { Generator } from "../generation/generator";
+import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
 import { loadNative, type NativeModel, type SystemInfo } from "../native";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
-import { loadDefaultSystemPrompt } from "../chat/system-prompt";
-import { Engine } from "../engine/engine";
-import { Generator } from "../generation/generator";
-import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
 import { ensureBuiltinModel } from "./builtin-model";
 import { type KvPlan, planKvCache } from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
@@ -77,7 +84,11 @@ export class Model implements AsyncDisposable {
       maxBatchSize: kv.maxBatchSize,
       maxTokensPerStep: kv.maxTokensPerStep,
     });
-    this.generator = new Generator({ tokenizer, engine: this.engine, renderChat: (request) => this.renderChat(request) });
+    this.generator = new Generator({
+      tokenizer,
+      engine: this.engine,
+      renderChat: (request) => this.renderChat(request),
+    });
   }
 
   /**
@@ -128,12 +139,19 @@ export class Model implements AsyncDisposable {
       weights.abort();
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    const progress = onProgress ? (ev: { phase: string; done: number; total: number }) => onProgress({ ...ev }) : undefined;
+    const progress = onProgress
+      ? (ev: { phase: string; done: number; total: number }) => onProgress({ ...ev })
+      : undefined;
     try {
       await weights.load(
         {
           files: plan.files.map((f) => ({ path: f.path, size: f.size })),
-          tensors: plan.tensors.map((t) => ({ name: t.name, file: t.fileIndex, offset: t.offset, length: t.length })),
+          tensors: plan.tensors.map((t) => ({
+            name: t.name,
+            file: t.fileIndex,
+            offset: t.offset,
+            length: t.length,
+          })),
           prefetch: false,
         },
         progress,
@@ -190,7 +208,12 @@ export class Model implements AsyncDisposable {
   /** Memory the model holds. */
   memory(): ModelMemory {
     const info = this.live().info();
-    return { weightBytes: info.weightBytes, kvCacheBytes: info.kvBytes, kvBlocks: info.numBlocks, kvBlockSize: info.blockSize };
+    return {
+      weightBytes: info.weightBytes,
+      kvCacheBytes: info.kvBytes,
+      kvBlocks: info.numBlocks,
+      kvBlockSize: info.blockSize,
+    };
   }
 
   get disposed(): boolean {
@@ -222,7 +245,10 @@ export class Model implements AsyncDisposable {
 
 function loadTokenizer(dir: string): Tokenizer {
   const path = join(dir, "tekken.json");
-  if (!existsSync(path)) throw new CheckpointError("tekken.json not found: the checkpoint needs its Tekken tokenizer", { file: dir });
+  if (!existsSync(path))
+    throw new CheckpointError("tekken.json not found: the checkpoint needs its Tekken tokenizer", {
+      file: dir,
+    });
   return Tekken.fromFile(path);
 }
 
@@ -234,5 +260,7 @@ function resolveDevice(device: string, info: SystemInfo): "cpu" {
       ? `no usable CUDA device (${info.cuda.error})`
       : "the CUDA backend does not run models yet in this version"
     : "this build of the addon has no CUDA backend";
-  throw new NativeAddonError(`device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`);
+  throw new NativeAddonError(
+    `device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`,
+  );
 }

@@ -14,8 +14,7 @@ export interface NativeRuntimeOptions {
 
 export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): NativeModelSpec {
   const c = plan.config;
-  const index = new Map<string, number>();
-  plan.tensors.forEach((t, i) => index.set(t.name, i));
+  const index = new Map<string, number>(plan.tensors.map((t, i) => [t.name, i]));
   const modules = new Map<string, PlannedModule>(plan.modules.map((m) => [m.spec.name, m]));
   const module = (name: string) => {
     const m = modules.get(name);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DisposedError, InvalidArgumentError } from "../../lib/errors";
 import { Model } from "../../lib/model/model";
-import { ReferenceModel } from "../reference/reference-model";
 import { compareLogits } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
+import { ReferenceModel } from "../reference/reference-model";
 
 let checkpoints: TinyCheckpoints;
 let dir: string;
@@ -26,7 +26,11 @@ function argmax(a: Float32Array): number {
 
 describe("generate() end to end on the tiny model", () => {
   test("a chat request runs: text, usage and finish reason", async () => {
-    const r = await model.generate({ messages: [{ role: "user", content: "Bonjour" }], maxTokens: 12, temperature: 0 });
+    const r = await model.generate({
+      messages: [{ role: "user", content: "Bonjour" }],
+      maxTokens: 12,
+      temperature: 0,
+    });
     const prompt = model.renderChat({ messages: [{ role: "user", content: "Bonjour" }] });
     expect(r.usage.promptTokens).toBe(prompt.tokens.length);
     expect(r.usage.completionTokens).toBe(r.tokens.length);
@@ -69,7 +73,13 @@ describe("generate() end to end on the tiny model", () => {
 
   test("an aborted request settles with finishReason abort", async () => {
     const controller = new AbortController();
-    const pending = model.generate({ prompt: "abc", maxTokens: 400, temperature: 1, seed: 3, signal: controller.signal });
+    const pending = model.generate({
+      prompt: "abc",
+      maxTokens: 400,
+      temperature: 1,
+      seed: 3,
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(), 5);
     const r = await pending;
     expect(r.finishReason).toBe("abort");
@@ -95,7 +105,9 @@ describe("generate() end to end on the tiny model", () => {
     expect(compareLogits(all, reference.forward(tokens), model.config.vocabSize).relError).toBeLessThan(2e-2);
     const positions = tokens.map((_, i) => 10000 + i);
     const far = await model.evaluate(tokens, { allPositions: true, startPosition: 10000 });
-    expect(compareLogits(far, reference.forward(tokens, positions), model.config.vocabSize).relError).toBeLessThan(2e-2);
+    expect(
+      compareLogits(far, reference.forward(tokens, positions), model.config.vocabSize).relError,
+    ).toBeLessThan(2e-2);
   });
 
   test("invalid requests are typed errors naming the field", async () => {

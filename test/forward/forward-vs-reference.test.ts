@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Model } from "../../lib/model/model";
-import { ReferenceModel } from "../reference/reference-model";
 import { compareLogits, runSequence } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
+import { ReferenceModel } from "../reference/reference-model";
 
 let checkpoints: TinyCheckpoints;
 beforeAll(async () => {
@@ -10,7 +10,8 @@ beforeAll(async () => {
 });
 afterAll(() => checkpoints.cleanup());
 
-const prompt = (n: number, seed = 1) => Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + seed * 104729) % 1000));
+const prompt = (n: number, seed = 1) =>
+  Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + seed * 104729) % 1000));
 const report: string[] = [];
 afterAll(() => console.log(`native forward vs float64 reference:\n${report.join("\n")}`));
 
@@ -31,7 +32,9 @@ describe("the native forward matches the independent float64 reference", () => {
           const expected = reference.forward(tokens);
           const got = await runSequence(model, { tokens });
           const { relError, top1 } = compareLogits(got, expected, model.config.vocabSize);
-          report.push(`  ${layout}/${quant}/kv-${kvCacheDtype}: max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`);
+          report.push(
+            `  ${layout}/${quant}/kv-${kvCacheDtype}: max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`,
+          );
           expect(relError).toBeLessThan(BOUND[kvCacheDtype]);
           if (kvCacheDtype === "f32") expect(top1).toBe(1);
           else expect(top1).toBeGreaterThanOrEqual(0.95);
@@ -67,7 +70,11 @@ describe("KV cache and attention forms", () => {
   test("a prompt spanning many KV blocks, stored in scrambled blocks, matches the reference", async () => {
     const dir = await checkpoints.get({ layout: "native", quant: "nvfp4", seed: 5 });
     const reference = await ReferenceModel.open(dir);
-    await using model = await Model.load(dir, { kvCacheDtype: "f32", kvBlockSize: 4, kvCacheMemory: 1 << 20 });
+    await using model = await Model.load(dir, {
+      kvCacheDtype: "f32",
+      kvBlockSize: 4,
+      kvCacheMemory: 1 << 20,
+    });
     const tokens = prompt(70, 6);
     const blocks = Array.from({ length: 18 }, (_, i) => (i * 7 + 3) % 18); // a permutation of 0..17
     const got = await runSequence(model, { tokens, blocks, chunks: [30, 25, 15] });
@@ -82,8 +89,14 @@ describe("KV cache and attention forms", () => {
     for (const start of [8180, 70000, 300000, 1000000]) {
       const positions = tokens.map((_, i) => start + i);
       const got = await runSequence(model, { tokens, positions, chunks: [12, 1, 1, 10] });
-      const { relError, top1 } = compareLogits(got, reference.forward(tokens, positions), model.config.vocabSize);
-      report.push(`  positions from ${start}: max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`);
+      const { relError, top1 } = compareLogits(
+        got,
+        reference.forward(tokens, positions),
+        model.config.vocabSize,
+      );
+      report.push(
+        `  positions from ${start}: max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`,
+      );
       expect(relError, `start ${start}`).toBeLessThan(1e-4);
     }
   });

@@ -53,7 +53,11 @@ export async function runSequence(model: Model, run: SequenceRun): Promise<Float
 }
 
 /** max |a − b| / max |b| over all values, and the share of rows whose argmax agrees. */
-export function compareLogits(a: ArrayLike<number>, b: ArrayLike<number>, vocab: number): { relError: number; top1: number } {
+export function compareLogits(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  vocab: number,
+): { relError: number; top1: number } {
   let maxDiff = 0;
   let maxRef = 0;
   let agree = 0;

@@ -1,6 +1,7 @@
 import { copyFileSync, cpSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { openCheckpoint } from "../../lib/checkpoint/open-checkpoint";
 import {
   AbortError,
   CheckpointError,
@@ -8,7 +9,6 @@ import {
   InvalidArgumentError,
   TokenizerError,
 } from "../../lib/errors";
-import { openCheckpoint } from "../../lib/checkpoint/open-checkpoint";
 import { Model } from "../../lib/model/model";
 import { loadNative } from "../../lib/native";
 import { makeTiny } from "../../lib/tiny/make-tiny";
@@ -47,7 +47,12 @@ describe("Model.load", () => {
     const weights = new (loadNative().NativeWeights)();
     await weights.load({
       files: plan.files.map((f) => ({ path: f.path, size: f.size })),
-      tensors: plan.tensors.map((t) => ({ name: t.name, file: t.fileIndex, offset: t.offset, length: t.length })),
+      tensors: plan.tensors.map((t) => ({
+        name: t.name,
+        file: t.fileIndex,
+        offset: t.offset,
+        length: t.length,
+      })),
       prefetch: true,
     });
     const file = readFileSync(join(native, "consolidated.safetensors"));
