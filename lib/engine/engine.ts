@@ -14,7 +14,7 @@ import { EventQueue } from "./event-queue.js";
 import { type PreparedStep, Runner, type RunStep } from "./runner.js";
 import type { SamplingParams } from "./sampling-params.js";
 import { type ScheduledStep, Scheduler } from "./scheduler.js";
-import { Sequence, type SequenceFinishReason, type SequenceInit } from "./sequence.js";
+import { Sequence, type SequenceFinishReason, type SequenceInit, type TokenConstraint } from "./sequence.js";
 
 export interface EngineOptions {
   /** The native step (NativeModel.step in production, a fake in tests). */
@@ -44,6 +44,8 @@ export interface EngineGenerateRequest {
    */
   readonly onToken?: (id: number) => boolean;
   readonly signal?: AbortSignal | undefined;
+  /** Restricts what may be sampled (structured output, forced tool calls, reasoning budgets). */
+  readonly constraint?: TokenConstraint | undefined;
 }
 
 export interface EngineEvaluateRequest {
@@ -157,6 +159,7 @@ export class Engine {
         sampling: req.sampling,
         logits: "none",
         startPosition: 0,
+        constraint: req.constraint,
       },
       req.onToken,
       req.signal,
@@ -313,14 +316,13 @@ export class Engine {
     seq.outputTokens.push(id);
     a.events.push({ type: "token", id, logprob, top });
     let reason: "stop" | "length" | undefined;
-    if (id === this.eosId) reason = "stop";
-    else {
-      try {
-        if (a.onToken?.(id)) reason = "stop";
-      } catch (error) {
-        this.finish(a, "error", error);
-        return;
-      }
+    try {
+      seq.constraint?.accept(id);
+      if (id === this.eosId || seq.constraint?.isComplete()) reason = "stop";
+      else if (a.onToken?.(id)) reason = "stop";
+    } catch (error) {
+      this.finish(a, "error", error);
+      return;
     }
     if (reason === undefined && seq.outputTokens.length >= seq.maxTokens) reason = "length";
     if (reason !== undefined) this.finish(a, reason);

@@ -133,5 +133,6 @@ function samplingRow(row: LogitRow): SamplingRowInput {
     contextTokens: seq.allTokens(),
     outputTokens: seq.outputTokens,
     draws: seq.outputTokens.length,
+    mask: seq.constraint?.nextMask() ?? null,
   };
 }

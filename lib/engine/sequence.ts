@@ -14,6 +14,19 @@ export type SequenceFinishReason = "stop" | "length" | "abort" | "error";
 /** Which logits an evaluate request wants back: none (generate), the last prompt position, or every position. */
 export type LogitsMode = "none" | "last" | "all";
 
+/**
+ * A per-token restriction on what a sequence may sample next (structured output, forced tool calls,
+ * reasoning budgets). The runner asks for the mask before each sampled token; the engine reports each token.
+ */
+export interface TokenConstraint {
+  /** Allowed-token bitmask (ceil(vocab / 32) words, bit set = allowed) for the next token, or null for any. */
+  nextMask(): Uint32Array | null;
+  /** Advances the constraint past a sampled token. */
+  accept(token: number): void;
+  /** True once the constrained output is complete: the sequence then stops with reason "stop". */
+  isComplete(): boolean;
+}
+
 export interface SequenceInit {
   readonly id: number;
   readonly promptTokens: ArrayLike<number>;
@@ -24,6 +37,8 @@ export interface SequenceInit {
   readonly logits: LogitsMode;
   /** RoPE position of entry 0 (evaluate may start elsewhere; generate starts at 0). */
   readonly startPosition: number;
+  /** Optional restriction of the sampled tokens. */
+  readonly constraint?: TokenConstraint | undefined;
 }
 
 export class Sequence {
@@ -34,6 +49,7 @@ export class Sequence {
   readonly sampling: SamplingParams | null;
   readonly logits: LogitsMode;
   readonly startPosition: number;
+  readonly constraint: TokenConstraint | undefined;
 
   status: SequenceStatus = "waiting";
   finishReason: SequenceFinishReason | undefined;
@@ -55,6 +71,7 @@ export class Sequence {
     this.sampling = init.sampling;
     this.logits = init.logits;
     this.startPosition = init.startPosition;
+    this.constraint = init.constraint;
   }
 
   get promptLength(): number {
