@@ -17,10 +17,10 @@ struct CudaDeviceInfo {
 };
 
 struct CudaStatus {
-    bool compiled = false;        // the addon was built with the CUDA backend
-    int runtimeVersion = 0;       // e.g. 13000
-    int driverVersion = 0;        // 0 when no driver is installed
-    std::string error;            // why no device is usable, if none is
+    bool compiled = false;   // the addon was built with the CUDA backend
+    int runtimeVersion = 0;  // e.g. 13000
+    int driverVersion = 0;   // 0 when no driver is installed
+    std::string error;       // why no device is usable, if none is
     std::vector<CudaDeviceInfo> devices;
 };
 

@@ -92,6 +92,23 @@ export interface ModelConfig {
   readonly quantization: QuantizationConfig;
 }
 
+/** RoPE without YaRN scaling. */
+export function plainRope(theta: number, interleaved: boolean): RopeConfig {
+  return {
+    type: "default",
+    theta,
+    factor: 1,
+    originalMaxPositionEmbeddings: 0,
+    betaFast: 0,
+    betaSlow: 0,
+    mscale: 1,
+    mscaleAllDim: 0,
+    applyScale: false,
+    attentionFactor: 1,
+    interleaved,
+  };
+}
+
 /** YaRN magnitude factor: 0.1·m·ln(s) + 1 for s > 1, else 1 (HF/vLLM `yarn_get_mscale`). */
 export function yarnMscale(factor: number, mscale: number): number {
   if (factor <= 1) return 1;

@@ -6,6 +6,7 @@ import type { JsonFields } from "./json-fields";
 import {
   computeSoftmaxScale,
   type ModelConfig,
+  plainRope,
   type RopeConfig,
   type VisionConfig,
   yarnMscale,
@@ -110,19 +111,7 @@ function parseHfRope(text: JsonFields): RopeConfig {
   const type = p ? (p.has("rope_type") ? p.string("rope_type") : p.string("type", "default")) : "default";
   const interleaved = text.bool("rope_interleave", true);
   if (!p || type === "default") {
-    return {
-      type: "default",
-      theta,
-      factor: 1,
-      originalMaxPositionEmbeddings: 0,
-      betaFast: 0,
-      betaSlow: 0,
-      mscale: 1,
-      mscaleAllDim: 0,
-      applyScale: false,
-      attentionFactor: 1,
-      interleaved,
-    };
+    return plainRope(theta, interleaved);
   }
   if (type !== "yarn" && type !== "deepseek_yarn")
     p.fail("rope_type", `only yarn RoPE scaling is supported, found ${type}`);

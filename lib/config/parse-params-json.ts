@@ -7,6 +7,7 @@ import { isObject, type JsonFields, type JsonObject } from "./json-fields";
 import {
   computeSoftmaxScale,
   type ModelConfig,
+  plainRope,
   type RopeConfig,
   type VisionConfig,
   yarnMscale,
@@ -83,19 +84,7 @@ function parseNativeRope(f: JsonFields): RopeConfig {
   const theta = f.number("rope_theta", { above: 0 }, 10000);
   const yarn = f.optionalObject("yarn");
   if (!yarn) {
-    return {
-      type: "default",
-      theta,
-      factor: 1,
-      originalMaxPositionEmbeddings: 0,
-      betaFast: 0,
-      betaSlow: 0,
-      mscale: 1,
-      mscaleAllDim: 0,
-      applyScale: false,
-      attentionFactor: 1,
-      interleaved: true,
-    };
+    return plainRope(theta, true);
   }
   const factor = yarn.number("factor", { above: 0 });
   const applyScale = yarn.bool("apply_scale", true);

@@ -30,12 +30,12 @@ struct AttentionBatch {
 
 // MLA dimensions of one attention layer.
 struct MlaDims {
-    int heads = 0;     // H
-    int nope = 0;      // qk_nope_head_dim
-    int rope = 0;      // qk_rope_head_dim (R)
-    int v = 0;         // v_head_dim
-    int latent = 0;    // kv_lora_rank (L)
-    float scale = 0;   // softmax scale
+    int heads = 0;    // H
+    int nope = 0;     // qk_nope_head_dim
+    int rope = 0;     // qk_rope_head_dim (R)
+    int v = 0;        // v_head_dim
+    int latent = 0;   // kv_lora_rank (L)
+    float scale = 0;  // softmax scale
 };
 
 // YaRN-interleaved RoPE parameters: invFreq[i] for i < rope/2, and the cos/sin magnitude factor.
@@ -92,16 +92,18 @@ class Backend {
     // out[T, cols] = rows `ids` of the table (an embedding stored like a linear weight [vocab, D])
     virtual void embedRows(const LinearWeights& table, const int32_t* ids, int T, float* out) = 0;
     // y = x · rsqrt(mean(x²) + eps) · w over n values per row; y may equal x
-    virtual void rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y, int yStride) = 0;
+    virtual void rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y,
+                         int yStride) = 0;
     // Rotates interleaved pairs (x[2i], x[2i+1]) of the first 2·invFreq.size() values of each of `heads`
-    // vectors per token by angle positions[t]·invFreq[i]; vector h of token t starts at x + t·tokenStride + h·headStride.
+    // vectors per token by angle positions[t]·invFreq[i]; vector h of token t starts at x + t·tokenStride +
+    // h·headStride.
     virtual void ropeInterleaved(float* x, int T, int heads, int tokenStride, int headStride, const int32_t* positions,
                                  const RopeParams& rope) = 0;
     // Multiplies row t (n values, row stride `stride`) by the llama-4 factor of positions[t].
     virtual void queryScale(float* x, int T, int n, int stride, const int32_t* positions, const QueryScaling& s) = 0;
     // Writes latent[t, 0..L) and kpe[t, 0..R) into cache slot slotMapping[t] of `layer`.
-    virtual void kvWrite(KvCache& cache, int layer, const float* latent, int latentStride, const float* kpe, int kpeStride,
-                         const int32_t* slotMapping, int T) = 0;
+    virtual void kvWrite(KvCache& cache, int layer, const float* latent, int latentStride, const float* kpe,
+                         int kpeStride, const int32_t* slotMapping, int T) = 0;
     // qLat[t, h, :] = qNope[t, h, :] · W_UK[h]   with W_UK[h] = wkvb rows [h(nope+v), h(nope+v)+nope) : [nope, L]
     virtual void mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const MlaDims& d, int T,
                                 float* qLat) = 0;

@@ -19,9 +19,7 @@ struct KvCacheShape {
 
     int width() const { return latent + rope; }
     size_t bytesPerValue() const { return dtype == KvDtype::F32 ? 4 : 2; }
-    size_t bytes() const {
-        return static_cast<size_t>(layers) * numBlocks * blockSize * width() * bytesPerValue();
-    }
+    size_t bytes() const { return static_cast<size_t>(layers) * numBlocks * blockSize * width() * bytesPerValue(); }
 };
 
 class KvCache {

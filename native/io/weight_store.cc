@@ -4,8 +4,8 @@
 
 namespace ms4 {
 
-void WeightStore::open(const std::vector<FileSpec>& files, std::vector<TensorRange> tensors,
-                       const Progress& progress, const Cancelled& cancelled) {
+void WeightStore::open(const std::vector<FileSpec>& files, std::vector<TensorRange> tensors, const Progress& progress,
+                       const Cancelled& cancelled) {
     close();
     std::vector<std::unique_ptr<MappedFile>> mapped;
     mapped.reserve(files.size());

@@ -63,7 +63,8 @@ Mistral4Model::Mistral4Model(const ModelSpec& spec, const WeightStore& store, co
             // wkv_b: [H·(nope+v), L] dequantized to float32 for both attention forms.
             const LinearSource src = linearSource(store, r.wkvB, scratch, p + "attention.wkv_b");
             std::vector<float> host(static_cast<size_t>(src.rows) * src.cols);
-            for (int row = 0; row < src.rows; ++row) ref::weightRow(src, row, host.data() + static_cast<size_t>(row) * src.cols);
+            for (int row = 0; row < src.rows; ++row)
+                ref::weightRow(src, row, host.data() + static_cast<size_t>(row) * src.cols);
             w.wkvB = uploadFloats(backend_.get(), host);
             weightBytes_ += host.size() * 4;
             releaseSource(store, r.wkvB);
@@ -159,14 +160,14 @@ void Mistral4Model::forward(const StepInputs& in, float* logits) {
         const LayerWeights& w = layers_[l];
         // ---- MLA attention ----
         b.rmsNorm(x, D, w.attentionNorm.get(), T, D, d.rmsEps, normed, D);  // normed: [T, D]
-        b.linear(*w.wqA, normed, D, T, cq, d.qLora);                          // cq: [T, q_lora]
+        b.linear(*w.wqA, normed, D, T, cq, d.qLora);                        // cq: [T, q_lora]
         b.rmsNorm(cq, d.qLora, w.qANorm.get(), T, d.qLora, d.rmsEps, cq, d.qLora);
-        b.linear(*w.wqB, cq, d.qLora, T, q, H * qk);                          // q: [T, H, nope + rope]
-        b.linear(*w.wkvA, normed, D, T, kva, kvWidth);                        // kva: [T, L + R]
+        b.linear(*w.wqB, cq, d.qLora, T, q, H * qk);                             // q: [T, H, nope + rope]
+        b.linear(*w.wkvA, normed, D, T, kva, kvWidth);                           // kva: [T, L + R]
         b.rmsNorm(kva, kvWidth, w.kvANorm.get(), T, L, d.rmsEps, kva, kvWidth);  // normalised latent c_kv
-        b.ropeInterleaved(q + d.nope, T, H, H * qk, qk, in.positions, rope);  // q_pe
-        b.ropeInterleaved(kva + L, T, 1, kvWidth, 0, in.positions, rope);     // k_pe (one head shared by all)
-        b.queryScale(q, T, H * qk, H * qk, in.positions, qscale);             // llama-4 temperature on all of q
+        b.ropeInterleaved(q + d.nope, T, H, H * qk, qk, in.positions, rope);     // q_pe
+        b.ropeInterleaved(kva + L, T, 1, kvWidth, 0, in.positions, rope);        // k_pe (one head shared by all)
+        b.queryScale(q, T, H * qk, H * qk, in.positions, qscale);                // llama-4 temperature on all of q
         b.kvWrite(*kv_, static_cast<int>(l), kva, kvWidth, kva + L, kvWidth, in.slotMapping, T);
         if (form == AttentionForm::Expanded) {
             b.mlaAttentionExpanded(q, H * qk, *kv_, static_cast<int>(l), in.batch, w.wkvB.get(), mla, attn_.get());

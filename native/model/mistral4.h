@@ -77,7 +77,8 @@ class Mistral4Model {
 
     // Builds the backend, repacks every weight out of the store (releasing source pages as it goes) and
     // allocates the KV pool. Throws std::runtime_error naming the tensor or allocation that failed.
-    Mistral4Model(const ModelSpec& spec, const WeightStore& store, const Progress& progress, const Cancelled& cancelled);
+    Mistral4Model(const ModelSpec& spec, const WeightStore& store, const Progress& progress,
+                  const Cancelled& cancelled);
     ~Mistral4Model();
 
     // Runs the forward for one step; writes logits [numLogitRows, vocab] to `logits` (host).

@@ -6,18 +6,13 @@
 
 #include "napi/js_args.h"
 #include "napi/model_spec_parse.h"
+#include "napi/progress_events.h"
 #include "napi/sampling_batch.h"
 #include "napi/weights_object.h"
 
 namespace ms4 {
 
 namespace {
-
-struct ProgressEvent {
-    const char* phase;
-    double done;
-    double total;
-};
 
 class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
    public:
@@ -48,18 +43,7 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
         }
     }
     void OnProgress(const ProgressEvent* data, size_t count) override {
-        if (onProgress_.IsEmpty()) return;
-        Napi::HandleScope scope(Env());
-        for (size_t i = 0; i < count; ++i) {
-            Napi::Object ev = Napi::Object::New(Env());
-            ev.Set("phase", data[i].phase);
-            ev.Set("done", data[i].done);
-            ev.Set("total", data[i].total);
-            try {
-                onProgress_.Call({ev});
-            } catch (const Napi::Error&) {
-            }
-        }
+        deliverProgress(Env(), onProgress_, data, count);
     }
     void OnOK() override {
         owner_->setModel(std::move(model_));
@@ -122,8 +106,8 @@ StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
     const int64_t slots = static_cast<int64_t>(kv.numBlocks) * kv.blockSize;
     for (int64_t t = 0; t < T; ++t) {
         if (s.tokens[t] < 0 || s.tokens[t] >= m.dims().vocab) {
-            throw Napi::RangeError::New(env, "batch.tokens[" + std::to_string(t) + "] = " + std::to_string(s.tokens[t]) +
-                                                 " is outside the vocabulary");
+            throw Napi::RangeError::New(env, "batch.tokens[" + std::to_string(t) +
+                                                 "] = " + std::to_string(s.tokens[t]) + " is outside the vocabulary");
         }
         if (s.positions[t] < 0) throw Napi::RangeError::New(env, "batch.positions must be non-negative");
         if (s.slotMapping[t] < -1 || s.slotMapping[t] >= slots) {
@@ -144,8 +128,8 @@ StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
         for (int64_t b = 0; b < blocks; ++b) {
             const int32_t id = s.blockTables[i * s.maxBlocksPerSeq + b];
             if (id < 0 || id >= kv.numBlocks) {
-                throw Napi::RangeError::New(env, "batch.blockTables holds block " + std::to_string(id) +
-                                                     " outside the pool");
+                throw Napi::RangeError::New(
+                    env, "batch.blockTables holds block " + std::to_string(id) + " outside the pool");
             }
         }
     }
@@ -287,7 +271,8 @@ Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
     if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
     if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
     if (busy_) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "step(batch): batch must be an object");
+    if (info.Length() < 1 || !info[0].IsObject())
+        throw Napi::TypeError::New(env, "step(batch): batch must be an object");
     StepData data = parseStep(info[0].As<Napi::Object>(), *model_);
     busy_ = true;
     auto* worker = new StepWorker(env, this, std::move(data));

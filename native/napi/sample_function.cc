@@ -24,8 +24,8 @@ Array copyOut(Napi::Env env, const std::vector<T>& src) {
 Napi::Value SampleFunction(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3) {
-        throw Napi::TypeError::New(env, "sample(logits, vocab, sampling) takes 3 arguments, got " +
-                                            std::to_string(info.Length()));
+        throw Napi::TypeError::New(
+            env, "sample(logits, vocab, sampling) takes 3 arguments, got " + std::to_string(info.Length()));
     }
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
         throw Napi::TypeError::New(env, "sample: logits must be a Float32Array");
@@ -34,8 +34,8 @@ Napi::Value SampleFunction(const Napi::CallbackInfo& info) {
     if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "sample: vocab must be a number");
     const double vocabD = info[1].As<Napi::Number>().DoubleValue();
     if (!(vocabD >= 1 && vocabD <= INT_MAX) || std::floor(vocabD) != vocabD) {
-        throw Napi::RangeError::New(env, "sample: vocab must be a positive integer (got " +
-                                             info[1].ToString().Utf8Value() + ")");
+        throw Napi::RangeError::New(
+            env, "sample: vocab must be a positive integer (got " + info[1].ToString().Utf8Value() + ")");
     }
     const int vocab = static_cast<int>(vocabD);
     const size_t length = logits.ElementLength();

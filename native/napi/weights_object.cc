@@ -4,15 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "napi/progress_events.h"
+
 namespace ms4 {
 
 namespace {
-
-struct ProgressEvent {
-    const char* phase;
-    double done;
-    double total;
-};
 
 uint64_t toByteCount(const Napi::Value& v, const std::string& what) {
     if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), what + " must be a number");
@@ -60,20 +56,7 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     }
 
     void OnProgress(const ProgressEvent* data, size_t count) override {
-        if (onProgress_.IsEmpty()) return;
-        Napi::Env env = Env();
-        Napi::HandleScope scope(env);
-        for (size_t i = 0; i < count; ++i) {
-            Napi::Object ev = Napi::Object::New(env);
-            ev.Set("phase", data[i].phase);
-            ev.Set("done", data[i].done);
-            ev.Set("total", data[i].total);
-            try {
-                onProgress_.Call({ev});
-            } catch (const Napi::Error&) {
-                // A throwing progress callback must not take the load down; ignore it.
-            }
-        }
+        deliverProgress(Env(), onProgress_, data, count);
     }
 
     void OnOK() override {
@@ -176,8 +159,8 @@ Napi::Value WeightsObject::ReadTensor(const Napi::CallbackInfo& info) {
     if (index >= store_->tensorCount()) throw Napi::RangeError::New(env, "tensor index out of range");
     const TensorRange& t = store_->tensor(index);
     uint64_t offset = info.Length() > 1 && !info[1].IsUndefined() ? toByteCount(info[1], "offset") : 0;
-    uint64_t length =
-        info.Length() > 2 && !info[2].IsUndefined() ? toByteCount(info[2], "length") : t.length - std::min(offset, t.length);
+    uint64_t length = info.Length() > 2 && !info[2].IsUndefined() ? toByteCount(info[2], "length")
+                                                                  : t.length - std::min(offset, t.length);
     if (offset > t.length || length > t.length - offset) {
         throw Napi::RangeError::New(env, "readTensor: range outside tensor " + t.name);
     }
