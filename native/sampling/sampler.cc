@@ -1,12 +1,12 @@
 #include "sampling/sampler.h"
 
-#include "sampling/fast_exp.h"
-#include "sampling/truncate.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+
+#include "sampling/fast_exp.h"
+#include "sampling/truncate.h"
 
 namespace ms4 {
 
@@ -88,8 +88,8 @@ bool maskAllowsNothing(const uint32_t* mask, int vocab) {
     return true;
 }
 
-void sampleRow(const float* logits, int vocab, const SamplingRow& row, int r, int topN, Workspace& ws,
-               int32_t* token, float* logprob, int32_t* topIds, float* topLogprobs) {
+void sampleRow(const float* logits, int vocab, const SamplingRow& row, int r, int topN, Workspace& ws, int32_t* token,
+               float* logprob, int32_t* topIds, float* topLogprobs) {
     ws.fit(vocab);
     float* x = ws.x.data();
     for (int i = 0; i < vocab; ++i) {
@@ -193,8 +193,7 @@ void validateSamplingRow(const SamplingRow& row, int r, int vocab) {
     checkRange(std::isfinite(row.frequencyPenalty), r, "frequencyPenalty", row.frequencyPenalty, "finite");
     checkRange(row.contextCount >= 0, r, "the context token range", static_cast<double>(row.contextCount),
                "non-negative");
-    checkRange(row.outputCount >= 0, r, "the output token range", static_cast<double>(row.outputCount),
-               "non-negative");
+    checkRange(row.outputCount >= 0, r, "the output token range", static_cast<double>(row.outputCount), "non-negative");
     checkTokens(row.contextTokens, row.contextCount, r, "contextTokens", vocab);
     checkTokens(row.outputTokens, row.outputCount, r, "outputTokens", vocab);
 }
@@ -222,9 +221,8 @@ void sampleRows(const float* logits, int rows, int vocab, const SamplingBatch& b
     Workspace& ws = workspace();
     for (int r = 0; r < rows; ++r) {
         const size_t top = static_cast<size_t>(r) * static_cast<size_t>(topN);
-        sampleRow(logits + static_cast<size_t>(r) * static_cast<size_t>(vocab), vocab, samplingRow(batch, r, vocab),
-                  r, topN, ws, &out.tokens[r], &out.logprobs[r], out.topIds.data() + top,
-                  out.topLogprobs.data() + top);
+        sampleRow(logits + static_cast<size_t>(r) * static_cast<size_t>(vocab), vocab, samplingRow(batch, r, vocab), r,
+                  topN, ws, &out.tokens[r], &out.logprobs[r], out.topIds.data() + top, out.topLogprobs.data() + top);
     }
 }
 

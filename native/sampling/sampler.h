@@ -79,10 +79,10 @@ struct SamplingRow {
 };
 
 struct SampleResult {
-    std::vector<int32_t> tokens;       // [rows]
-    std::vector<float> logprobs;       // [rows]
-    std::vector<int32_t> topIds;       // [rows * topLogprobs]
-    std::vector<float> topLogprobs;    // [rows * topLogprobs]
+    std::vector<int32_t> tokens;     // [rows]
+    std::vector<float> logprobs;     // [rows]
+    std::vector<int32_t> topIds;     // [rows * topLogprobs]
+    std::vector<float> topLogprobs;  // [rows * topLogprobs]
 };
 
 inline int maskWords(int vocab) { return (vocab + 31) / 32; }

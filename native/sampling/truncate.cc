@@ -1,10 +1,10 @@
 #include "sampling/truncate.h"
 
-#include "sampling/fast_exp.h"
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+
+#include "sampling/fast_exp.h"
 
 namespace ms4 {
 
@@ -160,9 +160,8 @@ int32_t sampleTruncated(const float* x, int vocab, float maxLogit, const Truncat
     // result does not depend on how the selections above permuted `cand`.
     const int32_t worst = *std::max_element(cand.begin(), cand.begin() + n, better);
     const int worstBucket = bucket[worst];
-    return drawInIdOrder(w, vocab, uniform, [&](int i) {
-        return bucket[i] <= worstBucket && (i == worst || better(i, worst));
-    });
+    return drawInIdOrder(w, vocab, uniform,
+                         [&](int i) { return bucket[i] <= worstBucket && (i == worst || better(i, worst)); });
 }
 
 void topTokens(const float* x, int vocab, int n, int32_t* ids, std::vector<int32_t>& scratch) {
