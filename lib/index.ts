@@ -22,9 +22,11 @@ export type {
   FinishReason,
   GenerateRequest,
   GenerateResult,
+  ResponseFormat,
   StreamEvent,
   TokenLogprob,
   ToolCall,
+  ToolChoice,
   Usage,
 } from "./generation/types";
 export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";

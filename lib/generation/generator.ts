@@ -7,8 +7,12 @@
  */
 
 import type { ChatRequest } from "../chat/types.js";
+import { DecodingConstraint, type ThinkingMode } from "../constrain/constraint.js";
+import type { Grammar } from "../constrain/grammar.js";
+import { buildGrammar } from "../constrain/request.js";
+import { type TokenTable, tokenTableFor } from "../constrain/token-table.js";
 import type { Engine, EngineEvent } from "../engine/engine.js";
-import { validateSamplingParams } from "../engine/sampling-params.js";
+import { maskWords, validateSamplingParams } from "../engine/sampling-params.js";
 import { AbortError, InvalidArgumentError } from "../errors.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { OutputAssembler } from "./output-assembler.js";
@@ -20,7 +24,7 @@ import type {
   StreamEvent,
   TokenLogprob,
 } from "./types.js";
-import { checkGenerateRequest, checkTokenIds } from "./validate.js";
+import { type CheckedRequest, checkGenerateRequest, checkTokenIds } from "./validate.js";
 
 /** maxTokens when a request gives none (capped by the room left in the context and the KV pool). */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -35,6 +39,11 @@ export interface GeneratorOptions {
     readonly text: string;
   };
   readonly defaultMaxTokens?: number;
+  /**
+   * With reasoningEffort "high" and a grammar (responseFormat or a forced tool call): whether the answer
+   * may ("optional", the default) or must ("required") be preceded by a `[THINK]…[/THINK]` block.
+   */
+  readonly grammarThinking?: Exclude<ThinkingMode, "forbidden">;
 }
 
 export class Generator {
@@ -42,12 +51,14 @@ export class Generator {
   private readonly engine: Engine;
   private readonly renderChat: GeneratorOptions["renderChat"];
   private readonly defaultMaxTokens: number;
+  private readonly grammarThinking: Exclude<ThinkingMode, "forbidden">;
 
   constructor(options: GeneratorOptions) {
     this.tokenizer = options.tokenizer;
     this.engine = options.engine;
     this.renderChat = options.renderChat;
     this.defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
+    this.grammarThinking = options.grammarThinking ?? "optional";
   }
 
   /** Generates a whole response. Resolves with finishReason "abort" when aborted. */
@@ -68,16 +79,24 @@ export class Generator {
     const sampling = validateSamplingParams(req);
     const prompt = this.promptTokens(req, checked.source);
     const maxTokens = this.maxTokens(prompt.length, checked.maxTokens, checked.source);
+    const { constraint, grammar } = this.constraint(req, checked, maxTokens);
+    /** Tokens handed to the assembler so far (through onToken, or from the event stream). */
+    let pushed = 0;
     const assembler = new OutputAssembler(this.tokenizer, {
-      stop: checked.stop,
-      toolCalls: checked.toolChoice !== "none",
+      // The grammar decides where a constrained answer ends: stop strings would cut it.
+      stop: grammar === null ? checked.stop : [],
+      toolCalls: checked.toolChoice.type !== "none",
     });
     const handle = this.engine.addRequest({
       promptTokens: prompt,
       maxTokens,
       sampling,
-      onToken: (id) => assembler.push(id),
+      onToken: (id) => {
+        pushed++;
+        return assembler.push(id);
+      },
       signal: checked.signal,
+      constraint,
     });
 
     const tokens: number[] = [];
@@ -87,6 +106,11 @@ export class Generator {
       for await (const ev of handle) {
         if (ev.type === "token") {
           tokens.push(ev.id);
+          // The engine skips onToken for the token that completes a constraint: feed it here.
+          if (pushed < tokens.length && ev.id !== this.tokenizer.eosId) {
+            pushed = tokens.length;
+            assembler.push(ev.id);
+          }
           if (sampling.logprobs) logprobs.push(this.logprobEntry(ev));
           yield* assembler.takeEvents();
         } else if (ev.type === "finish") reason = ev.reason;
@@ -163,6 +187,55 @@ export class Generator {
       reasoningEffort: req.reasoningEffort ?? null,
     });
     return [...rendered.tokens];
+  }
+
+  /**
+   * The request's TokenConstraint: a grammar for responseFormat / forced tool calls, `[TOOL_CALLS]` masked
+   * out for toolChoice "none", and the reasoning budget. Undefined when nothing restricts sampling.
+   */
+  private constraint(
+    req: GenerateRequest,
+    checked: CheckedRequest,
+    maxTokens: number,
+  ): { constraint: DecodingConstraint | undefined; grammar: Grammar | null } {
+    const forced = checked.toolChoice.type === "required" || checked.toolChoice.type === "function";
+    const needsGrammar = checked.responseFormat.type !== "text" || forced || checked.tools.length > 0;
+    const forbidToolCalls = checked.toolChoice.type === "none";
+    if (!needsGrammar && !forbidToolCalls && checked.maxReasoningTokens === undefined)
+      return { constraint: undefined, grammar: null };
+    const table = this.table();
+    // Tools are compiled (validated) even when no grammar is needed for them.
+    const grammar = needsGrammar
+      ? buildGrammar(table, {
+          responseFormat: checked.responseFormat,
+          tools: checked.tools,
+          toolChoice: checked.toolChoice,
+        })
+      : null;
+    if (grammar === null && !forbidToolCalls && checked.maxReasoningTokens === undefined)
+      return { constraint: undefined, grammar };
+    const thinking: ThinkingMode = req.reasoningEffort === "high" ? this.grammarThinking : "forbidden";
+    const constraint = new DecodingConstraint({
+      table,
+      grammar,
+      maxTokens,
+      thinking,
+      maxReasoningTokens: checked.maxReasoningTokens,
+      forbidToolCalls,
+    });
+    return { constraint, grammar };
+  }
+
+  private table(): TokenTable {
+    const table = tokenTableFor(this.tokenizer);
+    if (table.words !== maskWords(this.engine.vocabSize)) {
+      throw new InvalidArgumentError(
+        "tokenizer",
+        `a vocabulary of ${this.engine.vocabSize} tokens (the model's) for constrained decoding`,
+        table.vocabSize,
+      );
+    }
+    return table;
   }
 
   private maxTokens(promptLength: number, requested: number | undefined, source: string): number {

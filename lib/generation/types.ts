@@ -3,17 +3,34 @@
 import type { ChatMessage, FunctionTool, ReasoningEffort } from "../chat/types.js";
 import type { OutputEvent } from "../output/types.js";
 
-/** OpenAI's tool_choice: only "auto" and "none" are available in this version. */
+/**
+ * OpenAI's tool_choice. "auto": the model decides; "none": no tool call can be made; "required": exactly
+ * one call to one of the tools, forced by a grammar; a named function (OpenAI shape, or `{ name }`): one
+ * call to that tool.
+ */
 export type ToolChoice =
   | "auto"
   | "none"
   | "required"
-  | { readonly type: "function"; readonly function: { readonly name: string } };
+  | { readonly type: "function"; readonly function: { readonly name: string } }
+  | { readonly name: string };
 
+/**
+ * Structured output (docs/structured-output.md). json_schema takes the schema directly or in OpenAI's
+ * `json_schema: { name, schema, strict }` wrapper; json_object yields some JSON object.
+ */
 export type ResponseFormat =
   | { readonly type: "text" }
   | { readonly type: "json_object" }
-  | { readonly type: "json_schema"; readonly schema?: unknown; readonly json_schema?: unknown };
+  | { readonly type: "json_schema"; readonly schema: unknown }
+  | {
+      readonly type: "json_schema";
+      readonly json_schema: {
+        readonly name?: string;
+        readonly schema: unknown;
+        readonly strict?: boolean | null;
+      };
+    };
 
 export interface SamplingOptions {
   /** 0 = greedy. */
@@ -38,8 +55,13 @@ export interface GenerateRequest extends SamplingOptions {
   readonly tools?: readonly FunctionTool[] | null;
   readonly toolChoice?: ToolChoice | null;
   readonly reasoningEffort?: ReasoningEffort | null;
-  /** Not available in this version. */
+  /** Constrains the answer to JSON (a schema, or any object); the output always parses and validates. */
   readonly responseFormat?: ResponseFormat | null;
+  /**
+   * Most tokens inside `[THINK]…[/THINK]`; when spent, `[/THINK]` is forced. Counts the reasoning text,
+   * not the `[THINK]` / `[/THINK]` tokens themselves.
+   */
+  readonly maxReasoningTokens?: number | null;
   /** Most tokens to generate; defaults to the generator's default, capped by the room left in the context. */
   readonly maxTokens?: number;
   /** Generation stops before the first occurrence of any of these in the content text. */

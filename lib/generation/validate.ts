@@ -3,6 +3,13 @@
  * validateSamplingParams). Every message names the field and what was expected.
  */
 
+import {
+  checkResponseFormat,
+  checkToolChoice,
+  checkTools,
+  type ResolvedResponseFormat,
+  type ResolvedToolChoice,
+} from "../constrain/request.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { GenerateRequest } from "./types.js";
 
@@ -13,7 +20,11 @@ export interface CheckedRequest {
   readonly source: "messages" | "prompt" | "tokens";
   readonly maxTokens: number | undefined;
   readonly stop: readonly string[];
-  readonly toolChoice: "auto" | "none";
+  readonly toolChoice: ResolvedToolChoice;
+  readonly responseFormat: ResolvedResponseFormat;
+  /** The tools' names and parameter schemas (schemas are compiled later). */
+  readonly tools: { name: string; parameters: unknown }[];
+  readonly maxReasoningTokens: number | undefined;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -49,25 +60,22 @@ export function checkGenerateRequest(req: GenerateRequest): CheckedRequest {
     }
   }
 
-  if (req.responseFormat !== undefined && req.responseFormat !== null) {
-    const type = (req.responseFormat as { type?: unknown }).type;
-    if (type !== "text") {
-      throw new InvalidArgumentError(
-        "responseFormat",
-        '{ type: "text" } (json_object and json_schema are not available in this version)',
-        req.responseFormat,
-      );
-    }
-  }
-
-  const toolChoice = req.toolChoice ?? "auto";
-  if (toolChoice !== "auto" && toolChoice !== "none") {
+  const responseFormat = checkResponseFormat(req.responseFormat);
+  const toolChoice = checkToolChoice(req.toolChoice);
+  const tools = checkTools(req.tools);
+  if ((toolChoice.type === "required" || toolChoice.type === "function") && tools.length === 0) {
     throw new InvalidArgumentError(
       "toolChoice",
-      '"auto" or "none" ("required" and a named function are not available in this version)',
-      toolChoice,
+      `"auto" or "none" when no tools are given (a forced call needs tools)`,
+      req.toolChoice,
     );
   }
+  const maxReasoningTokens = req.maxReasoningTokens ?? undefined;
+  if (
+    maxReasoningTokens !== undefined &&
+    !(Number.isSafeInteger(maxReasoningTokens) && maxReasoningTokens >= 0)
+  )
+    throw new InvalidArgumentError("maxReasoningTokens", "a non-negative integer", maxReasoningTokens);
 
   if (req.maxTokens !== undefined && !(Number.isSafeInteger(req.maxTokens) && req.maxTokens >= 1))
     throw new InvalidArgumentError("maxTokens", "a positive integer", req.maxTokens);
@@ -97,6 +105,9 @@ export function checkGenerateRequest(req: GenerateRequest): CheckedRequest {
     maxTokens: req.maxTokens,
     stop: [...stop],
     toolChoice,
+    responseFormat,
+    tools,
+    maxReasoningTokens,
     signal: req.signal,
   };
 }

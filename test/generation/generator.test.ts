@@ -293,22 +293,59 @@ describe("request validation", () => {
       /a prompt shorter than the context of 200 tokens .* for tokens but received "200 prompt tokens"/,
     ],
     [
-      "toolChoice required",
+      "toolChoice required without tools",
       { messages: [{ role: "user", content: "x" }], toolChoice: "required" },
-      /not available in this version/,
+      /a forced call needs tools.*for toolChoice/,
     ],
     [
-      "named tool",
+      "named tool that is not declared",
       {
         messages: [{ role: "user", content: "x" }],
+        tools: [{ type: "function", function: { name: "g", parameters: { type: "object" } } }],
         toolChoice: { type: "function", function: { name: "f" } },
       },
-      /for toolChoice/,
+      /the name of a declared tool \(g\) for toolChoice.function.name but received "f"/,
+    ],
+    ["bad toolChoice", { prompt: "a", toolChoice: "sometimes" }, /for toolChoice/],
+    ["responseFormat type", { prompt: "a", responseFormat: { type: "yaml" } }, /for responseFormat.type/],
+    [
+      "unsupported schema keyword",
+      { prompt: "a", responseFormat: { type: "json_schema", schema: { type: "string", pattern: "^a" } } },
+      /"pattern" is not supported.* for responseFormat.schema at #\/pattern/,
     ],
     [
-      "responseFormat",
-      { prompt: "a", responseFormat: { type: "json_object" } },
-      /not available in this version.*responseFormat/,
+      "invalid tool schema",
+      {
+        messages: [{ role: "user", content: "x" }],
+        tools: [
+          {
+            type: "function",
+            function: {
+              name: "f",
+              parameters: { type: "object", properties: { n: { type: "integer", minimum: 1 } } },
+            },
+          },
+        ],
+        toolChoice: "required",
+      },
+      /"minimum" is not supported.* for tools\[0\].function.parameters at #\/properties\/n\/minimum/,
+    ],
+    [
+      "maxTokens below the shortest document",
+      {
+        prompt: "a",
+        maxTokens: 5,
+        responseFormat: {
+          type: "json_schema",
+          schema: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+        },
+      },
+      /at least 12 .* for maxTokens but received 5/,
+    ],
+    [
+      "maxReasoningTokens",
+      { prompt: "a", maxReasoningTokens: -1 },
+      /a non-negative integer for maxReasoningTokens/,
     ],
     ["tools without messages", { prompt: "a", tools: [] }, /for tools/],
     ["empty stop", { prompt: "a", stop: ["x", ""] }, /a non-empty string for stop\[1\]/],
