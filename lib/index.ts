@@ -31,7 +31,7 @@ export type {
 } from "./generation/types";
 export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
 export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
-export { Model, type ModelMemory, type RenderChatOptions } from "./model/model";
+export { Model, type ModelMemory, type ModelStats, type RenderChatOptions } from "./model/model";
 export { systemInfo } from "./system-info";
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";

@@ -2,9 +2,14 @@
  * Engine: the step loop. While any request has work it schedules one step, runs it (the one native call,
  * awaited, so the event loop keeps turning), and postprocesses the result: sampled tokens are appended
  * and checked for EOS, a stop condition (the request's `onToken` hook), the token limit and abort; each
- * request gets its events; finished sequences give their blocks back. One step runs at a time; the loop
- * sleeps when there is no work and wakes on the next request. Evaluate requests (logits, no sampling)
- * share the same queue and steps.
+ * request gets its events; finished sequences give their blocks back (their full blocks stay in the
+ * prefix cache). One step runs at a time; the loop sleeps when nothing can run and wakes on a new
+ * request, an abort, or a stream consumer catching up. Evaluate requests (logits, no sampling) share the
+ * same queue and steps.
+ *
+ * Backpressure: a request whose consumer has `maxBufferedEvents` unread events is paused (not scheduled,
+ * its blocks kept) until the consumer has read half of them, so a slow stream never makes the engine
+ * buffer without bound.
  */
 
 import { DisposedError, InvalidArgumentError } from "../errors.js";
@@ -30,6 +35,12 @@ export interface EngineOptions {
   /** Token budget of one step, decode tokens and prefill chunks together (default 2048). */
   readonly maxTokensPerStep?: number;
   readonly attention?: "auto" | "absorbed" | "expanded";
+  /** Reuse the KV blocks of prompt prefixes seen before (default true). */
+  readonly prefixCaching?: boolean;
+  /** Unread events after which a request is paused until its consumer catches up (default 64). */
+  readonly maxBufferedEvents?: number;
+  /** Window of the tokens-per-second figures in stats(), in milliseconds (default 10 000). */
+  readonly statsWindowMs?: number;
 }
 
 export interface EngineGenerateRequest {
@@ -46,6 +57,8 @@ export interface EngineGenerateRequest {
   readonly signal?: AbortSignal | undefined;
   /** Restricts what may be sampled (structured output, forced tool calls, reasoning budgets). */
   readonly constraint?: TokenConstraint | undefined;
+  /** Keep going after EOS until maxTokens (benchmarks only: fixed-length outputs). */
+  readonly ignoreEos?: boolean;
 }
 
 export interface EngineEvaluateRequest {
@@ -76,16 +89,39 @@ export type EngineEvent =
 /** A request's event stream; leaving a for-await loop over it early aborts the request. */
 export interface RequestHandle extends AsyncIterable<EngineEvent> {
   readonly id: number;
+  /**
+   * Prompt tokens whose KV came from the prefix cache when the request was first scheduled (0 before
+   * that): `usage.cachedPromptTokens`. Final once the "finish" event is out.
+   */
+  readonly cachedPromptTokens: number;
   abort(): void;
 }
 
 export interface EngineStats {
+  /** Sequences queued (new or preempted) and running (admitted, holding blocks). */
   readonly waiting: number;
   readonly running: number;
-  readonly freeBlocks: number;
+  /** Sequences not scheduled because their stream consumer lags (backpressure). */
+  readonly paused: number;
   readonly numBlocks: number;
+  readonly blockSize: number;
+  /** Blocks some sequence holds. */
+  readonly usedBlocks: number;
+  /** Blocks no sequence holds, the cached ones among them included (they are evicted when reused). */
+  readonly freeBlocks: number;
+  /** Blocks holding reusable prefix content (in use or free). */
+  readonly cachedBlocks: number;
   readonly steps: number;
   readonly preemptions: number;
+  /** Prompt tokens (admissions, recomputations included) that were looked up / found in the prefix cache. */
+  readonly prefixCacheQueryTokens: number;
+  readonly prefixCacheHitTokens: number;
+  /** Prompt tokens computed and tokens sampled, since the start. */
+  readonly prefillTokens: number;
+  readonly decodeTokens: number;
+  /** The same over the last `statsWindowMs` of wall time. */
+  readonly prefillTokensPerSecond: number;
+  readonly decodeTokensPerSecond: number;
 }
 
 interface Active {
@@ -94,7 +130,15 @@ interface Active {
   readonly onToken: ((id: number) => boolean) | undefined;
   /** Evaluate requests: the logits gathered so far. */
   readonly logits: Float32Array | undefined;
+  readonly ignoreEos: boolean;
   detach: () => void;
+}
+
+/** Tokens one finished step computed, for the rates in stats(). */
+interface StepRecord {
+  readonly end: number;
+  readonly prefill: number;
+  readonly decode: number;
 }
 
 export class Engine {
@@ -107,6 +151,12 @@ export class Engine {
   private readonly active = new Map<number, Active>();
   private nextId = 0;
   private steps = 0;
+  private readonly maxBufferedEvents: number;
+  private readonly statsWindowMs: number;
+  private readonly recent: StepRecord[] = [];
+  private firstStepStart: number | undefined;
+  private prefillTokens = 0;
+  private decodeTokens = 0;
   /** True from wake() until the loop finds no work (cleared synchronously, so no request is ever stranded). */
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -115,7 +165,9 @@ export class Engine {
   constructor(options: EngineOptions) {
     if (typeof options.runStep !== "function")
       throw new InvalidArgumentError("runStep", "a function", options.runStep);
-    this.blockManager = new BlockManager(options.numBlocks, options.blockSize);
+    this.blockManager = new BlockManager(options.numBlocks, options.blockSize, {
+      prefixCaching: options.prefixCaching ?? true,
+    });
     this.scheduler = new Scheduler(this.blockManager, {
       maxBatchSize: options.maxBatchSize ?? 8,
       maxTokensPerStep: options.maxTokensPerStep ?? 2048,
@@ -125,11 +177,15 @@ export class Engine {
       blockSize: options.blockSize,
       vocabSize: options.vocabSize,
       runStep: options.runStep,
-      attention: options.attention ?? "auto",
+      attention: options.attention ?? "absorbed",
     });
     this.maxContext = options.maxContext;
     this.vocabSize = options.vocabSize;
     this.eosId = options.eosId;
+    this.maxBufferedEvents = options.maxBufferedEvents ?? 64;
+    if (!(Number.isSafeInteger(this.maxBufferedEvents) && this.maxBufferedEvents >= 2))
+      throw new InvalidArgumentError("maxBufferedEvents", "an integer >= 2", options.maxBufferedEvents);
+    this.statsWindowMs = options.statsWindowMs ?? 10_000;
   }
 
   /** KV entries the pool holds. */
@@ -138,13 +194,35 @@ export class Engine {
   }
 
   stats(): EngineStats {
+    const now = performance.now();
+    this.trimRecent(now);
+    let prefill = 0;
+    let decode = 0;
+    for (const r of this.recent) {
+      prefill += r.prefill;
+      decode += r.decode;
+    }
+    const span = Math.min(this.statsWindowMs, now - (this.firstStepStart ?? now)) / 1000;
+    const bm = this.blockManager;
+    let paused = 0;
+    for (const a of this.active.values()) if (a.seq.paused) paused++;
     return {
       waiting: this.scheduler.numWaiting,
       running: this.scheduler.numRunning,
-      freeBlocks: this.blockManager.numFreeBlocks,
-      numBlocks: this.blockManager.numBlocks,
+      paused,
+      numBlocks: bm.numBlocks,
+      blockSize: bm.blockSize,
+      usedBlocks: bm.numUsedBlocks,
+      freeBlocks: bm.numFreeBlocks,
+      cachedBlocks: bm.numCachedBlocks,
       steps: this.steps,
       preemptions: this.scheduler.numPreemptions,
+      prefixCacheQueryTokens: this.scheduler.prefixQueryTokens,
+      prefixCacheHitTokens: this.scheduler.prefixHitTokens,
+      prefillTokens: this.prefillTokens,
+      decodeTokens: this.decodeTokens,
+      prefillTokensPerSecond: span > 0 ? prefill / span : 0,
+      decodeTokensPerSecond: span > 0 ? decode / span : 0,
     };
   }
 
@@ -163,6 +241,7 @@ export class Engine {
       },
       req.onToken,
       req.signal,
+      req.ignoreEos === true,
     );
   }
 
@@ -178,6 +257,7 @@ export class Engine {
       },
       undefined,
       req.signal,
+      false,
     );
   }
 
@@ -197,13 +277,22 @@ export class Engine {
     init: Omit<SequenceInit, "id">,
     onToken: ((id: number) => boolean) | undefined,
     signal: AbortSignal | undefined,
+    ignoreEos: boolean,
   ): RequestHandle {
     if (this.closed) throw new DisposedError("Model");
     if (init.promptTokens.length === 0)
       throw new InvalidArgumentError("tokens", "at least one prompt token", init.promptTokens);
     const seq = new Sequence({ ...init, id: this.nextId++ });
     this.scheduler.add(seq);
-    const events = new EventQueue<EngineEvent>(() => this.abortSeq(seq.id));
+    const events = new EventQueue<EngineEvent>(
+      () => this.abortSeq(seq.id),
+      (size) => {
+        if (seq.paused && size <= this.maxBufferedEvents / 2) {
+          seq.paused = false;
+          if (!seq.isFinished) this.wake();
+        }
+      },
+    );
     const active: Active = {
       seq,
       events,
@@ -214,6 +303,7 @@ export class Engine {
           : init.logits === "last"
             ? new Float32Array(this.vocabSize)
             : undefined,
+      ignoreEos,
       detach: () => {},
     };
     this.active.set(seq.id, active);
@@ -226,6 +316,9 @@ export class Engine {
     if (!seq.isFinished) this.wake();
     return {
       id: seq.id,
+      get cachedPromptTokens() {
+        return seq.numCachedPromptTokens;
+      },
       abort: () => this.abortSeq(seq.id),
       [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
     };
@@ -244,10 +337,18 @@ export class Engine {
 
   private async loop(): Promise<void> {
     try {
-      while (this.scheduler.hasWork()) {
+      for (;;) {
         // Let timers, I/O and abort signals in between steps, even when the step itself resolves at once.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        await this.step();
+        // From here to `break` nothing awaits, so a wake() can never fall between "nothing to run" and
+        // `looping = false`.
+        const step = this.scheduler.schedule();
+        if (step === null) {
+          if (this.scheduler.hasWork() && !this.scheduler.hasPaused())
+            throw new Error("Engine: the scheduler found work but could schedule nothing");
+          break;
+        }
+        await this.step(step);
       }
     } catch (error) {
       // Only an engine bug gets here; fail every request rather than leave one hanging.
@@ -257,31 +358,45 @@ export class Engine {
     }
   }
 
-  /** One step: schedule → run → postprocess. A step that fails fails only its own requests. */
-  private async step(): Promise<void> {
-    const step = this.scheduler.schedule();
-    if (step === null) {
-      if (this.scheduler.hasWork())
-        throw new Error("Engine: the scheduler found work but could schedule nothing");
-      return;
-    }
+  /** One step: run → postprocess. A step that fails fails only its own requests. */
+  private async step(step: ScheduledStep): Promise<void> {
     for (const { seq } of step.items) seq.inFlight = true;
+    const start = performance.now();
     try {
       const prepared = this.runner.prepare(step);
       const result = await this.runner.run(prepared);
       this.steps++;
+      this.record(step, prepared, start);
       this.postprocess(step, prepared, result);
     } catch (error) {
       this.failStep(step, error);
     }
   }
 
+  private record(step: ScheduledStep, prepared: PreparedStep, start: number): void {
+    let prefill = 0;
+    for (const { seq, numNew } of step.items)
+      prefill += Math.max(0, Math.min(seq.numCached + numNew, seq.promptLength) - seq.numCached);
+    let decode = 0;
+    for (const row of prepared.rows) if (row.sample) decode++;
+    this.prefillTokens += prefill;
+    this.decodeTokens += decode;
+    const end = performance.now();
+    this.firstStepStart ??= start;
+    this.recent.push({ end, prefill, decode });
+    this.trimRecent(end);
+  }
+
+  private trimRecent(now: number): void {
+    let drop = 0;
+    while (drop < this.recent.length && this.recent[drop]!.end < now - this.statsWindowMs) drop++;
+    if (this.recent.length - drop > 4096) drop = this.recent.length - 4096;
+    if (drop > 0) this.recent.splice(0, drop);
+  }
+
   private postprocess(step: ScheduledStep, prepared: PreparedStep, result: NativeStepResult): void {
-    for (const { seq, numNew } of step.items) {
-      seq.inFlight = false;
-      seq.numCached += numNew;
-      seq.numSteps++;
-    }
+    for (const { seq } of step.items) seq.inFlight = false;
+    this.scheduler.commit(step);
     const vocab = this.vocabSize;
     const k = prepared.batch.sampling?.topLogprobs ?? 0;
     prepared.rows.forEach((row, r) => {
@@ -315,11 +430,14 @@ export class Engine {
     const { seq } = a;
     seq.outputTokens.push(id);
     a.events.push({ type: "token", id, logprob, top });
+    if (a.events.size >= this.maxBufferedEvents) seq.paused = true;
     let reason: "stop" | "length" | undefined;
     try {
       seq.constraint?.accept(id);
-      if (id === this.eosId || seq.constraint?.isComplete()) reason = "stop";
-      else if (a.onToken?.(id)) reason = "stop";
+      const isEos = id === this.eosId && !a.ignoreEos;
+      // onToken sees every token but EOS, the one completing a constraint included (it ends the answer text).
+      if (!isEos && a.onToken?.(id)) reason = "stop";
+      if (isEos || seq.constraint?.isComplete()) reason = "stop";
     } catch (error) {
       this.finish(a, "error", error);
       return;
@@ -340,8 +458,13 @@ export class Engine {
       a.events.push({ type: "finish", reason });
       a.events.close();
     }
+    seq.paused = false;
     // A sequence in the step now running keeps its blocks until the step is back.
-    if (!seq.inFlight) this.scheduler.remove(seq);
+    if (!seq.inFlight) {
+      this.scheduler.remove(seq);
+      // The blocks it held may let a sleeping loop (paused sequences only) admit others.
+      if (this.scheduler.hasWork()) this.wake();
+    }
   }
 
   private failStep(step: ScheduledStep, error: unknown): void {

@@ -1,7 +1,9 @@
 /**
  * A single-consumer async queue: the engine pushes events synchronously, one consumer reads them with
  * for-await. `fail` makes the consumer's next read throw; leaving the loop early (break, return, throw)
- * calls `onReturn`, which the engine uses to abort the request.
+ * calls `onReturn`, which the engine uses to abort the request. `size` is the number of unread events and
+ * `onRead` is told each time the consumer takes one (the engine's backpressure: it stops scheduling a
+ * sequence whose consumer lags, and resumes it when the queue drains).
  */
 
 export class EventQueue<T> implements AsyncIterable<T> {
@@ -11,10 +13,18 @@ export class EventQueue<T> implements AsyncIterable<T> {
   private failure: { error: unknown } | undefined;
   private iterating = false;
 
-  constructor(private readonly onReturn?: () => void) {}
+  constructor(
+    private readonly onReturn?: () => void,
+    private readonly onRead?: (size: number) => void,
+  ) {}
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Events pushed and not yet read. */
+  get size(): number {
+    return this.items.length;
   }
 
   push(item: T): void {
@@ -46,7 +56,10 @@ export class EventQueue<T> implements AsyncIterable<T> {
     return {
       next: () => {
         const item = this.items.shift();
-        if (item !== undefined) return Promise.resolve({ value: item, done: false });
+        if (item !== undefined) {
+          this.onRead?.(this.items.length);
+          return Promise.resolve({ value: item, done: false });
+        }
         if (this.closed) return this.ended();
         return new Promise((resolve, reject) => {
           this.waiter = { resolve, reject };

@@ -6,11 +6,15 @@
  *   2. running sequences still in their prompt get their next chunk (chunked prefill);
  *   3. waiting sequences are admitted in arrival order while there is room in the batch
  *      (`maxBatchSize`), budget left and free blocks for their first chunk; the first one that
- *      does not fit stops admission, so nobody overtakes it.
+ *      does not fit stops admission, so nobody overtakes it. An admitted sequence first takes the
+ *      cached blocks of its longest cached prefix (prefix cache): those tokens are not computed again.
+ *      At least one token is always left to compute, so the step yields the logits it needs.
  * A running sequence whose next tokens need blocks the pool does not have preempts the newest running
- * sequence not yet scheduled in this step (its blocks are freed and it goes back to the front of the
- * queue, to be recomputed), or, when there is none, itself. A request the pool or the context can never
- * hold is refused when it is added.
+ * sequence (taking it out of this step if it was already in it): its blocks are freed and it goes back to
+ * the front of the queue, to be recomputed (its full blocks usually stay cached). When the newest is the
+ * sequence itself, it is the one preempted. The oldest running sequence can therefore always progress.
+ * Paused sequences (a slow stream consumer) are skipped; when nothing else can run they are preempted to
+ * let waiting ones in. A request the pool or the context can never hold is refused when it is added.
  */
 
 import { InvalidArgumentError, OutOfMemoryError } from "../errors.js";
@@ -40,6 +44,9 @@ export class Scheduler {
   private readonly running: Sequence[] = [];
   /** Preemptions so far (for stats and tests). */
   numPreemptions = 0;
+  /** Tokens of admitted sequences (each admission, recomputation included) and how many came from the cache. */
+  prefixQueryTokens = 0;
+  prefixHitTokens = 0;
 
   constructor(
     private readonly blocks: BlockManager,
@@ -96,69 +103,132 @@ export class Scheduler {
 
   /** The next step's work, with the blocks it needs allocated; null when there is nothing to run. */
   schedule(): ScheduledStep | null {
-    let budget = this.options.maxTokensPerStep;
-    const items: ScheduledSequence[] = [];
-    const scheduled = new Set<Sequence>();
+    const plan: StepPlan = { budget: this.options.maxTokensPerStep, items: new Map() };
 
-    const runPass = (decoding: boolean): void => {
+    for (const decoding of [true, false]) {
       for (const seq of [...this.running]) {
-        if (budget === 0) return;
-        if (scheduled.has(seq) || !this.running.includes(seq)) continue;
+        if (plan.budget === 0) break;
+        if (seq.paused || plan.items.has(seq) || !this.running.includes(seq)) continue;
         if ((seq.numUncached === 1) !== decoding) continue;
-        const numNew = Math.min(seq.numUncached, budget);
-        if (!this.makeRoom(seq, seq.numCached + numNew, scheduled)) continue;
+        const numNew = Math.min(seq.numUncached, plan.budget);
+        if (!this.makeRoom(seq, seq.numCached + numNew, plan)) continue;
         this.blocks.grow(seq.blockTable, seq.numCached + numNew);
-        items.push({ seq, numNew });
-        scheduled.add(seq);
-        budget -= numNew;
+        plan.items.set(seq, numNew);
+        plan.budget -= numNew;
       }
-    };
-    runPass(true);
-    runPass(false);
-
-    while (budget > 0 && this.running.length < this.options.maxBatchSize) {
-      const seq = this.waiting[0];
-      if (seq === undefined) break;
-      const numNew = Math.min(seq.numUncached, budget);
-      if (!this.blocks.canGrow(seq.blockTable, seq.numCached + numNew)) break;
-      this.waiting.shift();
-      this.blocks.grow(seq.blockTable, seq.numCached + numNew);
-      seq.status = "running";
-      this.running.push(seq);
-      items.push({ seq, numNew });
-      scheduled.add(seq);
-      budget -= numNew;
     }
 
-    if (items.length === 0) return null;
-    return { items, numTokens: this.options.maxTokensPerStep - budget };
+    this.admit(plan);
+    if (plan.items.size === 0 && this.waiting.some((s) => !s.paused)) {
+      // Only paused sequences hold the room the queue needs: preempt them, newest first, so a consumer that
+      // reads its streams one after another cannot deadlock the engine.
+      for (let victim = this.newestPaused(); victim && plan.items.size === 0; victim = this.newestPaused()) {
+        this.preempt(victim);
+        this.admit(plan);
+      }
+    }
+
+    if (plan.items.size === 0) return null;
+    const items = [...plan.items].map(([seq, numNew]) => ({ seq, numNew }));
+    return { items, numTokens: this.options.maxTokensPerStep - plan.budget };
+  }
+
+  /** True when some unfinished sequence is paused (then an empty schedule is not a bug). */
+  hasPaused(): boolean {
+    return this.running.some((s) => s.paused) || this.waiting.some((s) => s.paused);
   }
 
   /**
-   * Frees blocks until `seq` can hold `entries` entries, preempting the newest running sequences not
-   * scheduled in this step; preempts `seq` itself (returning false) when that is not enough.
+   * After a step ran: its tokens are cached now; newly full blocks are registered in the prefix cache.
    */
-  private makeRoom(seq: Sequence, entries: number, scheduled: ReadonlySet<Sequence>): boolean {
+  commit(step: ScheduledStep): void {
+    const bs = this.blocks.blockSize;
+    for (const { seq, numNew } of step.items) {
+      seq.numCached += numNew;
+      seq.numSteps++;
+      const full = Math.min(Math.floor(seq.numCached / bs), seq.blockTable.length);
+      for (let b = seq.numRegisteredBlocks; b < full; b++) this.blocks.register(seq.blockTable[b]!, seq, b);
+      seq.numRegisteredBlocks = Math.max(seq.numRegisteredBlocks, full);
+    }
+  }
+
+  /** Admits waiting sequences in arrival order (paused ones are passed over) while they fit. */
+  private admit(plan: StepPlan): void {
+    for (let i = 0; i < this.waiting.length; ) {
+      if (plan.budget === 0 || this.running.length >= this.options.maxBatchSize) return;
+      const seq = this.waiting[i]!;
+      if (seq.paused) {
+        i++;
+        continue;
+      }
+      // Cache hits: full blocks only, and never the block of the last token (its logits must be computed).
+      const maxHits = seq.usesPrefixCache ? Math.floor((seq.numTokens - 1) / this.blocks.blockSize) : 0;
+      const hits = this.blocks.findCached(seq, maxHits);
+      const hitTokens = hits.length * this.blocks.blockSize;
+      const numNew = Math.min(seq.numTokens - hitTokens, plan.budget);
+      const need = this.blocks.blocksFor(hitTokens + numNew) - hits.length;
+      if (need > this.blocks.numFreeBlocks - this.blocks.numFreeAmong(hits)) return;
+      this.waiting.splice(i, 1);
+      this.blocks.acquire(seq.blockTable, hits);
+      seq.numCached = hitTokens;
+      seq.numRegisteredBlocks = hits.length;
+      this.blocks.grow(seq.blockTable, hitTokens + numNew);
+      if (this.blocks.prefixCaching && seq.usesPrefixCache) this.prefixQueryTokens += seq.numTokens;
+      this.prefixHitTokens += hitTokens;
+      if (!seq.admitted) {
+        seq.admitted = true;
+        seq.numCachedPromptTokens = Math.min(hitTokens, seq.promptLength);
+      }
+      seq.status = "running";
+      this.running.push(seq);
+      plan.items.set(seq, numNew);
+      plan.budget -= numNew;
+    }
+  }
+
+  /**
+   * Frees blocks until `seq` can hold `entries` entries by preempting the newest running sequences (taking
+   * them out of this step's plan if they were in it); preempts `seq` itself (returning false) when it is
+   * the newest one left.
+   */
+  private makeRoom(seq: Sequence, entries: number, plan: StepPlan): boolean {
     while (!this.blocks.canGrow(seq.blockTable, entries)) {
-      const victim = [...this.running].reverse().find((s) => s !== seq && !scheduled.has(s));
-      if (victim === undefined) {
+      const victim = this.running.at(-1);
+      if (victim === undefined || victim === seq) {
         this.preempt(seq);
         return false;
+      }
+      const planned = plan.items.get(victim);
+      if (planned !== undefined) {
+        plan.items.delete(victim);
+        plan.budget += planned;
       }
       this.preempt(victim);
     }
     return true;
   }
 
+  private newestPaused(): Sequence | undefined {
+    for (let i = this.running.length - 1; i >= 0; i--) if (this.running[i]!.paused) return this.running[i];
+    return undefined;
+  }
+
   private preempt(seq: Sequence): void {
     removeFrom(this.running, seq);
     this.blocks.release(seq.blockTable);
     seq.numCached = 0;
+    seq.numRegisteredBlocks = 0;
     seq.numPreemptions++;
     this.numPreemptions++;
     seq.status = "waiting";
     this.waiting.unshift(seq);
   }
+}
+
+interface StepPlan {
+  budget: number;
+  /** Sequence → tokens it runs, in scheduling order. */
+  readonly items: Map<Sequence, number>;
 }
 
 function removeFrom(list: Sequence[], seq: Sequence): void {

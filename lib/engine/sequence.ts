@@ -1,7 +1,8 @@
 /**
  * Sequence: the state of one request inside the engine, and nothing else (no policy). Its tokens are the
  * prompt followed by the sampled output; `numCached` of them already have KV entries in the blocks listed
- * by `blockTable`. The scheduler moves it between WAITING and RUNNING; the engine marks it FINISHED.
+ * by `blockTable` (the first ones possibly shared with other sequences through the prefix cache). The
+ * scheduler moves it between WAITING and RUNNING; the engine marks it FINISHED.
  */
 
 import type { SamplingParams } from "./sampling-params.js";
@@ -63,6 +64,16 @@ export class Sequence {
   numPreemptions = 0;
   /** Steps in which some of its tokens ran. */
   numSteps = 0;
+  /** Chain hashes of its first full blocks (content hashes: they survive preemption). */
+  readonly blockHashes: number[] = [];
+  /** Leading blocks of `blockTable` already registered in (or taken from) the prefix cache. */
+  numRegisteredBlocks = 0;
+  /** Prompt tokens whose KV came from the prefix cache when it was first scheduled (usage). */
+  numCachedPromptTokens = 0;
+  /** Set once the scheduler has admitted it for the first time. */
+  admitted = false;
+  /** True while its consumer has too many unread events: the scheduler leaves it alone until drained. */
+  paused = false;
 
   constructor(init: SequenceInit) {
     this.id = init.id;
@@ -96,6 +107,11 @@ export class Sequence {
   /** Alternatives to report with each sampled token (0 = none). */
   get topLogprobs(): number {
     return this.sampling?.topLogprobs ?? 0;
+  }
+
+  /** Whether cached prefix blocks may stand in for its first entries (not when every position's logits are wanted). */
+  get usesPrefixCache(): boolean {
+    return this.logits !== "all";
   }
 
   get isEvaluate(): boolean {

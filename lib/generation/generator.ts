@@ -80,8 +80,6 @@ export class Generator {
     const prompt = this.promptTokens(req, checked.source);
     const maxTokens = this.maxTokens(prompt.length, checked.maxTokens, checked.source);
     const { constraint, grammar } = this.constraint(req, checked, maxTokens);
-    /** Tokens handed to the assembler so far (through onToken, or from the event stream). */
-    let pushed = 0;
     const assembler = new OutputAssembler(this.tokenizer, {
       // The grammar decides where a constrained answer ends: stop strings would cut it.
       stop: grammar === null ? checked.stop : [],
@@ -91,10 +89,7 @@ export class Generator {
       promptTokens: prompt,
       maxTokens,
       sampling,
-      onToken: (id) => {
-        pushed++;
-        return assembler.push(id);
-      },
+      onToken: (id) => assembler.push(id),
       signal: checked.signal,
       constraint,
     });
@@ -106,11 +101,6 @@ export class Generator {
       for await (const ev of handle) {
         if (ev.type === "token") {
           tokens.push(ev.id);
-          // The engine skips onToken for the token that completes a constraint: feed it here.
-          if (pushed < tokens.length && ev.id !== this.tokenizer.eosId) {
-            pushed = tokens.length;
-            assembler.push(ev.id);
-          }
           if (sampling.logprobs) logprobs.push(this.logprobEntry(ev));
           yield* assembler.takeEvents();
         } else if (ev.type === "finish") reason = ev.reason;
@@ -130,7 +120,11 @@ export class Generator {
       reasoning: assembler.reasoning,
       toolCalls,
       finishReason,
-      usage: { promptTokens: prompt.length, completionTokens: tokens.length, cachedPromptTokens: 0 },
+      usage: {
+        promptTokens: prompt.length,
+        completionTokens: tokens.length,
+        cachedPromptTokens: handle.cachedPromptTokens,
+      },
       tokens,
       ...(sampling.logprobs ? { logprobs } : {}),
     };

@@ -78,7 +78,7 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "abort";
 export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
-  /** Prompt tokens whose KV came from the prefix cache (always 0 in this version). */
+  /** Prompt tokens whose KV came from the prefix cache. */
   readonly cachedPromptTokens: number;
 }
 

@@ -25,6 +25,10 @@ export interface LoadOptions {
   kvBlockSize?: number;
   /** Force a CPU kernel path ("portable" | "avx2"); default: the best this CPU supports (or MS4_CPU_PATH). */
   cpuPath?: "portable" | "avx2";
+  /** Prompt and decode tokens one engine step may run at most (default 2048): caps prefill chunks. */
+  maxTokensPerStep?: number;
+  /** Reuse the KV blocks of prompt prefixes seen before (default true). */
+  prefixCaching?: boolean;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -47,6 +51,10 @@ export function validateLoadOptions(o: LoadOptions): void {
   positiveInt("maxContext", o.maxContext);
   positiveInt("maxBatchSize", o.maxBatchSize);
   positiveInt("kvBlockSize", o.kvBlockSize);
+  positiveInt("maxTokensPerStep", o.maxTokensPerStep);
+  if (o.prefixCaching !== undefined && typeof o.prefixCaching !== "boolean") {
+    throw new InvalidArgumentError("options.prefixCaching", "a boolean", o.prefixCaching);
+  }
   if (o.kvCacheDtype !== undefined && o.kvCacheDtype !== "bf16" && o.kvCacheDtype !== "f32") {
     throw new InvalidArgumentError("options.kvCacheDtype", '"bf16" or "f32"', o.kvCacheDtype);
   }

@@ -12,7 +12,7 @@ import { loadDefaultSystemPrompt } from "../chat/system-prompt";
 import type { LoadPlan } from "../checkpoint/load-plan";
 import { openCheckpoint } from "../checkpoint/open-checkpoint";
 import type { ModelConfig } from "../config/model-config";
-import { Engine } from "../engine/engine";
+import { Engine, type EngineStats } from "../engine/engine";
 import {
   AbortError,
   CheckpointError,
@@ -40,6 +40,9 @@ export interface ModelMemory {
   kvBlockSize: number;
 }
 
+/** What the serving engine is doing now: see EngineStats. */
+export type ModelStats = EngineStats;
+
 export interface RenderChatOptions {
   /** Use the checkpoint's SYSTEM_PROMPT.txt when the request has no system message (default true). */
   defaultSystemPrompt?: boolean;
@@ -64,7 +67,14 @@ export class Model implements AsyncDisposable {
   private readonly generator: Generator;
   private readonly systemPrompt: string | undefined;
 
-  private constructor(dir: string, plan: LoadPlan, tokenizer: Tokenizer, native: NativeModel, kv: KvPlan) {
+  private constructor(
+    dir: string,
+    plan: LoadPlan,
+    tokenizer: Tokenizer,
+    native: NativeModel,
+    kv: KvPlan,
+    engineOptions: Pick<LoadOptions, "maxTokensPerStep" | "prefixCaching">,
+  ) {
     this.dir = dir;
     this.plan = plan;
     this.config = plan.config;
@@ -82,7 +92,8 @@ export class Model implements AsyncDisposable {
       eosId: tokenizer.eosId,
       maxContext: kv.maxContext,
       maxBatchSize: kv.maxBatchSize,
-      maxTokensPerStep: kv.maxTokensPerStep,
+      maxTokensPerStep: engineOptions.maxTokensPerStep ?? kv.maxTokensPerStep,
+      prefixCaching: engineOptions.prefixCaching ?? true,
     });
     this.generator = new Generator({
       tokenizer,
@@ -176,7 +187,10 @@ export class Model implements AsyncDisposable {
       signal?.removeEventListener("abort", onAbort);
       weights.dispose();
     }
-    return new Model(folder, plan, tokenizer, native, kv);
+    return new Model(folder, plan, tokenizer, native, kv, {
+      maxTokensPerStep: options.maxTokensPerStep,
+      prefixCaching: options.prefixCaching,
+    });
   }
 
   /**
@@ -214,6 +228,15 @@ export class Model implements AsyncDisposable {
       kvBlocks: info.numBlocks,
       kvBlockSize: info.blockSize,
     };
+  }
+
+  /**
+   * The serving engine now: running / waiting / paused sequences, KV blocks used / free / cached,
+   * preemptions, prefix-cache hit tokens, and prefill / decode tokens per second over the last 10 s.
+   */
+  stats(): ModelStats {
+    this.live();
+    return this.engine.stats();
   }
 
   get disposed(): boolean {
