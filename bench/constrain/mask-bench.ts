@@ -7,16 +7,11 @@
  *
  * Run: node bench/run-ts.mjs bench/constrain/mask-bench.ts
  */
-import { DecodingConstraint } from "../../lib/constrain/constraint.js";
-import {
-  buildGrammar,
-  checkResponseFormat,
-  checkToolChoice,
-  checkTools,
-} from "../../lib/constrain/request.js";
-import { TokenTable } from "../../lib/constrain/token-table.js";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { O200K_NUM_SPECIAL_TOKENS, o200kTekkenJson } from "../../test/tokenizer/o200k-tekken.js";
+import { DecodingConstraint } from "../../lib/constrain/constraint";
+import { buildGrammar, checkResponseFormat, checkToolChoice, checkTools } from "../../lib/constrain/request";
+import { TokenTable } from "../../lib/constrain/token-table";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { O200K_NUM_SPECIAL_TOKENS, o200kTekkenJson } from "../../test/tokenizer/o200k-tekken";
 
 const VOCAB = 131_072;
 const json = o200kTekkenJson();

@@ -5,10 +5,10 @@
  */
 import { Tiktoken as JsTiktoken } from "js-tiktoken/lite";
 import { Tiktoken as WasmTiktoken } from "tiktoken/lite";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json.js";
-import { multilingualDocuments, proseText } from "../../test/tokenizer/multilingual-corpus.js";
-import { o200kJsTiktokenBpe, o200kTekkenJson, o200kTiktokenFile } from "../../test/tokenizer/o200k-tekken.js";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json";
+import { multilingualDocuments, proseText } from "../../test/tokenizer/multilingual-corpus";
+import { o200kJsTiktokenBpe, o200kTekkenJson, o200kTiktokenFile } from "../../test/tokenizer/o200k-tekken";
 
 const megabytes = Number(process.argv[2] ?? 2);
 const RUNS = 3;

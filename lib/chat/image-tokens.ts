@@ -3,7 +3,7 @@
  * `tokens/tokenizers/image.py`, `ImageEncoder._image_to_num_tokens` and `__call__`).
  */
 
-import type { TokenizerImageConfig } from "../tokenizer/types.js";
+import type { TokenizerImageConfig } from "../tokenizer/types";
 
 export interface ImageTokenGrid {
   /** `[IMG]` tokens per row. */

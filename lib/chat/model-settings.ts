@@ -7,9 +7,9 @@
  * is rendered (`InstructTokenizerV15._encode_settings`).
  */
 
-import { ChatFormatError } from "../errors.js";
-import type { ModelSettingSpec } from "../tokenizer/types.js";
-import { pythonJsonDumps } from "./python-json.js";
+import { ChatFormatError } from "../errors";
+import type { ModelSettingSpec } from "../tokenizer/types";
+import { pythonJsonDumps } from "./python-json";
 
 export type ModelSettingValues = Readonly<Record<string, string | null>>;
 

@@ -6,7 +6,7 @@
  * calls it answers.
  */
 
-import type { Chunk, Content, Message, ToolCallEntry } from "./messages.js";
+import type { Chunk, Content, Message, ToolCallEntry } from "./messages";
 
 const MESSAGE_JOIN = "\n\n";
 const CHUNK_JOIN = "";

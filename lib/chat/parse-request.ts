@@ -5,16 +5,9 @@
  * Wrong types are InvalidArgumentError; content mistral-common refuses is ChatFormatError.
  */
 
-import { ChatFormatError, InvalidArgumentError } from "../errors.js";
-import type {
-  Chunk,
-  Content,
-  Message,
-  ParsedChatRequest,
-  ToolCallEntry,
-  ToolDefinition,
-} from "./messages.js";
-import type { RenderChatOptions } from "./types.js";
+import { ChatFormatError, InvalidArgumentError } from "../errors";
+import type { Chunk, Content, Message, ParsedChatRequest, ToolCallEntry, ToolDefinition } from "./messages";
+import type { RenderChatOptions } from "./types";
 
 type Role = Message["role"];
 

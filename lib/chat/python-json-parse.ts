@@ -5,7 +5,7 @@
  * value wins, the key keeps its first position).
  */
 
-import { PyFloat, PyInt, type PyJson } from "./python-json.js";
+import { PyFloat, PyInt, type PyJson } from "./python-json";
 
 /** Returns the parsed value, or undefined where Python's json.loads would raise JSONDecodeError. */
 export function tryParsePythonJson(text: string): { value: PyJson } | undefined {

@@ -15,7 +15,7 @@
  * are left out, as JSON.stringify does.
  */
 
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../errors";
 
 /** A Python int from JSON text: the exact decimal digits (arbitrary precision, as Python keeps them). */
 export class PyInt {

@@ -10,9 +10,9 @@
  * own with `tokenizer.encode`, so special-token strings typed by users stay plain text.
  */
 
-import { ChatFormatError } from "../errors.js";
-import type { Tokenizer } from "../tokenizer/types.js";
-import { imageTokenGrid, imageTokenIds } from "./image-tokens.js";
+import { ChatFormatError } from "../errors";
+import type { Tokenizer } from "../tokenizer/types";
+import { imageTokenGrid, imageTokenIds } from "./image-tokens";
 import {
   type Chunk,
   type Content,
@@ -20,14 +20,14 @@ import {
   type Message,
   type ToolCallEntry,
   type ToolDefinition,
-} from "./messages.js";
-import { buildModelSettings, modelSettingsJson } from "./model-settings.js";
-import { normalizeMessages } from "./normalize.js";
-import { parseChatRequest } from "./parse-request.js";
-import { pythonJsonDumps } from "./python-json.js";
-import { tryParsePythonJson } from "./python-json-parse.js";
-import type { ChatRequest, ImagePlacement, RenderChatOptions, RenderedChat } from "./types.js";
-import { validateChatRequest } from "./validate.js";
+} from "./messages";
+import { buildModelSettings, modelSettingsJson } from "./model-settings";
+import { normalizeMessages } from "./normalize";
+import { parseChatRequest } from "./parse-request";
+import { pythonJsonDumps } from "./python-json";
+import { tryParsePythonJson } from "./python-json-parse";
+import type { ChatRequest, ImagePlacement, RenderChatOptions, RenderedChat } from "./types";
+import { validateChatRequest } from "./validate";
 
 const OLDEST_SUPPORTED_VERSION = 13;
 const MODEL_SETTINGS_VERSION = 15;

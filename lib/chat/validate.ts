@@ -5,14 +5,14 @@
  * Every failure is a ChatFormatError naming the offending message.
  */
 
-import { ChatFormatError } from "../errors.js";
+import { ChatFormatError } from "../errors";
 import {
   isEmptyContent,
   type Message,
   type ParsedChatRequest,
   type Role,
   type ToolDefinition,
-} from "./messages.js";
+} from "./messages";
 
 const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;

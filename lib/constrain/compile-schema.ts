@@ -3,7 +3,7 @@
  * anything else is an InvalidArgumentError naming the keyword and its JSON pointer, never ignored.
  */
 
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../errors";
 import {
   bytesOf,
   finishNodes,
@@ -12,7 +12,7 @@ import {
   type ObjectProp,
   type RefNode,
   type ToolSpec,
-} from "./nodes.js";
+} from "./nodes";
 
 /** Keywords that never change what is valid (annotations): accepted and ignored. */
 const ANNOTATIONS = new Set([

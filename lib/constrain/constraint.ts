@@ -7,12 +7,12 @@
  * complete before maxTokens runs out, whatever the model samples.
  */
 
-import type { TokenConstraint } from "../engine/sequence.js";
-import { InvalidArgumentError } from "../errors.js";
-import type { Grammar } from "./grammar.js";
-import { setBit } from "./grammar.js";
-import type { Stack } from "./matcher.js";
-import type { TokenTable } from "./token-table.js";
+import type { TokenConstraint } from "../engine/sequence";
+import { InvalidArgumentError } from "../errors";
+import type { Grammar } from "./grammar";
+import { setBit } from "./grammar";
+import type { Stack } from "./matcher";
+import type { TokenTable } from "./token-table";
 
 /** With a grammar: whether a thinking block may (or must) come before the answer. */
 export type ThinkingMode = "forbidden" | "optional" | "required";

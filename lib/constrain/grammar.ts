@@ -20,9 +20,9 @@ import {
   StringFrame,
   stringRemaining,
   tokensToFinish,
-} from "./matcher.js";
-import type { Node } from "./nodes.js";
-import type { ResidueTrie, TokenTable } from "./token-table.js";
+} from "./matcher";
+import type { Node } from "./nodes";
+import type { ResidueTrie, TokenTable } from "./token-table";
 
 interface WalkResult {
   readonly ids: Int32Array;

@@ -1,11 +1,11 @@
-export { SchemaCompiler } from "./compile-schema.js";
+export { SchemaCompiler } from "./compile-schema";
 export {
   DecodingConstraint,
   type DecodingConstraintOptions,
   minimumTokens,
   type ThinkingMode,
-} from "./constraint.js";
-export { Grammar } from "./grammar.js";
+} from "./constraint";
+export { Grammar } from "./grammar";
 export {
   buildGrammar,
   checkResponseFormat,
@@ -14,5 +14,5 @@ export {
   type GrammarRequest,
   type ResolvedResponseFormat,
   type ResolvedToolChoice,
-} from "./request.js";
-export { TokenTable, tokenTableFor } from "./token-table.js";
+} from "./request";
+export { TokenTable, tokenTableFor } from "./token-table";

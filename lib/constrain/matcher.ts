@@ -28,7 +28,7 @@ import {
   SYM_ARGS,
   SYM_TOOL_CALLS,
   type ToolCallNode,
-} from "./nodes.js";
+} from "./nodes";
 
 export interface Frame {
   readonly key: string;

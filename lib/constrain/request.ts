@@ -4,11 +4,11 @@
  * repeated schema reuses its mask caches.
  */
 
-import { InvalidArgumentError } from "../errors.js";
-import { compileTools, SchemaCompiler } from "./compile-schema.js";
-import { Grammar } from "./grammar.js";
-import type { Node, ToolSpec } from "./nodes.js";
-import type { TokenTable } from "./token-table.js";
+import { InvalidArgumentError } from "../errors";
+import { compileTools, SchemaCompiler } from "./compile-schema";
+import { Grammar } from "./grammar";
+import type { Node, ToolSpec } from "./nodes";
+import type { TokenTable } from "./token-table";
 
 export type ResolvedResponseFormat =
   | { readonly type: "text" }

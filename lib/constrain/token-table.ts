@@ -7,9 +7,9 @@
  *   bitmask copy plus a walk over the few tokens that close the string.
  */
 
-import type { Tokenizer } from "../tokenizer/types.js";
-import { CHAR_DONE, NUM_STRING_SUBSTATES, S_NORMAL, STR_CLOSE, STR_DEAD, STRING_TABLE } from "./matcher.js";
-import { SYM_ARGS, SYM_TOOL_CALLS } from "./nodes.js";
+import type { Tokenizer } from "../tokenizer/types";
+import { CHAR_DONE, NUM_STRING_SUBSTATES, S_NORMAL, STR_CLOSE, STR_DEAD, STRING_TABLE } from "./matcher";
+import { SYM_ARGS, SYM_TOOL_CALLS } from "./nodes";
 
 /** Tokens that close a string, grouped by what follows the closing quote. */
 export interface ResidueTrie {

@@ -12,14 +12,14 @@
  * buffer without bound.
  */
 
-import { DisposedError, InvalidArgumentError } from "../errors.js";
-import type { NativeStepResult } from "../native.js";
-import { BlockManager } from "./block-manager.js";
-import { EventQueue } from "./event-queue.js";
-import { type PreparedStep, Runner, type RunStep } from "./runner.js";
-import type { SamplingParams } from "./sampling-params.js";
-import { type ScheduledStep, Scheduler } from "./scheduler.js";
-import { Sequence, type SequenceFinishReason, type SequenceInit, type TokenConstraint } from "./sequence.js";
+import { DisposedError, InvalidArgumentError } from "../errors";
+import type { NativeStepResult } from "../native";
+import { BlockManager } from "./block-manager";
+import { EventQueue } from "./event-queue";
+import { type PreparedStep, Runner, type RunStep } from "./runner";
+import type { SamplingParams } from "./sampling-params";
+import { type ScheduledStep, Scheduler } from "./scheduler";
+import { Sequence, type SequenceFinishReason, type SequenceInit, type TokenConstraint } from "./sequence";
 
 export interface EngineOptions {
   /** The native step (NativeModel.step in production, a fake in tests). */

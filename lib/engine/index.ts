@@ -1,4 +1,4 @@
-export { BlockManager } from "./block-manager.js";
+export { BlockManager } from "./block-manager";
 export {
   Engine,
   type EngineEvaluateRequest,
@@ -8,9 +8,9 @@ export {
   type EngineStats,
   type RequestHandle,
   type TokenAlternative,
-} from "./engine.js";
-export { EventQueue } from "./event-queue.js";
-export { type LogitRow, type PreparedStep, Runner, type RunnerOptions, type RunStep } from "./runner.js";
+} from "./engine";
+export { EventQueue } from "./event-queue";
+export { type LogitRow, type PreparedStep, Runner, type RunnerOptions, type RunStep } from "./runner";
 export {
   MAX_TOP_LOGPROBS,
   maskWords,
@@ -20,12 +20,12 @@ export {
   type SamplingRequest,
   type SamplingRowInput,
   validateSamplingParams,
-} from "./sampling-params.js";
-export { type ScheduledSequence, type ScheduledStep, Scheduler, type SchedulerOptions } from "./scheduler.js";
+} from "./sampling-params";
+export { type ScheduledSequence, type ScheduledStep, Scheduler, type SchedulerOptions } from "./scheduler";
 export {
   type LogitsMode,
   Sequence,
   type SequenceFinishReason,
   type SequenceInit,
   type SequenceStatus,
-} from "./sequence.js";
+} from "./sequence";

@@ -5,15 +5,15 @@
  * sequence that samples in this step, and the rows of evaluate requests that want logits.
  */
 
-import type { NativeStepBatch, NativeStepResult } from "../native.js";
+import type { NativeStepBatch, NativeStepResult } from "../native";
 import {
   packSamplingBatch,
   SAMPLING_DEFAULTS,
   type SamplingParams,
   type SamplingRowInput,
-} from "./sampling-params.js";
-import type { ScheduledStep } from "./scheduler.js";
-import type { Sequence } from "./sequence.js";
+} from "./sampling-params";
+import type { ScheduledStep } from "./scheduler";
+import type { Sequence } from "./sequence";
 
 export type RunStep = (batch: NativeStepBatch) => Promise<NativeStepResult>;
 

@@ -17,9 +17,9 @@
  * let waiting ones in. A request the pool or the context can never hold is refused when it is added.
  */
 
-import { InvalidArgumentError, OutOfMemoryError } from "../errors.js";
-import type { BlockManager } from "./block-manager.js";
-import type { Sequence } from "./sequence.js";
+import { InvalidArgumentError, OutOfMemoryError } from "../errors";
+import type { BlockManager } from "./block-manager";
+import type { Sequence } from "./sequence";
 
 export interface SchedulerOptions {
   readonly maxBatchSize: number;

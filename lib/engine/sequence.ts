@@ -5,7 +5,7 @@
  * scheduler moves it between WAITING and RUNNING; the engine marks it FINISHED.
  */
 
-import type { SamplingParams } from "./sampling-params.js";
+import type { SamplingParams } from "./sampling-params";
 
 export type SequenceStatus = "waiting" | "running" | "finished";
 

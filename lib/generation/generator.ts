@@ -6,16 +6,16 @@
  * "abort"; the engine frees its blocks.
  */
 
-import type { ChatRequest } from "../chat/types.js";
-import { DecodingConstraint, type ThinkingMode } from "../constrain/constraint.js";
-import type { Grammar } from "../constrain/grammar.js";
-import { buildGrammar } from "../constrain/request.js";
-import { type TokenTable, tokenTableFor } from "../constrain/token-table.js";
-import type { Engine, EngineEvent } from "../engine/engine.js";
-import { maskWords, validateSamplingParams } from "../engine/sampling-params.js";
-import { AbortError, InvalidArgumentError } from "../errors.js";
-import type { Tokenizer } from "../tokenizer/types.js";
-import { OutputAssembler } from "./output-assembler.js";
+import type { ChatRequest } from "../chat/types";
+import { DecodingConstraint, type ThinkingMode } from "../constrain/constraint";
+import type { Grammar } from "../constrain/grammar";
+import { buildGrammar } from "../constrain/request";
+import { type TokenTable, tokenTableFor } from "../constrain/token-table";
+import type { Engine, EngineEvent } from "../engine/engine";
+import { maskWords, validateSamplingParams } from "../engine/sampling-params";
+import { AbortError, InvalidArgumentError } from "../errors";
+import type { Tokenizer } from "../tokenizer/types";
+import { OutputAssembler } from "./output-assembler";
 import type {
   EvaluateOptions,
   FinishReason,
@@ -23,8 +23,8 @@ import type {
   GenerateResult,
   StreamEvent,
   TokenLogprob,
-} from "./types.js";
-import { type CheckedRequest, checkGenerateRequest, checkTokenIds } from "./validate.js";
+} from "./types";
+import { type CheckedRequest, checkGenerateRequest, checkTokenIds } from "./validate";
 
 /** maxTokens when a request gives none (capped by the room left in the context and the KV pool). */
 export const DEFAULT_MAX_TOKENS = 4096;

@@ -5,10 +5,10 @@
  * ends the run, releasing any text held back.
  */
 
-import { OutputParser } from "../output/index.js";
-import type { OutputEvent, ParsedToolCall } from "../output/types.js";
-import type { Tokenizer } from "../tokenizer/types.js";
-import { StopStringMatcher } from "./stop-strings.js";
+import { OutputParser } from "../output/index";
+import type { OutputEvent, ParsedToolCall } from "../output/types";
+import type { Tokenizer } from "../tokenizer/types";
+import { StopStringMatcher } from "./stop-strings";
 
 export interface OutputAssemblerOptions {
   readonly stop: readonly string[];

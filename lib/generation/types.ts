@@ -1,7 +1,7 @@
 /** Requests, results and stream events of generate / stream / evaluate (DESIGN.md §1). */
 
-import type { ChatMessage, FunctionTool, ReasoningEffort } from "../chat/types.js";
-import type { OutputEvent } from "../output/types.js";
+import type { ChatMessage, FunctionTool, ReasoningEffort } from "../chat/types";
+import type { OutputEvent } from "../output/types";
 
 /**
  * OpenAI's tool_choice. "auto": the model decides; "none": no tool call can be made; "required": exactly

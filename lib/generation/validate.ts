@@ -9,9 +9,9 @@ import {
   checkTools,
   type ResolvedResponseFormat,
   type ResolvedToolChoice,
-} from "../constrain/request.js";
-import { InvalidArgumentError } from "../errors.js";
-import type { GenerateRequest } from "./types.js";
+} from "../constrain/request";
+import { InvalidArgumentError } from "../errors";
+import type { GenerateRequest } from "./types";
 
 /** Longest accepted list of stop strings. */
 export const MAX_STOP_STRINGS = 64;

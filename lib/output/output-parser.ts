@@ -5,12 +5,12 @@
  * deltas and the same result.
  */
 
-import type { Tokenizer } from "../tokenizer/types.js";
-import { ReasoningSplitter } from "./reasoning-splitter.js";
-import { TokenTextDecoder } from "./token-text-decoder.js";
-import { randomToolCallId } from "./tool-call-id.js";
-import { ToolCallParser } from "./tool-call-parser.js";
-import type { OutputEvent, OutputPiece, ParsedOutput, ParsedToolCall } from "./types.js";
+import type { Tokenizer } from "../tokenizer/types";
+import { ReasoningSplitter } from "./reasoning-splitter";
+import { TokenTextDecoder } from "./token-text-decoder";
+import { randomToolCallId } from "./tool-call-id";
+import { ToolCallParser } from "./tool-call-parser";
+import type { OutputEvent, OutputPiece, ParsedOutput, ParsedToolCall } from "./types";
 
 export interface OutputParserOptions {
   /** Split `[THINK]…[/THINK]` into reasoning (default true; needs the tokenizer's think tokens). */

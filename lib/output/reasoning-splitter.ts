@@ -8,7 +8,7 @@
  * Special tokens inside reasoning are dropped too, so tool calls "made" while thinking are not calls.
  */
 
-import type { OutputPiece } from "./types.js";
+import type { OutputPiece } from "./types";
 
 export type RoutedPiece =
   | { readonly channel: "reasoning"; readonly text: string }

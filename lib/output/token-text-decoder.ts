@@ -5,8 +5,8 @@
  * incomplete there become U+FFFD, as decoding that run of tokens on its own would give.
  */
 
-import type { Tokenizer } from "../tokenizer/types.js";
-import type { OutputPiece } from "./types.js";
+import type { Tokenizer } from "../tokenizer/types";
+import type { OutputPiece } from "./types";
 
 export class TokenTextDecoder {
   private decoder = new TextDecoder("utf-8", { ignoreBOM: true });

@@ -9,7 +9,7 @@
  * Other special tokens are dropped.
  */
 
-import type { OutputEvent, OutputPiece } from "./types.js";
+import type { OutputEvent, OutputPiece } from "./types";
 
 export interface ToolCallTokenIds {
   /** Undefined when tool calls are not parsed: all text is content. */

@@ -4,7 +4,7 @@
  * quiet NaN 0x7FC0 (so NaN stays NaN, but its sign and payload are not kept).
  */
 
-import { float32Bits, float32FromBits } from "./float-bits.js";
+import { float32Bits, float32FromBits } from "./float-bits";
 
 export const BF16_CANONICAL_NAN = 0x7fc0;
 

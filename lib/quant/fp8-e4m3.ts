@@ -10,7 +10,7 @@
  * values to ±448 instead (what `__nv_cvt_float_to_fp8(..., __NV_SATFINITE, ...)` does).
  */
 
-import { float32Bits, roundHalfToEven } from "./float-bits.js";
+import { float32Bits, roundHalfToEven } from "./float-bits";
 
 export const FP8_E4M3_MAX = 448;
 /** The canonical NaN byte this module produces (0xFF is NaN too). */

@@ -5,7 +5,7 @@ export {
   f32ArrayToBf16,
   f32ToBf16Bits,
   roundToBf16,
-} from "./bf16.js";
+} from "./bf16";
 export {
   decodeFp8E4m3,
   decodeFp8E4m3Array,
@@ -15,7 +15,7 @@ export {
   FP8_E4M3_MAX,
   FP8_E4M3_NAN,
   type Fp8EncodeOptions,
-} from "./fp8-e4m3.js";
+} from "./fp8-e4m3";
 export {
   dequantizeNvfp4,
   E2M1_MAGNITUDES,
@@ -27,4 +27,4 @@ export {
   type Nvfp4Tensor,
   type QuantizeNvfp4Options,
   quantizeNvfp4,
-} from "./nvfp4.js";
+} from "./nvfp4";

@@ -9,9 +9,9 @@
  * the float32 rounding of each torch operation reproduced through Math.fround.
  */
 
-import { InvalidArgumentError } from "../errors.js";
-import { roundToBf16 } from "./bf16.js";
-import { encodeFp8E4m3, FP8_E4M3_DECODE, FP8_E4M3_MAX } from "./fp8-e4m3.js";
+import { InvalidArgumentError } from "../errors";
+import { roundToBf16 } from "./bf16";
+import { encodeFp8E4m3, FP8_E4M3_DECODE, FP8_E4M3_MAX } from "./fp8-e4m3";
 
 export const NVFP4_GROUP_SIZE = 16;
 export const E2M1_MAX = 6;

@@ -2,8 +2,8 @@
  * tiktoken's `encode_ordinary`: split text with the pre-split regex, look each piece up whole, and
  * byte-pair-merge the pieces that are not a token. Results for short pieces are cached.
  */
-import { bytePairEncode, type PairRankCache } from "./byte-pair-merge.js";
-import { utf8ByteString } from "./byte-string.js";
+import { bytePairEncode, type PairRankCache } from "./byte-pair-merge";
+import { utf8ByteString } from "./byte-string";
 
 /** Pieces up to this many UTF-16 units are cached, up to CACHE_ENTRIES of them (then the cache restarts). */
 const CACHED_PIECE_LENGTH = 64;

@@ -4,10 +4,10 @@
  * BPE rank + that number, only the first `default_vocab_size - num_special` ranks are used, unnamed
  * special slots are `<SPECIAL_{i}>`. Every defect is a TokenizerError naming the file and the field.
  */
-import { TokenizerError } from "../errors.js";
-import { compileRustPattern } from "./rust-regex.js";
-import { fillerSpecialToken, REQUIRED_SPECIAL_TOKENS } from "./special-tokens.js";
-import type { ModelSettingSpec, TokenizerImageConfig } from "./types.js";
+import { TokenizerError } from "../errors";
+import { compileRustPattern } from "./rust-regex";
+import { fillerSpecialToken, REQUIRED_SPECIAL_TOKENS } from "./special-tokens";
+import type { ModelSettingSpec, TokenizerImageConfig } from "./types";
 
 export interface TekkenTables {
   /** The pattern as written in the file (Rust syntax). */

@@ -2,7 +2,7 @@
  * Special-token names and the layout used when this library *writes* a tekken.json (trainer, test
  * fixtures). Loading never relies on these ranks: ids are always resolved by string from the file.
  */
-import type { TekkenJsonSpecialToken } from "./tekken-json.js";
+import type { TekkenJsonSpecialToken } from "./tekken-json";
 
 /** Tokens every file must define (bos/eos/unk/pad ids). */
 export const REQUIRED_SPECIAL_TOKENS = ["<s>", "</s>", "<unk>", "<pad>"] as const;

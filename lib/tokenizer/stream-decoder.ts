@@ -3,8 +3,8 @@
  * character split across tokens is held back until its last byte arrives, so a delta never ends in
  * half a character. The concatenated deltas plus `flush()` equal `tokenizer.decode(allIds, policy)`.
  */
-import { InvalidArgumentError } from "../errors.js";
-import type { SpecialTokenPolicy, Tokenizer } from "./types.js";
+import { InvalidArgumentError } from "../errors";
+import type { SpecialTokenPolicy, Tokenizer } from "./types";
 
 export type StreamDecoderTokenizer = Pick<Tokenizer, "tokenBytes" | "isSpecial" | "specialString">;
 

@@ -3,10 +3,10 @@
  * `numSpecialTokens` are special tokens, every other id is a BPE rank shifted by `numSpecialTokens`.
  */
 import { readFileSync } from "node:fs";
-import { InvalidArgumentError, TokenizerError } from "../errors.js";
-import { BpeEncoder } from "./bpe-encoder.js";
-import { parseTekkenJson, type TekkenTables } from "./parse-tekken-json.js";
-import type { ModelSettingSpec, SpecialTokenPolicy, Tokenizer, TokenizerImageConfig } from "./types.js";
+import { InvalidArgumentError, TokenizerError } from "../errors";
+import { BpeEncoder } from "./bpe-encoder";
+import { parseTekkenJson, type TekkenTables } from "./parse-tekken-json";
+import type { ModelSettingSpec, SpecialTokenPolicy, Tokenizer, TokenizerImageConfig } from "./types";
 
 /** Keeps a leading U+FEFF (TextDecoder strips it by default); invalid UTF-8 becomes U+FFFD. */
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });

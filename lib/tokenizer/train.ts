@@ -6,10 +6,10 @@
  * most often inside the corpus's pre-split pieces (ties: the pair with the smaller left rank, then
  * the smaller right rank) and gives the joined bytes the next rank.
  */
-import { InvalidArgumentError } from "../errors.js";
-import { compileRustPattern } from "./rust-regex.js";
-import { V15_SPECIAL_TOKEN_LAYOUT, v15SpecialTokens } from "./special-tokens.js";
-import { TEKKEN_PATTERN, type TekkenJson, type TekkenJsonVocabEntry } from "./tekken-json.js";
+import { InvalidArgumentError } from "../errors";
+import { compileRustPattern } from "./rust-regex";
+import { V15_SPECIAL_TOKEN_LAYOUT, v15SpecialTokens } from "./special-tokens";
+import { TEKKEN_PATTERN, type TekkenJson, type TekkenJsonVocabEntry } from "./tekken-json";
 
 export interface TrainTekkenOptions {
   corpus: string;

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
-import { renderChat } from "../../lib/chat/index.js";
-import type { ChatRequest, RenderChatOptions, RenderedChat } from "../../lib/chat/types.js";
-import { ByteTokenizer, tokenizeGolden } from "../helpers/byte-tokenizer.js";
+import { renderChat } from "../../lib/chat/index";
+import type { ChatRequest, RenderChatOptions, RenderedChat } from "../../lib/chat/types";
+import { ByteTokenizer, tokenizeGolden } from "../helpers/byte-tokenizer";
 
 export const tokenizer = new ByteTokenizer();
 

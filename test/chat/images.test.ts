@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { roundHalfEven } from "../../lib/chat/image-tokens.js";
-import { imageTokenGrid } from "../../lib/chat/index.js";
-import type { ContentPart } from "../../lib/chat/types.js";
-import { ChatFormatError, InvalidArgumentError } from "../../lib/errors.js";
-import { MS4_IMAGE_CONFIG } from "../helpers/byte-tokenizer.js";
-import { expectGolden, NONE_SETTINGS, render } from "./golden.js";
+import { roundHalfEven } from "../../lib/chat/image-tokens";
+import { imageTokenGrid } from "../../lib/chat/index";
+import type { ContentPart } from "../../lib/chat/types";
+import { ChatFormatError, InvalidArgumentError } from "../../lib/errors";
+import { MS4_IMAGE_CONFIG } from "../helpers/byte-tokenizer";
+import { expectGolden, NONE_SETTINGS, render } from "./golden";
 
 /** The `[IMG]` run of a columns × rows grid, written out by hand. */
 function imageRun(columns: number, rows: number): string {

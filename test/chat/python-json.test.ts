@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  PyFloat,
-  PyInt,
-  pythonFloatRepr,
-  pythonJsonDumps,
-  tryParsePythonJson,
-} from "../../lib/chat/index.js";
+import { PyFloat, PyInt, pythonFloatRepr, pythonJsonDumps, tryParsePythonJson } from "../../lib/chat/index";
 
 /** Round trip through the Python-json parser and dumper, as mistral-common re-dumps tool-call arguments. */
 function redump(text: string): string | undefined {

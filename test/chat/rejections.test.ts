@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { ChatMessage, ChatRequest } from "../../lib/chat/types.js";
-import { ChatFormatError, InvalidArgumentError } from "../../lib/errors.js";
-import { ByteTokenizer, REASONING_EFFORT_SETTING } from "../helpers/byte-tokenizer.js";
-import { render } from "./golden.js";
+import type { ChatMessage, ChatRequest } from "../../lib/chat/types";
+import { ChatFormatError, InvalidArgumentError } from "../../lib/errors";
+import { ByteTokenizer, REASONING_EFFORT_SETTING } from "../helpers/byte-tokenizer";
+import { render } from "./golden";
 
 const CALL = (id: string, name = "f") => ({
   id,

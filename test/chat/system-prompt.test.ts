@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fillSystemPrompt, loadDefaultSystemPrompt } from "../../lib/chat/index.js";
+import { fillSystemPrompt, loadDefaultSystemPrompt } from "../../lib/chat/index";
 
 const dir = mkdtempSync(join(tmpdir(), "ms4-system-prompt-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

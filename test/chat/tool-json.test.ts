@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { toolCallArgumentsJson } from "../../lib/chat/index.js";
-import type { ChatRequest } from "../../lib/chat/types.js";
-import { expectGolden, NONE_SETTINGS, render } from "./golden.js";
+import { toolCallArgumentsJson } from "../../lib/chat/index";
+import type { ChatRequest } from "../../lib/chat/types";
+import { expectGolden, NONE_SETTINGS, render } from "./golden";
 
 function callWith(args: string | Record<string, unknown> | null): ChatRequest {
   return {

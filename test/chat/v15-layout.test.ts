@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ChatMessage, FunctionTool } from "../../lib/chat/types.js";
-import { ByteTokenizer, REASONING_EFFORT_SETTING } from "../helpers/byte-tokenizer.js";
-import { expectGolden, HIGH_SETTINGS, NONE_SETTINGS, render } from "./golden.js";
+import type { ChatMessage, FunctionTool } from "../../lib/chat/types";
+import { ByteTokenizer, REASONING_EFFORT_SETTING } from "../helpers/byte-tokenizer";
+import { expectGolden, HIGH_SETTINGS, NONE_SETTINGS, render } from "./golden";
 
 const MATH_TOOL: FunctionTool = {
   type: "function",

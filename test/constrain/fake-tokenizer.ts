@@ -2,7 +2,7 @@
  * A small Tokenizer for mask tests: 16 special tokens (ids 0–15, the ones constrained decoding uses named),
  * the 256 single bytes, then multi-byte tokens chosen to cross JSON structure and split UTF-8 characters.
  */
-import type { Tokenizer } from "../../lib/tokenizer/types.js";
+import type { Tokenizer } from "../../lib/tokenizer/types";
 
 const SPECIALS = [
   "<unk>",

@@ -1,7 +1,7 @@
 /** Helpers for the constrained-decoding tests: compile a schema and feed byte strings to the matcher. */
-import { SchemaCompiler } from "../../lib/constrain/compile-schema.js";
-import { advance, canFinish, dedupe, initialStacks, type Stack } from "../../lib/constrain/matcher.js";
-import type { Node } from "../../lib/constrain/nodes.js";
+import { SchemaCompiler } from "../../lib/constrain/compile-schema";
+import { advance, canFinish, dedupe, initialStacks, type Stack } from "../../lib/constrain/matcher";
+import type { Node } from "../../lib/constrain/nodes";
 
 export function compileSchema(schema: unknown): Node {
   const c = new SchemaCompiler("schema");

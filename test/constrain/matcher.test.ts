@@ -1,19 +1,14 @@
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
-import { DecodingConstraint } from "../../lib/constrain/constraint.js";
-import { Grammar } from "../../lib/constrain/grammar.js";
-import { canFinish, type Stack } from "../../lib/constrain/matcher.js";
-import {
-  buildGrammar,
-  checkResponseFormat,
-  checkToolChoice,
-  checkTools,
-} from "../../lib/constrain/request.js";
-import { TokenTable } from "../../lib/constrain/token-table.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { FakeTokenizer } from "./fake-tokenizer.js";
-import { classify, compileSchema, feed } from "./helpers.js";
-import { SCHEMAS } from "./schemas.js";
+import { DecodingConstraint } from "../../lib/constrain/constraint";
+import { Grammar } from "../../lib/constrain/grammar";
+import { canFinish, type Stack } from "../../lib/constrain/matcher";
+import { buildGrammar, checkResponseFormat, checkToolChoice, checkTools } from "../../lib/constrain/request";
+import { TokenTable } from "../../lib/constrain/token-table";
+import { InvalidArgumentError } from "../../lib/errors";
+import { FakeTokenizer } from "./fake-tokenizer";
+import { classify, compileSchema, feed } from "./helpers";
+import { SCHEMAS } from "./schemas";
 
 const OBJ = {
   type: "object",

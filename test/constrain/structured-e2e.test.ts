@@ -4,14 +4,14 @@
  */
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { ChatMessage, FunctionTool } from "../../lib/chat/types.js";
-import { buildGrammar, checkResponseFormat, checkToolChoice } from "../../lib/constrain/request.js";
-import { tokenTableFor } from "../../lib/constrain/token-table.js";
-import { Generator } from "../../lib/generation/generator.js";
-import type { GenerateRequest, GenerateResult, StreamEvent } from "../../lib/generation/types.js";
-import { Model } from "../../lib/model/model.js";
-import { TinyCheckpoints } from "../helpers/tiny-checkpoints.js";
-import { SCHEMAS } from "./schemas.js";
+import type { ChatMessage, FunctionTool } from "../../lib/chat/types";
+import { buildGrammar, checkResponseFormat, checkToolChoice } from "../../lib/constrain/request";
+import { tokenTableFor } from "../../lib/constrain/token-table";
+import { Generator } from "../../lib/generation/generator";
+import type { GenerateRequest, GenerateResult, StreamEvent } from "../../lib/generation/types";
+import { Model } from "../../lib/model/model";
+import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
+import { SCHEMAS } from "./schemas";
 
 let checkpoints: TinyCheckpoints;
 let model: Model;

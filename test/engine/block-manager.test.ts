@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BlockManager, chainHash, type HashedTokens, rootHash } from "../../lib/engine/block-manager.js";
+import { BlockManager, chainHash, type HashedTokens, rootHash } from "../../lib/engine/block-manager";
 
 /** A token list as the prefix lookup sees it. */
 function tokens(list: number[], startPosition = 0): HashedTokens {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Engine, type EngineEvent, type EngineOptions, type RequestHandle } from "../../lib/engine/engine.js";
-import { validateSamplingParams } from "../../lib/engine/sampling-params.js";
-import { DisposedError } from "../../lib/errors.js";
-import { FakeModel, type FakeModelOptions, fakeLogit, hashNext, scripted } from "./fake-model.js";
+import { Engine, type EngineEvent, type EngineOptions, type RequestHandle } from "../../lib/engine/engine";
+import { validateSamplingParams } from "../../lib/engine/sampling-params";
+import { DisposedError } from "../../lib/errors";
+import { FakeModel, type FakeModelOptions, fakeLogit, hashNext, scripted } from "./fake-model";
 
 const VOCAB = 1256;
 const greedy = validateSamplingParams({ temperature: 0, seed: 7 });

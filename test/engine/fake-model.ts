@@ -5,7 +5,7 @@
  * Sampling rows get the token `next(history)`; logits are a fixed function of (history, position).
  */
 
-import type { NativeStepBatch, NativeStepResult } from "../../lib/native.js";
+import type { NativeStepBatch, NativeStepResult } from "../../lib/native";
 
 export interface FakeModelOptions {
   readonly vocab: number;

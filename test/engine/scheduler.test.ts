@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { BlockManager } from "../../lib/engine/block-manager.js";
-import { validateSamplingParams } from "../../lib/engine/sampling-params.js";
-import type { ScheduledStep } from "../../lib/engine/scheduler.js";
-import { Scheduler } from "../../lib/engine/scheduler.js";
-import { Sequence } from "../../lib/engine/sequence.js";
-import { InvalidArgumentError, OutOfMemoryError } from "../../lib/errors.js";
+import { BlockManager } from "../../lib/engine/block-manager";
+import { validateSamplingParams } from "../../lib/engine/sampling-params";
+import type { ScheduledStep } from "../../lib/engine/scheduler";
+import { Scheduler } from "../../lib/engine/scheduler";
+import { Sequence } from "../../lib/engine/sequence";
+import { InvalidArgumentError, OutOfMemoryError } from "../../lib/errors";
 
 const greedy = validateSamplingParams({ temperature: 0, seed: 1 });
 let nextId = 0;

@@ -5,12 +5,12 @@
  * shared by mistake or a stale slot changes the tokens.
  */
 import { describe, expect, it } from "vitest";
-import { BlockManager } from "../../lib/engine/block-manager.js";
-import { Engine, type EngineEvent, type EngineOptions, type RequestHandle } from "../../lib/engine/engine.js";
-import { validateSamplingParams } from "../../lib/engine/sampling-params.js";
-import { Scheduler } from "../../lib/engine/scheduler.js";
-import { Sequence } from "../../lib/engine/sequence.js";
-import { FakeModel, type FakeModelOptions, fakeLogit, hashNext, scripted } from "./fake-model.js";
+import { BlockManager } from "../../lib/engine/block-manager";
+import { Engine, type EngineEvent, type EngineOptions, type RequestHandle } from "../../lib/engine/engine";
+import { validateSamplingParams } from "../../lib/engine/sampling-params";
+import { Scheduler } from "../../lib/engine/scheduler";
+import { Sequence } from "../../lib/engine/sequence";
+import { FakeModel, type FakeModelOptions, fakeLogit, hashNext, scripted } from "./fake-model";
 
 const VOCAB = 1256;
 const greedy = validateSamplingParams({ temperature: 0, seed: 7 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { renderChat } from "../../lib/chat/index.js";
-import { Engine, type EngineOptions } from "../../lib/engine/engine.js";
-import { AbortError, DisposedError, InvalidArgumentError, OutOfMemoryError } from "../../lib/errors.js";
-import { Generator } from "../../lib/generation/generator.js";
-import type { GenerateRequest, GenerateResult, StreamEvent } from "../../lib/generation/types.js";
-import { barScript, FakeModel, type FakeModelOptions, fakeLogit } from "../engine/fake-model.js";
-import { ByteTokenizer } from "../helpers/byte-tokenizer.js";
+import { renderChat } from "../../lib/chat/index";
+import { Engine, type EngineOptions } from "../../lib/engine/engine";
+import { AbortError, DisposedError, InvalidArgumentError, OutOfMemoryError } from "../../lib/errors";
+import { Generator } from "../../lib/generation/generator";
+import type { GenerateRequest, GenerateResult, StreamEvent } from "../../lib/generation/types";
+import { barScript, FakeModel, type FakeModelOptions, fakeLogit } from "../engine/fake-model";
+import { ByteTokenizer } from "../helpers/byte-tokenizer";
 
 const tokenizer = new ByteTokenizer();
 const VOCAB = tokenizer.vocabSize;

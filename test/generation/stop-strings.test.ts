@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StopStringMatcher } from "../../lib/generation/stop-strings.js";
+import { StopStringMatcher } from "../../lib/generation/stop-strings";
 
 /** Feeds `pieces`; returns what was emitted before the stop (or everything plus the flush) and the stop. */
 function run(stops: string[], pieces: string[]): { emitted: string[]; stop: string | undefined } {

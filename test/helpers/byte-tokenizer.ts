@@ -3,13 +3,13 @@
  * `<SPECIAL_i>`), then one token per byte value (id = byte + 1000). Encoding is the UTF-8 bytes.
  */
 
-import { TokenizerError } from "../../lib/errors.js";
+import { TokenizerError } from "../../lib/errors";
 import type {
   ModelSettingSpec,
   SpecialTokenPolicy,
   Tokenizer,
   TokenizerImageConfig,
-} from "../../lib/tokenizer/types.js";
+} from "../../lib/tokenizer/types";
 
 export const NUM_SPECIAL = 1000;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { OutputParser, parseOutput, randomToolCallId } from "../../lib/output/index.js";
-import { tokenizeGolden } from "../helpers/byte-tokenizer.js";
-import { countingIds, feed, splits, tokenizer } from "./streams.js";
+import { OutputParser, parseOutput, randomToolCallId } from "../../lib/output/index";
+import { tokenizeGolden } from "../helpers/byte-tokenizer";
+import { countingIds, feed, splits, tokenizer } from "./streams";
 
 interface Case {
   readonly name: string;

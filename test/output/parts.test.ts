@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ReasoningSplitter, TokenTextDecoder, ToolCallParser } from "../../lib/output/index.js";
-import type { OutputPiece } from "../../lib/output/types.js";
-import { SPECIAL_RANKS } from "../helpers/byte-tokenizer.js";
-import { tokenizer } from "./streams.js";
+import { ReasoningSplitter, TokenTextDecoder, ToolCallParser } from "../../lib/output/index";
+import type { OutputPiece } from "../../lib/output/types";
+import { SPECIAL_RANKS } from "../helpers/byte-tokenizer";
+import { tokenizer } from "./streams";
 
 const THINK = SPECIAL_RANKS["[THINK]"]!;
 const END_THINK = SPECIAL_RANKS["[/THINK]"]!;

@@ -1,6 +1,6 @@
-import { OutputParser, type OutputParserOptions } from "../../lib/output/index.js";
-import type { OutputEvent, ParsedOutput } from "../../lib/output/types.js";
-import { ByteTokenizer } from "../helpers/byte-tokenizer.js";
+import { OutputParser, type OutputParserOptions } from "../../lib/output/index";
+import type { OutputEvent, ParsedOutput } from "../../lib/output/types";
+import { ByteTokenizer } from "../helpers/byte-tokenizer";
 
 export const tokenizer = new ByteTokenizer();
 

@@ -6,7 +6,7 @@ import {
   f32ArrayToBf16,
   f32ToBf16Bits,
   roundToBf16,
-} from "../../lib/quant/bf16.js";
+} from "../../lib/quant/bf16";
 
 function float32FromBits(bits: number): number {
   const view = new DataView(new ArrayBuffer(4));

@@ -6,7 +6,7 @@ import {
   encodeFp8E4m3Array,
   FP8_E4M3_DECODE,
   FP8_E4M3_MAX,
-} from "../../lib/quant/fp8-e4m3.js";
+} from "../../lib/quant/fp8-e4m3";
 
 /** Reference decode built from float32 bit patterns (normals) and the subnormal step 2^-9. */
 function referenceDecode(byte: number): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { decodeFp8E4m3, encodeFp8E4m3 } from "../../lib/quant/fp8-e4m3.js";
+import { InvalidArgumentError } from "../../lib/errors";
+import { decodeFp8E4m3, encodeFp8E4m3 } from "../../lib/quant/fp8-e4m3";
 import {
   dequantizeNvfp4,
   E2M1_MAGNITUDES,
@@ -8,7 +8,7 @@ import {
   e2m1Encode,
   NVFP4_GROUP_SIZE,
   quantizeNvfp4,
-} from "../../lib/quant/nvfp4.js";
+} from "../../lib/quant/nvfp4";
 
 const FP8_448 = 0x7e;
 const FP8_ONE_EIGHTH = 0x20;

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { findCheckpointFiles, writeSafetensors } from "../../lib/checkpoint/safetensors/index.js";
-import { expectCheckpointErrorAsync, withTempDir } from "./helpers.js";
+import { findCheckpointFiles, writeSafetensors } from "../../lib/checkpoint/safetensors/index";
+import { expectCheckpointErrorAsync, withTempDir } from "./helpers";
 
 async function touch(dir: string, ...names: string[]): Promise<void> {
   for (const name of names) await writeFile(join(dir, name), "");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { encodeSafetensorsHeader, parseSafetensorsHeader } from "../../lib/checkpoint/safetensors/index.js";
-import { CheckpointError } from "../../lib/errors.js";
-import { mulberry32 } from "./helpers.js";
+import { encodeSafetensorsHeader, parseSafetensorsHeader } from "../../lib/checkpoint/safetensors/index";
+import { CheckpointError } from "../../lib/errors";
+import { mulberry32 } from "./helpers";
 
 function validFile(): Uint8Array {
   const { bytes, fileSize } = encodeSafetensorsHeader(

@@ -3,9 +3,9 @@ import {
   parseSafetensorsHeader,
   SAFETENSORS_DTYPE_BITS,
   SAFETENSORS_MAX_HEADER_BYTES,
-} from "../../lib/checkpoint/safetensors/index.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { expectCheckpointError, rawSafetensors } from "./helpers.js";
+} from "../../lib/checkpoint/safetensors/index";
+import { InvalidArgumentError } from "../../lib/errors";
+import { expectCheckpointError, rawSafetensors } from "./helpers";
 
 const FILE = "shard-1.safetensors";
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { CheckpointError } from "../../lib/errors.js";
+import { CheckpointError } from "../../lib/errors";
 
 /** Raw safetensors bytes: u64 LE length of `header` (a JSON string or value), the header, then `data`. */
 export function rawSafetensors(

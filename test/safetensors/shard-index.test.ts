@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadShardedIndex, writeSafetensors } from "../../lib/checkpoint/safetensors/index.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { expectCheckpointErrorAsync, withTempDir } from "./helpers.js";
+import { loadShardedIndex, writeSafetensors } from "../../lib/checkpoint/safetensors/index";
+import { InvalidArgumentError } from "../../lib/errors";
+import { expectCheckpointErrorAsync, withTempDir } from "./helpers";
 
 const SHARD_1 = "model-00001-of-00002.safetensors";
 const SHARD_2 = "model-00002-of-00002.safetensors";

@@ -6,9 +6,9 @@ import {
   readSafetensorsHeader,
   SafetensorsWriter,
   writeSafetensors,
-} from "../../lib/checkpoint/safetensors/index.js";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { expectCheckpointErrorAsync, rawSafetensors, withTempDir } from "./helpers.js";
+} from "../../lib/checkpoint/safetensors/index";
+import { InvalidArgumentError } from "../../lib/errors";
+import { expectCheckpointErrorAsync, rawSafetensors, withTempDir } from "./helpers";
 
 function bytesFrom(length: number, seed: number): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);

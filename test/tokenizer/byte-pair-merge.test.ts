@@ -5,10 +5,10 @@ import {
   mergeShortPiece,
   type RankTable,
   SHORT_PIECE_BYTES,
-} from "../../lib/tokenizer/byte-pair-merge.js";
-import { utf8ByteString } from "../../lib/tokenizer/byte-string.js";
-import { seededRandom } from "./multilingual-corpus.js";
-import { o200kRanksBase64 } from "./o200k-tekken.js";
+} from "../../lib/tokenizer/byte-pair-merge";
+import { utf8ByteString } from "../../lib/tokenizer/byte-string";
+import { seededRandom } from "./multilingual-corpus";
+import { o200kRanksBase64 } from "./o200k-tekken";
 
 let ranks: RankTable;
 let maxTokenBytes = 0;

@@ -5,8 +5,8 @@
  * in byte order; Tekken's encoder only needs rank -> bytes).
  */
 import o200k from "js-tiktoken/ranks/o200k_base";
-import { v15SpecialTokens } from "../../lib/tokenizer/special-tokens.js";
-import { TEKKEN_PATTERN, type TekkenJson } from "../../lib/tokenizer/tekken-json.js";
+import { v15SpecialTokens } from "../../lib/tokenizer/special-tokens";
+import { TEKKEN_PATTERN, type TekkenJson } from "../../lib/tokenizer/tekken-json";
 
 export const O200K_NUM_SPECIAL_TOKENS = 1000;
 

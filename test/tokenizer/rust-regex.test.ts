@@ -3,8 +3,8 @@ import {
   compileRustPattern,
   PatternTranslationError,
   translateRustPattern,
-} from "../../lib/tokenizer/rust-regex.js";
-import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json.js";
+} from "../../lib/tokenizer/rust-regex";
+import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json";
 
 /** The 25 code points with Unicode's White_Space property (Rust's `\s`). */
 const WHITE_SPACE = [

@@ -2,8 +2,8 @@
  * Builds small synthetic tekken.json objects for unit tests: the 256 single bytes, then `extra`
  * tokens (UTF-8 strings) at ranks 256, 257, ...
  */
-import { v15SpecialTokens } from "../../lib/tokenizer/special-tokens.js";
-import { TEKKEN_PATTERN, type TekkenJson } from "../../lib/tokenizer/tekken-json.js";
+import { v15SpecialTokens } from "../../lib/tokenizer/special-tokens";
+import { TEKKEN_PATTERN, type TekkenJson } from "../../lib/tokenizer/tekken-json";
 
 export interface SmallTekkenOptions {
   extra?: string[];

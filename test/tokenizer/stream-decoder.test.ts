@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { StreamDecoder } from "../../lib/tokenizer/stream-decoder.js";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { seededRandom } from "./multilingual-corpus.js";
-import { smallTekkenJson } from "./small-tekken.js";
+import { InvalidArgumentError } from "../../lib/errors";
+import { StreamDecoder } from "../../lib/tokenizer/stream-decoder";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { seededRandom } from "./multilingual-corpus";
+import { smallTekkenJson } from "./small-tekken";
 
 // Only byte tokens (plus "é"), so every multi-byte character is spread over several tokens.
 const tekken = Tekken.fromJson(smallTekkenJson({ extra: ["é"] }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TokenizerError } from "../../lib/errors.js";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { cloneJson, smallTekkenJson } from "./small-tekken.js";
+import { TokenizerError } from "../../lib/errors";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { cloneJson, smallTekkenJson } from "./small-tekken";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests below break the file's shape on purpose
 type AnyJson = any;

@@ -6,15 +6,15 @@
 import { Tiktoken as JsTiktoken } from "js-tiktoken/lite";
 import { Tiktoken as WasmTiktoken } from "tiktoken/lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json.js";
-import { multilingualDocuments, seededRandom } from "./multilingual-corpus.js";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json";
+import { multilingualDocuments, seededRandom } from "./multilingual-corpus";
 import {
   O200K_NUM_SPECIAL_TOKENS,
   o200kJsTiktokenBpe,
   o200kTekkenJson,
   o200kTiktokenFile,
-} from "./o200k-tekken.js";
+} from "./o200k-tekken";
 
 let ours: Tekken;
 let wasm: WasmTiktoken;

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError, TokenizerError } from "../../lib/errors.js";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { cloneJson, smallTekkenJson } from "./small-tekken.js";
+import { InvalidArgumentError, TokenizerError } from "../../lib/errors";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { cloneJson, smallTekkenJson } from "./small-tekken";
 
 const bytesOf = (text: string): number[] => [...Buffer.from(text, "utf8")];
 

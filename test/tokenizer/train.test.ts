@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../../lib/errors.js";
-import { V15_SPECIAL_TOKEN_LAYOUT } from "../../lib/tokenizer/special-tokens.js";
-import { Tekken } from "../../lib/tokenizer/tekken.js";
-import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json.js";
-import { TINY_CORPUS } from "../../lib/tokenizer/tiny-corpus.js";
-import { trainTekken } from "../../lib/tokenizer/train.js";
-import { multilingualDocuments } from "./multilingual-corpus.js";
+import { InvalidArgumentError } from "../../lib/errors";
+import { V15_SPECIAL_TOKEN_LAYOUT } from "../../lib/tokenizer/special-tokens";
+import { Tekken } from "../../lib/tokenizer/tekken";
+import { TEKKEN_PATTERN } from "../../lib/tokenizer/tekken-json";
+import { TINY_CORPUS } from "../../lib/tokenizer/tiny-corpus";
+import { trainTekken } from "../../lib/tokenizer/train";
+import { multilingualDocuments } from "./multilingual-corpus";
 
 describe("trainTekken", () => {
   const start = performance.now();

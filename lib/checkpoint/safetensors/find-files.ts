@@ -12,9 +12,9 @@
  */
 
 import { readdir } from "node:fs/promises";
-import { CheckpointError } from "../../errors.js";
-import { fileAccessError } from "./read.js";
-import { readShardIndex } from "./shard-index.js";
+import { CheckpointError } from "../../errors";
+import { fileAccessError } from "./read";
+import { readShardIndex } from "./shard-index";
 
 export type CheckpointLayout = "native" | "hf";
 

@@ -13,9 +13,9 @@
  * Every violation is a CheckpointError naming the file (and the tensor when there is one).
  */
 
-import { CheckpointError, describe, InvalidArgumentError } from "../../errors.js";
-import { isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype, tensorByteCount } from "./dtypes.js";
-import { findDuplicateJsonKey } from "./json-keys.js";
+import { CheckpointError, describe, InvalidArgumentError } from "../../errors";
+import { isSafetensorsDtype, SAFETENSORS_DTYPES, type SafetensorsDtype, tensorByteCount } from "./dtypes";
+import { findDuplicateJsonKey } from "./json-keys";
 
 /** Largest header accepted, in bytes (100,000,000 — the Rust crate's MAX_HEADER_SIZE). */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;

@@ -5,13 +5,13 @@ export {
   type SafetensorsDtype,
   type TensorByteCount,
   tensorByteCount,
-} from "./dtypes.js";
+} from "./dtypes";
 export {
   type CheckpointFileSet,
   type CheckpointFiles,
   type CheckpointLayout,
   findCheckpointFiles,
-} from "./find-files.js";
+} from "./find-files";
 export {
   parseSafetensorsHeader,
   parseSafetensorsHeaderLength,
@@ -19,8 +19,8 @@ export {
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsHeader,
   type SafetensorsTensor,
-} from "./header.js";
-export { readSafetensorsHeader, type SafetensorsFileHeader } from "./read.js";
+} from "./header";
+export { readSafetensorsHeader, type SafetensorsFileHeader } from "./read";
 export {
   checkShardIndexMatchesHeaders,
   isPlainFileName,
@@ -28,7 +28,7 @@ export {
   loadShardedIndex,
   readShardIndex,
   type ShardIndex,
-} from "./shard-index.js";
+} from "./shard-index";
 export {
   type EncodedSafetensorsHeader,
   encodeSafetensorsHeader,
@@ -37,4 +37,4 @@ export {
   SafetensorsWriter,
   type TensorDataSource,
   writeSafetensors,
-} from "./write.js";
+} from "./write";

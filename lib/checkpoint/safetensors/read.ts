@@ -1,13 +1,13 @@
 /** Read a safetensors header from disk, touching only the 8 + n header bytes. */
 
 import { type FileHandle, open } from "node:fs/promises";
-import { CheckpointError } from "../../errors.js";
+import { CheckpointError } from "../../errors";
 import {
   parseSafetensorsHeader,
   parseSafetensorsHeaderLength,
   SAFETENSORS_LENGTH_PREFIX_BYTES,
   type SafetensorsHeader,
-} from "./header.js";
+} from "./header";
 
 export interface SafetensorsFileHeader extends SafetensorsHeader {
   path: string;

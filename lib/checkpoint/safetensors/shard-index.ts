@@ -5,10 +5,10 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { CheckpointError, describe, InvalidArgumentError } from "../../errors.js";
-import type { SafetensorsHeader } from "./header.js";
-import { findDuplicateJsonKey } from "./json-keys.js";
-import { fileAccessError, readSafetensorsHeader, type SafetensorsFileHeader } from "./read.js";
+import { CheckpointError, describe, InvalidArgumentError } from "../../errors";
+import type { SafetensorsHeader } from "./header";
+import { findDuplicateJsonKey } from "./json-keys";
+import { fileAccessError, readSafetensorsHeader, type SafetensorsFileHeader } from "./read";
 
 export interface ShardIndex {
   /** Path of the index file. */

@@ -7,9 +7,9 @@
 
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { describe, InvalidArgumentError } from "../../errors.js";
-import { isSafetensorsDtype, type SafetensorsDtype, tensorByteCount } from "./dtypes.js";
-import { SAFETENSORS_LENGTH_PREFIX_BYTES, SAFETENSORS_MAX_HEADER_BYTES } from "./header.js";
+import { describe, InvalidArgumentError } from "../../errors";
+import { isSafetensorsDtype, type SafetensorsDtype, tensorByteCount } from "./dtypes";
+import { SAFETENSORS_LENGTH_PREFIX_BYTES, SAFETENSORS_MAX_HEADER_BYTES } from "./header";
 
 export interface SafetensorsTensorSpec {
   name: string;
