@@ -2,7 +2,7 @@
  * The one place that loads the native addon. Everything native goes through `loadNative()`, which returns
  * the typed binding or throws a single NativeAddonError saying what is missing and how to build it.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -222,6 +222,8 @@ export interface NativeBinding {
   sample(logits: Float32Array, vocab: number, sampling: NativeSamplingBatch): NativeSampleResult;
   /** Every CPU op against its reference op: see native/napi/op_checks.cc. */
   opChecks(filter?: string, path?: string): OpCheck[];
+  /** CPU kernel micro-benchmarks: see native/napi/bench_functions.cc and bench/kernels/. */
+  kernelBench(name: string, params?: Record<string, number | string>): Record<string, number | string>;
 }
 
 export interface OpCheck {
@@ -233,10 +235,24 @@ export interface OpCheck {
   ok: boolean;
 }
 
-/** The package root: lib/ (sources, tests) and dist/ (built) both sit one level below it. */
+/**
+ * The package root: the nearest folder above this file whose package.json names mistral4-runtime (lib/ in
+ * sources and tests, dist/ when built, a bundle elsewhere in the tree for benchmarks).
+ */
 export function packageRoot(): string {
   const here = typeof __dirname === "string" ? __dirname : dirname(fileURLToPath(import.meta.url));
-  return resolve(here, "..");
+  for (let dir = here; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "mistral4-runtime")
+          return dir;
+      } catch {
+        // an unreadable package.json is not ours: keep walking up
+      }
+    }
+    if (dirname(dir) === dir) return resolve(here, "..");
+  }
 }
 
 /** Where the addon is looked for, in order. MS4_ADDON_PATH overrides everything. */

@@ -1,6 +1,7 @@
 // Module entry: registers the addon's classes and functions, nothing else.
 #include <napi.h>
 
+#include "napi/bench_functions.h"
 #include "napi/model_object.h"
 #include "napi/op_checks.h"
 #include "napi/sample_function.h"
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("NativeModel", ms4::ModelObject::Define(env));
     exports.Set("opChecks", Napi::Function::New(env, ms4::OpChecks, "opChecks"));
     exports.Set("sample", Napi::Function::New(env, ms4::SampleFunction, "sample"));
+    exports.Set("kernelBench", Napi::Function::New(env, ms4::KernelBench, "kernelBench"));
     return exports;
 }
 

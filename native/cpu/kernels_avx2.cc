@@ -130,6 +130,97 @@ MS4_AVX2 void rowsNvfp4(const CpuLinear& w, const float* x, int xs, float* y, in
     }
 }
 
+// int8 activations (KERNEL-NOTES §3.1 path A on AVX2). Per 128-weight chunk, shared by the tokens:
+//   nibbles → w' = 2·e2m1 + 12 as u8 by one vpshufb per 32 weights ({12..24} for codes 0-7, {12..0} for 8-15);
+//   the 8 FP8 block scales, permuted to kQ8Pos order, become FP16 by bit moves (s eeee mmm → s 0eeee mmm0000000,
+//   exactly fp8 · 2^-8, subnormals included) and fp32 by vcvtph2ps (exact).
+// Per token: vpmaddubsw(w', q) (u8 × s8 pair sums, |·| <= 2·24·127 = 6096: no s16 saturation), three vphaddw
+// (s16 sums of 16 elements' halves, |·| <= 24384: exact), one vpmaddwd with ones → the 8 block sums of the chunk
+// in kQ8Pos order as s32, minus the per-token bias 12·Σq (exact integers), then one fp32 FMA with
+// (block scale · activation scale).
+// The row's sum is × 128 / globalScale at the end (2^8 of the FP16 trick, 1/2 of the doubled e2m1).
+// Every token's accumulation order is fixed and independent of T (batch invariance).
+template <int TB>
+MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
+    const __m256i lut =
+        _mm256_broadcastsi128_si256(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+    const __m256i lowMask = _mm256_set1_epi8(0x0f);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m128i scalePerm = _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i f16Mask = _mm_set1_epi16(static_cast<short>(0xbfff));
+    const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
+    const float rowFactor = 128.0f * w.invGlobalScale;
+    const int8_t* q[TB];
+    const float* sa[TB];
+    const int32_t* bias[TB];
+#pragma GCC unroll 4
+    for (int t = 0; t < TB; ++t) {
+        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
+        q[t] = q8Values(xt);
+        sa[t] = q8Scales(xt, kPad);
+        bias[t] = q8Bias(xt, kPad);
+    }
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = w.row(r);
+        __m256 acc[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
+        for (int c = 0; c < chunks; ++c) {
+            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
+            const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
+            const __m256i l0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask));  // elements 0..31
+            const __m256i l1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask));  // 32..63
+            const __m256i h0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask));  // 64..95
+            const __m256i h1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask));  // 96..
+            const __m128i s8 =
+                _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(nib + 64)), scalePerm);
+            const __m128i h16 =
+                _mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(_mm_setzero_si128(), s8), 1), f16Mask);
+            const __m256 ws = _mm256_cvtph_ps(h16);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const int8_t* qc = q[t] + c * kNvfp4Chunk;
+                const __m256i m0 = _mm256_maddubs_epi16(l0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc)));
+                const __m256i m1 =
+                    _mm256_maddubs_epi16(l1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 32)));
+                const __m256i m2 =
+                    _mm256_maddubs_epi16(h0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 64)));
+                const __m256i m3 =
+                    _mm256_maddubs_epi16(h1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 96)));
+                // s16 pair sums → [b0×4 b2×4 | b1×4 b3×4], [b4×4 b6×4 | b5×4 b7×4] → [b0 b0 b2 b2 b4 b4 b6 b6 |
+                // b1 b1 b3 b3 b5 b5 b7 b7] (|·| <= 8·24·127 = 24384, no s16 wrap) → s32 [b0 b2 b4 b6 | b1 b3 b5 b7]
+                __m256i blocks = _mm256_madd_epi16(
+                    _mm256_hadd_epi16(_mm256_hadd_epi16(m0, m1), _mm256_hadd_epi16(m2, m3)), ones);
+                blocks = _mm256_sub_epi32(blocks,
+                                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias[t] + c * 8)));
+                const __m256 scale = _mm256_mul_ps(ws, _mm256_loadu_ps(sa[t] + c * 8));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scale, acc[t]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(acc[t]) * rowFactor;
+    }
+}
+
+MS4_AVX2 void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                               int r0, int r1) {
+    switch (T) {
+        case 1:
+            rowsNvfp4Q8<1>(w, xq, xqStride, y, yStride, r0, r1);
+            return;
+        case 2:
+            rowsNvfp4Q8<2>(w, xq, xqStride, y, yStride, r0, r1);
+            return;
+        case 3:
+            rowsNvfp4Q8<3>(w, xq, xqStride, y, yStride, r0, r1);
+            return;
+        default:
+            rowsNvfp4Q8<4>(w, xq, xqStride, y, yStride, r0, r1);
+            return;
+    }
+}
+
 template <int TB>
 MS4_AVX2 void rowsAny(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
     switch (w.format) {
@@ -240,7 +331,7 @@ MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
 }
 
 const CpuKernels kAvx2 = {
-    "avx2", linearRowsAvx2, dotAvx2, dotBf16Avx2, axpyAvx2, axpyBf16Avx2, sumSquaresAvx2,
+    "avx2", linearRowsAvx2, linearRowsQ8Avx2, dotAvx2, dotBf16Avx2, axpyAvx2, axpyBf16Avx2, sumSquaresAvx2,
 };
 
 }  // namespace

@@ -95,6 +95,15 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
     }
 }
 
+void CpuBackend::linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
+                              int yStride, int r0, int r1) const {
+    for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
+        const int tn = std::min(cpu::kTokenBlock, T - t0);
+        k_.linearRowsQ8(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn,
+                        y + static_cast<size_t>(t0) * yStride, yStride, r0, r1);
+    }
+}
+
 void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, int T, float* y, int yStride) {
     const cpu::CpuLinear& w = asCpuLinear(lw);
     if (T <= 0) return;
@@ -108,6 +117,20 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
         x = padded.data();
         xStride = w.kPad;
     }
+    // int8 activations for NVFP4: quantize each token once (per token, so independent of T).
+    const bool q8 = w.format == WeightFormat::NVFP4 && nvfp4Int8();
+    std::vector<uint8_t> xq;
+    const size_t q8Stride = cpu::q8RowBytes(w.kPad);
+    if (q8) {
+        xq.resize(static_cast<size_t>(T) * q8Stride);
+        pool_.parallelFor(
+            T,
+            [&](int64_t b, int64_t e) {
+                for (int64_t t = b; t < e; ++t)
+                    cpu::quantizeQ8Row(x + static_cast<size_t>(t) * xStride, w.kPad, xq.data() + t * q8Stride);
+            },
+            T >= 64 ? 16 : T);
+    }
     // Tiles: ~48 KB of weights when several token blocks reuse them; otherwise just enough for load balance.
     const int threads = pool_.size();
     int tileRows = std::max(1, static_cast<int>(48 * 1024 / w.rowBytes));
@@ -120,7 +143,11 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
         [&](int64_t b, int64_t e) {
             for (int64_t tile = b; tile < e; ++tile) {
                 const int r0 = static_cast<int>(tile) * tileRows, r1 = std::min(w.rows, r0 + tileRows);
-                linearRowsPadded(w, x, xStride, T, y + r0, yStride, r0, r1);
+                if (q8) {
+                    linearRowsQ8(w, xq.data(), q8Stride, T, y + r0, yStride, r0, r1);
+                } else {
+                    linearRowsPadded(w, x, xStride, T, y + r0, yStride, r0, r1);
+                }
             }
         },
         1);

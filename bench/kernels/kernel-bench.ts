@@ -1,0 +1,72 @@
+// CPU kernel micro-benchmarks (KERNEL-NOTES §5 row 8), printed as ONE JSON object:
+//   - memory read bandwidth with the run's threads (best of several passes over 1 GiB);
+//   - NVFP4 GEMV 4096×4096 (fp32 activations = the exact path, and int8 activations);
+//   - one fused MoE layer at real sizes (4 routed experts + the shared expert; gate+up [2048×4096], SiLU·mul,
+//     down [4096×2048]) with both activation modes;
+//   - BF16 GEMV 4096×4096 (the lm_head / router format) and FP8 GEMV 4096×4096.
+// Weights rotate over ≥ 512 MiB of copies, so every call reads them from DRAM (the L3 here is 32 MiB).
+// Usage: node bench/run-ts.mjs bench/kernels/kernel-bench.ts [--threads N] [--path avx2|portable]
+import { cpus } from "node:os";
+import { loadNative } from "../../lib/native";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const native = loadNative();
+const threads = Number(arg("threads") ?? cpus().length);
+const path = arg("path") ?? "";
+const common: Record<string, number | string> = { threads, ...(path ? { path } : {}) };
+
+const bw = native.kernelBench("bandwidth", { threads, bytes: 1 << 30, passes: 7 });
+const bandwidthGBps = Number(bw.bestGbps);
+
+type Row = Record<string, number | string | undefined>;
+const kernels: Row[] = [];
+function run(label: string, name: string, params: Record<string, number | string>) {
+  const r = native.kernelBench(name, { ...common, ...params });
+  kernels.push({
+    kernel: label,
+    kernelPath: r.kernelPath,
+    act: r.format === "nvfp4" ? r.act : "-",
+    bytes: r.bytes,
+    msPerCall: Number(r.seconds) * 1e3,
+    bestMsPerCall: Number(r.bestSeconds) * 1e3,
+    gbps: Number(r.gbps),
+    bestGbps: Number(r.bestGbps),
+    pctOfBandwidth: (100 * Number(r.gbps)) / bandwidthGBps,
+    calls: r.calls,
+    distinctBytes: r.distinctBytes,
+  });
+}
+
+run("nvfp4 gemv 4096x4096 (T=1)", "linear", { format: "nvfp4", rows: 4096, cols: 4096, act: "f32" });
+run("nvfp4 gemv 4096x4096 (T=1)", "linear", { format: "nvfp4", rows: 4096, cols: 4096, act: "int8" });
+run("moe layer 4+1 experts, D 4096, I 2048 (T=1)", "moeLayer", { D: 4096, I: 2048, act: "f32" });
+run("moe layer 4+1 experts, D 4096, I 2048 (T=1)", "moeLayer", { D: 4096, I: 2048, act: "int8" });
+run("bf16 gemv 4096x4096 (T=1)", "linear", { format: "bf16", rows: 4096, cols: 4096 });
+run("fp8 gemv 4096x4096 (T=1)", "linear", { format: "fp8", rows: 4096, cols: 4096 });
+run("nvfp4 gemv 4096x4096 (T=4)", "linear", { format: "nvfp4", rows: 4096, cols: 4096, T: 4, act: "int8" });
+
+const info = native.systemInfo();
+console.log(
+  JSON.stringify(
+    {
+      cpu: cpus()[0]?.model ?? "?",
+      features: Object.entries(info.cpu)
+        .filter(([, v]) => v === true)
+        .map(([k]) => k),
+      threads,
+      bandwidth: {
+        bytes: bw.bytes,
+        passes: bw.passes,
+        bestGbps: bandwidthGBps,
+        meanGbps: Number(bw.gbps),
+      },
+      kernels,
+    },
+    null,
+    2,
+  ),
+);

@@ -1,0 +1,335 @@
+// kernelBench: timings of the CPU backend's kernels on synthetic weights at real sizes, with the weights out of
+// cache (the call rotates over enough copies that the bytes touched exceed the L3 many times over).
+//   "bandwidth": memory read bandwidth, every thread streaming its share of one buffer (vector loads, all lanes
+//                accumulated so no load can be elided); best of `passes`.
+//   "linear":    one CpuBackend::linear (GEMV at T = 1) of a [rows, cols] weight in format bf16 | fp8 | nvfp4.
+//   "moeLayer":  one CpuBackend::moe: 4 routed experts (router over exactly those 4, top-4) + the shared expert,
+//                gate/up [I, D] and down [D, I] each.
+// Params (all optional): threads, path ("portable" | "avx2"), act ("f32" | "int8"), T, rows, cols, format,
+// D, I, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters, bytes, passes.
+// Returns { bytes (per call), seconds (mean per call), bestSeconds, gbps, bestGbps, calls, ... }.
+#include "napi/bench_functions.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/cpu_features.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define MS4_BENCH_AVX2 1
+#endif
+
+namespace ms4 {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+uint64_t mix(uint64_t& s) {  // splitmix64
+    uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+struct Params {
+    Napi::Object o;
+    double num(const char* k, double d) const {
+        if (o.IsEmpty() || !o.Has(k) || o.Get(k).IsUndefined()) return d;
+        if (!o.Get(k).IsNumber()) throw std::runtime_error(std::string("kernelBench: ") + k + " must be a number");
+        return o.Get(k).As<Napi::Number>().DoubleValue();
+    }
+    std::string str(const char* k, const std::string& d) const {
+        if (o.IsEmpty() || !o.Has(k) || o.Get(k).IsUndefined()) return d;
+        if (!o.Get(k).IsString()) throw std::runtime_error(std::string("kernelBench: ") + k + " must be a string");
+        return o.Get(k).As<Napi::String>().Utf8Value();
+    }
+};
+
+// ---- memory read bandwidth ----
+#ifdef MS4_BENCH_AVX2
+__attribute__((target("avx2"))) uint64_t readSumAvx2(const uint8_t* p, size_t n) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+    }
+    alignas(32) uint64_t lanes[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes),
+                       _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+    uint64_t s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    for (; i < n; ++i) s += p[i];
+    return s;
+}
+#endif
+
+uint64_t readSumScalar(const uint8_t* p, size_t n) {
+    uint64_t a[4] = {0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 4; ++j) {
+            uint64_t v;
+            std::memcpy(&v, p + i + 8 * j, 8);
+            a[j] += v;
+        }
+    }
+    uint64_t s = a[0] + a[1] + a[2] + a[3];
+    for (; i < n; ++i) s += p[i];
+    return s;
+}
+
+Napi::Object benchBandwidth(Napi::Env env, const Params& p, int threads) {
+    const size_t bytes = static_cast<size_t>(p.num("bytes", 1024.0 * 1024 * 1024)) / 4096 * 4096;
+    const int passes = std::max(1, static_cast<int>(p.num("passes", 5)));
+    cpu::ThreadPool pool(threads);
+    cpu::AlignedPtr buf = cpu::alignedAlloc(bytes, "the bandwidth buffer");
+    const size_t per = (bytes / threads + 4095) / 4096 * 4096;
+    pool.parallelFor(threads, [&](int64_t b, int64_t e) {  // first touch by the thread that reads it
+        for (int64_t t = b; t < e; ++t) {
+            const size_t off = t * per, n = std::min(bytes, off + per) - std::min(bytes, off);
+            for (size_t i = 0; i < n; ++i) buf.get()[off + i] = static_cast<uint8_t>(i * 131 + t);
+        }
+    });
+    const bool avx2 = cpuFeatures().avx2;
+    std::vector<uint64_t> sums(threads);
+    double best = 1e30, total = 0;
+    uint64_t check = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+        const auto t0 = Clock::now();
+        pool.parallelFor(threads, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) {
+                const size_t off = std::min(bytes, t * per), n = std::min(bytes, off + per) - off;
+#ifdef MS4_BENCH_AVX2
+                sums[t] = avx2 ? readSumAvx2(buf.get() + off, n) : readSumScalar(buf.get() + off, n);
+#else
+                sums[t] = readSumScalar(buf.get() + off, n);
+#endif
+            }
+        });
+        const double s = secondsSince(t0);
+        best = std::min(best, s);
+        total += s;
+        for (uint64_t v : sums) check += v;
+    }
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("bytes", static_cast<double>(bytes));
+    r.Set("threads", threads);
+    r.Set("passes", passes);
+    r.Set("bestSeconds", best);
+    r.Set("seconds", total / passes);
+    r.Set("bestGbps", bytes / best / 1e9);
+    r.Set("gbps", bytes / (total / passes) / 1e9);
+    r.Set("checksum", static_cast<double>(check % 1000003));  // keeps every load observable
+    return r;
+}
+
+// ---- synthetic weights ----
+struct Source {
+    std::vector<uint8_t> data, scales;
+    LinearSource src;
+    Source(WeightFormat f, int rows, int cols, uint64_t seed) {
+        src.format = f;
+        src.rows = rows;
+        src.cols = cols;
+        const size_t n = static_cast<size_t>(rows) * cols;
+        uint64_t s = seed;
+        auto fill = [&](std::vector<uint8_t>& v) {
+            for (size_t i = 0; i + 8 <= v.size(); i += 8) {
+                const uint64_t r = mix(s);
+                std::memcpy(v.data() + i, &r, 8);
+            }
+        };
+        switch (f) {
+            case WeightFormat::BF16:
+                data.resize(2 * n);
+                for (size_t i = 0; i < n; ++i) {  // |w| in [2^-8, 2^-4), random sign and mantissa
+                    const uint16_t v = static_cast<uint16_t>(((mix(s) & 0x8000) | (0x3b80 + (mix(s) & 0x1ff))));
+                    std::memcpy(data.data() + 2 * i, &v, 2);
+                }
+                break;
+            case WeightFormat::FP8:
+                data.resize(n);
+                fill(data);
+                for (uint8_t& b : data) b &= 0xbf;  // no NaN codes
+                src.scale = 0.01f;
+                break;
+            case WeightFormat::NVFP4:
+                data.resize(n / 2);
+                fill(data);
+                scales.resize(n / 16);
+                for (uint8_t& b : scales) b = static_cast<uint8_t>(0x28 + mix(s) % 32);
+                src.scale = 448.0f * 6.0f;
+                break;
+        }
+        src.data = data.data();
+        src.blockScales = scales.empty() ? nullptr : scales.data();
+    }
+};
+
+WeightFormat parseFormat(const std::string& f) {
+    if (f == "bf16") return WeightFormat::BF16;
+    if (f == "fp8") return WeightFormat::FP8;
+    if (f == "nvfp4") return WeightFormat::NVFP4;
+    throw std::runtime_error("kernelBench: unknown format \"" + f + "\" (bf16 | fp8 | nvfp4)");
+}
+
+std::unique_ptr<CpuBackend> makeBackend(const Params& p, int threads) {
+    const std::string path = resolveCpuPath(p.str("path", ""));
+    const cpu::CpuKernels& k = path == "avx2" ? *cpu::avx2Kernels() : cpu::portableKernels();
+    const std::string act = p.str("act", "");
+    cpu::Nvfp4Activations a = resolveNvfp4Activations(path);
+    if (act == "f32") a = cpu::Nvfp4Activations::F32;
+    else if (act == "int8") a = cpu::Nvfp4Activations::Int8;
+    else if (!act.empty()) throw std::runtime_error("kernelBench: act must be \"f32\" or \"int8\"");
+    return std::make_unique<CpuBackend>(threads, k, a);
+}
+
+void setCommon(Napi::Object r, const CpuBackend& be, size_t bytes, const std::vector<double>& times, size_t distinct) {
+    double total = 0, best = 1e30;
+    for (double t : times) {
+        total += t;
+        best = std::min(best, t);
+    }
+    const double mean = total / times.size();
+    r.Set("kernelPath", be.kernelPath());
+    r.Set("act", be.nvfp4Int8() ? "int8" : "f32");
+    r.Set("threads", be.threads());
+    r.Set("bytes", static_cast<double>(bytes));
+    r.Set("distinctBytes", static_cast<double>(distinct));
+    r.Set("calls", static_cast<double>(times.size()));
+    r.Set("seconds", mean);
+    r.Set("bestSeconds", best);
+    r.Set("gbps", bytes / mean / 1e9);
+    r.Set("bestGbps", bytes / best / 1e9);
+}
+
+Napi::Object benchLinear(Napi::Env env, const Params& p, int threads) {
+    auto be = makeBackend(p, threads);
+    const WeightFormat f = parseFormat(p.str("format", "nvfp4"));
+    const int rows = static_cast<int>(p.num("rows", 4096)), cols = static_cast<int>(p.num("cols", 4096));
+    const int T = static_cast<int>(p.num("T", 1));
+    const double minBytes = p.num("minBytes", 512.0 * 1024 * 1024);
+    Source src(f, rows, cols, 12345);
+    std::vector<std::unique_ptr<LinearWeights>> copies;
+    size_t distinct = 0;
+    while (distinct < minBytes || copies.size() < 2) {
+        copies.push_back(be->prepareLinear(src.src));
+        distinct += copies.back()->bytes;
+    }
+    std::vector<float> x(static_cast<size_t>(T) * cols), y(static_cast<size_t>(T) * rows);
+    uint64_t s = 7;
+    for (float& v : x) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
+    for (auto& c : copies) be->linear(*c, x.data(), cols, T, y.data(), rows);  // warm-up: page faults, pool
+    const int iters = static_cast<int>(p.num("iters", std::max<double>(3 * copies.size(), 24)));
+    std::vector<double> times;
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        be->linear(*copies[i % copies.size()], x.data(), cols, T, y.data(), rows);
+        times.push_back(secondsSince(t0));
+    }
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("format", p.str("format", "nvfp4"));
+    r.Set("rows", rows);
+    r.Set("cols", cols);
+    r.Set("T", T);
+    setCommon(r, *be, copies[0]->bytes, times, distinct);
+    return r;
+}
+
+Napi::Object benchMoe(Napi::Env env, const Params& p, int threads) {
+    auto be = makeBackend(p, threads);
+    const WeightFormat f = parseFormat(p.str("format", "nvfp4"));
+    const int D = static_cast<int>(p.num("D", 4096)), I = static_cast<int>(p.num("I", 2048));
+    const int T = static_cast<int>(p.num("T", 1));
+    const double minBytes = p.num("minBytes", 512.0 * 1024 * 1024);
+    Source gateSrc(f, I, D, 1), upSrc(f, I, D, 2), downSrc(f, D, I, 3), routerSrc(WeightFormat::BF16, 4, D, 4);
+    struct Set {
+        std::vector<std::unique_ptr<LinearWeights>> owned;
+        MoeWeights w;
+    };
+    std::vector<std::unique_ptr<Set>> sets;
+    size_t distinct = 0, perCall = 0;
+    while (distinct < minBytes || sets.size() < 2) {
+        auto set = std::make_unique<Set>();
+        auto prep = [&](const Source& s) {
+            set->owned.push_back(be->prepareLinear(s.src));
+            return set->owned.back().get();
+        };
+        set->w.router = prep(routerSrc);
+        set->w.experts.resize(4);
+        for (ExpertWeights& e : set->w.experts) {
+            e.gate = prep(gateSrc);
+            e.up = prep(upSrc);
+            e.down = prep(downSrc);
+        }
+        set->w.hasShared = true;
+        set->w.shared.gate = prep(gateSrc);
+        set->w.shared.up = prep(upSrc);
+        set->w.shared.down = prep(downSrc);
+        set->w.topK = 4;
+        set->w.normTopk = true;
+        set->w.routedScale = 1.0f;
+        size_t b = 0;
+        for (auto& l : set->owned) b += l->bytes;
+        perCall = b;
+        distinct += b;
+        sets.push_back(std::move(set));
+    }
+    std::vector<float> x(static_cast<size_t>(T) * D), y(x.size());
+    uint64_t s = 9;
+    for (float& v : x) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
+    for (auto& set : sets) be->moe(set->w, x.data(), T, D, y.data());
+    const int iters = static_cast<int>(p.num("iters", std::max<double>(3 * sets.size(), 24)));
+    std::vector<double> times;
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        be->moe(sets[i % sets.size()]->w, x.data(), T, D, y.data());
+        times.push_back(secondsSince(t0));
+    }
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("format", p.str("format", "nvfp4"));
+    r.Set("D", D);
+    r.Set("I", I);
+    r.Set("T", T);
+    r.Set("experts", 5);
+    setCommon(r, *be, perCall, times, distinct);
+    return r;
+}
+
+}  // namespace
+
+Napi::Value KernelBench(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "kernelBench: name must be a string");
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    Params p;
+    if (info.Length() > 1 && info[1].IsObject()) p.o = info[1].As<Napi::Object>();
+    try {
+        int threads = static_cast<int>(p.num("threads", 0));
+        if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        if (name == "bandwidth") return benchBandwidth(env, p, threads);
+        if (name == "linear") return benchLinear(env, p, threads);
+        if (name == "moeLayer") return benchMoe(env, p, threads);
+        throw std::runtime_error("unknown bench \"" + name + "\" (bandwidth | linear | moeLayer)");
+    } catch (const Napi::Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Napi::Error::New(env, std::string("kernelBench: ") + e.what());
+    }
+}
+
+}  // namespace ms4
