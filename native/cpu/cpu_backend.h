@@ -102,8 +102,7 @@ void repackNvfp4(const LinearSource& src, int kPad, uint8_t* out);
 
 class CpuBackend : public Backend {
    public:
-    CpuBackend(int threads, const cpu::CpuKernels& kernels,
-               cpu::Nvfp4Activations acts = cpu::Nvfp4Activations::F32);
+    CpuBackend(int threads, const cpu::CpuKernels& kernels, cpu::Nvfp4Activations acts = cpu::Nvfp4Activations::F32);
 
     const char* name() const override { return "cpu"; }
     std::string kernelPath() const override { return std::string("cpu-") + k_.name; }
@@ -141,8 +140,8 @@ class CpuBackend : public Backend {
     void linearRowsPadded(const cpu::CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
                           int r1) const;
     // linearRowsPadded with x already quantized (int8 activations; w must be NVFP4).
-    void linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
-                      int r0, int r1) const;
+    void linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
+                      int r1) const;
     // Whether NVFP4 weights take int8 activations on this backend (see Nvfp4Activations).
     bool nvfp4Int8() const { return acts_ == cpu::Nvfp4Activations::Int8; }
     cpu::Nvfp4Activations nvfp4Activations() const { return acts_; }

@@ -173,10 +173,8 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
             const __m256i l1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask));  // 32..63
             const __m256i h0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask));  // 64..95
             const __m256i h1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask));  // 96..
-            const __m128i s8 =
-                _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(nib + 64)), scalePerm);
-            const __m128i h16 =
-                _mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(_mm_setzero_si128(), s8), 1), f16Mask);
+            const __m128i s8 = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(nib + 64)), scalePerm);
+            const __m128i h16 = _mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(_mm_setzero_si128(), s8), 1), f16Mask);
             const __m256 ws = _mm256_cvtph_ps(h16);
 #pragma GCC unroll 4
             for (int t = 0; t < TB; ++t) {
@@ -190,10 +188,10 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
                     _mm256_maddubs_epi16(h1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 96)));
                 // s16 pair sums → [b0×4 b2×4 | b1×4 b3×4], [b4×4 b6×4 | b5×4 b7×4] → [b0 b0 b2 b2 b4 b4 b6 b6 |
                 // b1 b1 b3 b3 b5 b5 b7 b7] (|·| <= 8·24·127 = 24384, no s16 wrap) → s32 [b0 b2 b4 b6 | b1 b3 b5 b7]
-                __m256i blocks = _mm256_madd_epi16(
-                    _mm256_hadd_epi16(_mm256_hadd_epi16(m0, m1), _mm256_hadd_epi16(m2, m3)), ones);
-                blocks = _mm256_sub_epi32(blocks,
-                                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias[t] + c * 8)));
+                __m256i blocks =
+                    _mm256_madd_epi16(_mm256_hadd_epi16(_mm256_hadd_epi16(m0, m1), _mm256_hadd_epi16(m2, m3)), ones);
+                blocks =
+                    _mm256_sub_epi32(blocks, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias[t] + c * 8)));
                 const __m256 scale = _mm256_mul_ps(ws, _mm256_loadu_ps(sa[t] + c * 8));
                 acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scale, acc[t]);
             }

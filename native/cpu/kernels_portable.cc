@@ -61,8 +61,8 @@ void linearRowsPortable(const CpuLinear& w, const float* x, int xStride, int T, 
 
 // int8 activations: per 16-block, an exact integer sum of 2·e2m1 × q, then × (block factor · activation scale)
 // in fp32; × 1/2 per row.
-void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
-                          int r0, int r1) {
+void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
+                          int r1) {
     static const int kTwiceE2m1[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
     const int chunks = w.kPad / kNvfp4Chunk;
     for (int r = r0; r < r1; ++r) {
@@ -91,7 +91,8 @@ void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride
 }
 
 const CpuKernels kPortable = {
-    "portable", linearRowsPortable, linearRowsQ8Portable, dotPortable, dotBf16Portable, axpyPortable, axpyBf16Portable, sumSquaresPortable,
+    "portable",      linearRowsPortable, linearRowsQ8Portable, dotPortable,
+    dotBf16Portable, axpyPortable,       axpyBf16Portable,     sumSquaresPortable,
 };
 
 }  // namespace

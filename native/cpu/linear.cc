@@ -95,12 +95,12 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
     }
 }
 
-void CpuBackend::linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
-                              int yStride, int r0, int r1) const {
+void CpuBackend::linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                              int r0, int r1) const {
     for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
         const int tn = std::min(cpu::kTokenBlock, T - t0);
-        k_.linearRowsQ8(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn,
-                        y + static_cast<size_t>(t0) * yStride, yStride, r0, r1);
+        k_.linearRowsQ8(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn, y + static_cast<size_t>(t0) * yStride,
+                        yStride, r0, r1);
     }
 }
 

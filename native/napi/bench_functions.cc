@@ -192,9 +192,12 @@ std::unique_ptr<CpuBackend> makeBackend(const Params& p, int threads) {
     const cpu::CpuKernels& k = path == "avx2" ? *cpu::avx2Kernels() : cpu::portableKernels();
     const std::string act = p.str("act", "");
     cpu::Nvfp4Activations a = resolveNvfp4Activations(path);
-    if (act == "f32") a = cpu::Nvfp4Activations::F32;
-    else if (act == "int8") a = cpu::Nvfp4Activations::Int8;
-    else if (!act.empty()) throw std::runtime_error("kernelBench: act must be \"f32\" or \"int8\"");
+    if (act == "f32")
+        a = cpu::Nvfp4Activations::F32;
+    else if (act == "int8")
+        a = cpu::Nvfp4Activations::Int8;
+    else if (!act.empty())
+        throw std::runtime_error("kernelBench: act must be \"f32\" or \"int8\"");
     return std::make_unique<CpuBackend>(threads, k, a);
 }
 

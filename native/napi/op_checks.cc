@@ -521,8 +521,8 @@ void checkAbsorbProjections(Checker& c, const NamedDims& nd, int T) {
 void checkMoe(Checker& c, WeightFormat f, int T, int D, int E, int topK, int I, bool shared, bool normTopk) {
     const std::string params = std::string("moe(format=") + formatName(f) + ",T=" + str(T) + ",D=" + str(D) +
                                ",E=" + str(E) + ",topK=" + str(topK) + ",I=" + str(I) +
-                               ",shared=" + (shared ? "1" : "0") + ",norm=" + (normTopk ? "1" : "0") +
-                               actTag(c.be, f) + ")";
+                               ",shared=" + (shared ? "1" : "0") + ",norm=" + (normTopk ? "1" : "0") + actTag(c.be, f) +
+                               ")";
     const bool int8 = f == WeightFormat::NVFP4 && c.be.nvfp4Int8();
     if (!c.wants(params)) return;
     Rng rng(seedOf(params));
@@ -576,8 +576,8 @@ void checkQ8BatchInvariance(Checker& c) {
     std::vector<float> batch(static_cast<size_t>(T) * rows), single(batch.size());
     c.be.linear(*w, x.data(), cols, T, batch.data(), rows);
     for (int t = 0; t < T; ++t) {
-        c.be.linear(*w, x.data() + static_cast<size_t>(t) * cols, cols, 1, single.data() + static_cast<size_t>(t) * rows,
-                    rows);
+        c.be.linear(*w, x.data() + static_cast<size_t>(t) * cols, cols, 1,
+                    single.data() + static_cast<size_t>(t) * rows, rows);
     }
     c.record("linearBatchInvariance", params, batch.data(), single.data(), batch.size(), kExact);
 }
