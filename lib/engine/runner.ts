@@ -128,10 +128,12 @@ function samplingRow(row: LogitRow): SamplingRowInput {
   const { seq } = row;
   if (!row.sample || seq.sampling === null)
     return { params: GREEDY, contextTokens: [], outputTokens: [], draws: 0 };
+  const p = seq.sampling;
+  // Penalty token lists are only copied into the step when a penalty reads them.
   return {
-    params: seq.sampling,
-    contextTokens: seq.allTokens(),
-    outputTokens: seq.outputTokens,
+    params: p,
+    contextTokens: p.repetitionPenalty !== 1 ? seq.allTokens() : [],
+    outputTokens: p.presencePenalty !== 0 || p.frequencyPenalty !== 0 ? seq.outputTokens : [],
     draws: seq.outputTokens.length,
     mask: seq.constraint?.nextMask() ?? null,
   };
