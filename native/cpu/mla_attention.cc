@@ -1,6 +1,8 @@
 // MLA attention over the paged latent cache (MODEL-SPEC §2): the absorbed (decode) form with its query/output
 // projections, and the expanded (prefill) form. Softmax is online (running max and sum, rescaled once per tile
-// of kTile entries); dot products and the running sums are fp32.
+// of entries); dot products and the running sums are fp32. The absorbed form splits each token's context into
+// fixed partitions (batch invariant, see mlaAttentionAbsorbed); on the avx2 path each partition runs the
+// head-folded kernel of cpu/mla_avx2.cc.
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/mla_kernels.h"
 
 namespace ms4 {
 
@@ -141,42 +144,151 @@ void CpuBackend::mlaAbsorbOutput(const float* oLat, const float* wkvb, const Mla
         1);
 }
 
-// Threads over (token, head); each walks its sequence's visible entries through the block table.
+// Decode attention, batch invariant by construction: token t's visible entries are cut into partitions of
+// kPartition entries (a function of its own context length only); each (token, partition) is one task, run by
+// whichever thread, producing its own running max / sum / unnormalised output for all heads; then each token
+// combines its partitions in index order. So a token's result depends neither on the batch nor on the threads,
+// and one long sequence still keeps every thread busy. The partition kernel is the AVX2 head-folded one on the
+// avx2 path (cpu/mla_avx2.cc), else the portable per-head one below.
+namespace {
+
+constexpr int kPartition = 256;    // cache entries per partition (a multiple of kTile)
+constexpr int kMaxPartials = 256;  // partitions whose partial states are held at once (bounds the scratch)
+
+inline int roundUp8(int x) { return (x + 7) / 8 * 8; }
+
+// The portable partition kernel: per head, tiles of kTile entries through the path's dot / axpy kernels.
+void partitionPortable(const cpu::MlaPartArgs& a, const cpu::CpuKernels& k) {
+    const size_t bytesPerValue = a.bf16 ? 2 : 4, width = static_cast<size_t>(a.L + a.R);
+    float scores[kTile];
+    const uint8_t* entries[kTile];
+    for (int h = 0; h < a.H; ++h) {
+        const float* ql = a.qLat + static_cast<size_t>(h) * a.L;
+        const float* qp = a.qPe + static_cast<size_t>(h) * a.qPeStride;
+        float* acc = a.o + static_cast<size_t>(h) * a.Lpad;
+        std::fill(acc, acc + a.L, 0.0f);
+        float m = -INFINITY, l = 0.0f;
+        for (int j0 = a.j0; j0 < a.j1; j0 += kTile) {
+            const int count = std::min(kTile, a.j1 - j0);
+            for (int j = 0; j < count; ++j) {
+                const int idx = j0 + j;
+                const int64_t slot =
+                    static_cast<int64_t>(a.blocks[idx / a.blockSize]) * a.blockSize + idx % a.blockSize;
+                const uint8_t* e = a.layer + static_cast<size_t>(slot) * width * bytesPerValue;
+                entries[j] = e;
+                const float dl = a.bf16 ? k.dotBf16(ql, reinterpret_cast<const uint16_t*>(e), a.L)
+                                        : k.dot(ql, reinterpret_cast<const float*>(e), a.L);
+                const float dr = a.bf16 ? k.dotBf16(qp, reinterpret_cast<const uint16_t*>(e) + a.L, a.R)
+                                        : k.dot(qp, reinterpret_cast<const float*>(e) + a.L, a.R);
+                scores[j] = (dl + dr) * a.scale;
+            }
+            onlineSoftmaxTile(scores, count, m, l, acc, a.L);
+            for (int j = 0; j < count; ++j) {
+                if (a.bf16) {
+                    k.axpyBf16(acc, scores[j], reinterpret_cast<const uint16_t*>(entries[j]), a.L);
+                } else {
+                    k.axpy(acc, scores[j], reinterpret_cast<const float*>(entries[j]), a.L);
+                }
+            }
+        }
+        a.m[h] = m;
+        a.l[h] = l;
+    }
+}
+
+}  // namespace
+
 void CpuBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& kv, int layer,
                                       const AttentionBatch& batch, const MlaDims& d, float* oLat) {
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
     std::vector<int> seqOf, visible;
     prepareBatch(cache, layer, batch, d, "mlaAttentionAbsorbed", seqOf, visible);
-    const EntryReader rd{cache, k_, batch, layer, cache.shape.dtype == KvDtype::BF16};
-    const int H = d.heads, L = d.latent, R = d.rope, qk = d.nope + d.rope;
-    pool_.parallelFor(
-        static_cast<int64_t>(batch.numTokens) * H,
-        [&](int64_t b, int64_t e) {
-            std::vector<float> acc(L);
-            float scores[kTile];
-            const uint8_t* entries[kTile];
-            for (int64_t task = b; task < e; ++task) {
-                const int t = static_cast<int>(task / H), h = static_cast<int>(task % H);
-                const int n = visible[t], seq = seqOf[t];
-                const float* ql = qLat + (static_cast<size_t>(t) * H + h) * L;
-                const float* qp = q + static_cast<size_t>(t) * qTokenStride + static_cast<size_t>(h) * qk + d.nope;
-                std::fill(acc.begin(), acc.end(), 0.0f);
-                float m = -INFINITY, l = 0.0f;
-                for (int j0 = 0; j0 < n; j0 += kTile) {
-                    const int count = std::min(kTile, n - j0);
-                    for (int j = 0; j < count; ++j) {
-                        entries[j] = rd.entry(seq, j0 + j);
-                        scores[j] = (rd.dot(ql, entries[j], 0, L) + rd.dot(qp, entries[j], L, R)) * d.scale;
+    const int H = d.heads, L = d.latent, R = d.rope, qk = d.nope + d.rope, T = batch.numTokens;
+    const int Hpad = roundUp8(H), Lpad = roundUp8(L);
+    const size_t partialFloats = static_cast<size_t>(Hpad) * Lpad + 2 * static_cast<size_t>(Hpad);
+    const cpu::MlaPartitionFn avx2 = &k_ == cpu::avx2Kernels() ? cpu::mlaPartitionAvx2() : nullptr;
+    const bool bf16 = cache.shape.dtype == KvDtype::BF16;
+    const uint8_t* layerBase = cache.slotPtr(layer, 0);
+    auto parts = [&](int t) { return (visible[t] + kPartition - 1) / kPartition; };
+    std::vector<float> partials;
+    std::vector<int> taskToken, firstTask;
+    for (int t0 = 0; t0 < T;) {
+        // A group of tokens [t0, t1) holding at most kMaxPartials partitions (at least one token).
+        int t1 = t0, total = 0;
+        firstTask.clear();
+        taskToken.clear();
+        while (t1 < T && (t1 == t0 || total + parts(t1) <= kMaxPartials)) {
+            firstTask.push_back(total);
+            for (int p = 0; p < parts(t1); ++p) taskToken.push_back(t1);
+            total += parts(t1);
+            ++t1;
+        }
+        firstTask.push_back(total);
+        if (partials.size() < static_cast<size_t>(total) * partialFloats) {
+            partials.assign(static_cast<size_t>(total) * partialFloats, 0.0f);
+        }
+        pool_.parallelFor(
+            total,
+            [&](int64_t b, int64_t e) {
+                for (int64_t task = b; task < e; ++task) {
+                    const int t = taskToken[task], p = static_cast<int>(task - firstTask[t - t0]);
+                    float* part = partials.data() + static_cast<size_t>(task) * partialFloats;
+                    cpu::MlaPartArgs a;
+                    a.qLat = qLat + static_cast<size_t>(t) * H * L;
+                    a.qPe = q + static_cast<size_t>(t) * qTokenStride + d.nope;
+                    a.qPeStride = qk;
+                    a.layer = layerBase;
+                    a.blocks = batch.blockTables + static_cast<size_t>(seqOf[t]) * batch.maxBlocksPerSeq;
+                    a.blockSize = cache.shape.blockSize;
+                    a.bf16 = bf16;
+                    a.H = H;
+                    a.L = L;
+                    a.R = R;
+                    a.Hpad = Hpad;
+                    a.Lpad = Lpad;
+                    a.scale = d.scale;
+                    a.j0 = p * kPartition;
+                    a.j1 = std::min(visible[t], a.j0 + kPartition);
+                    a.m = part;
+                    a.l = part + Hpad;
+                    a.o = part + 2 * Hpad;
+                    if (avx2 != nullptr) {
+                        avx2(a);
+                    } else {
+                        partitionPortable(a, k_);
                     }
-                    onlineSoftmaxTile(scores, count, m, l, acc.data(), L);
-                    for (int j = 0; j < count; ++j) rd.axpy(acc.data(), scores[j], entries[j], L);
                 }
-                float* out = oLat + (static_cast<size_t>(t) * H + h) * L;
-                const float inv = n > 0 ? 1.0f / l : 0.0f;
-                for (int i = 0; i < L; ++i) out[i] = acc[i] * inv;
-            }
-        },
-        1);
+            },
+            1);
+        // Combine each token's partitions in index order: o = Σ_p e^(m_p - M) o_p / Σ_p e^(m_p - M) l_p.
+        pool_.parallelFor(
+            t1 - t0,
+            [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) {
+                    const int t = t0 + static_cast<int>(i), p0 = firstTask[i], np = firstTask[i + 1] - p0;
+                    for (int h = 0; h < H; ++h) {
+                        float* out = oLat + (static_cast<size_t>(t) * H + h) * L;
+                        std::fill(out, out + L, 0.0f);
+                        if (np == 0) continue;
+                        float M = -INFINITY;
+                        for (int p = 0; p < np; ++p) {
+                            M = std::max(M, partials[static_cast<size_t>(p0 + p) * partialFloats + h]);
+                        }
+                        float sum = 0.0f;
+                        for (int p = 0; p < np; ++p) {
+                            const float* part = partials.data() + static_cast<size_t>(p0 + p) * partialFloats;
+                            const float w = np == 1 ? 1.0f : std::exp(part[h] - M);
+                            sum += w * part[Hpad + h];
+                            k_.axpy(out, w, part + 2 * Hpad + static_cast<size_t>(h) * Lpad, L);
+                        }
+                        const float inv = 1.0f / sum;
+                        for (int x = 0; x < L; ++x) out[x] *= inv;
+                    }
+                }
+            },
+            1);
+        t0 = t1;
+    }
 }
 
 // Threads over (sequence, head). Each task expands K_nope = W_UK[h]·c and V = W_UV[h]·c for kTile visible

@@ -5,8 +5,11 @@
 //   "linear":    one CpuBackend::linear (GEMV at T = 1) of a [rows, cols] weight in format bf16 | fp8 | nvfp4.
 //   "moeLayer":  one CpuBackend::moe: 4 routed experts (router over exactly those 4, top-4) + the shared expert,
 //                gate/up [I, D] and down [D, I] each.
+//   "mlaDecode": one CpuBackend::mlaAttentionAbsorbed for `seqs` decoding tokens (default 1), each over a context
+//                of `ctx` entries of a BF16 (or kv "f32") latent cache, block size 16, real dims (H 32, L 256,
+//                R 64); bytes = cache bytes read, flops = 2 · H · (2L + R) · ctx per token.
 // Params (all optional): threads, path ("portable" | "avx2"), act ("f32" | "int8"), T, rows, cols, format,
-// D, I, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters, bytes, passes.
+// D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters, bytes, passes.
 // Returns { bytes (per call), seconds (mean per call), bestSeconds, gbps, bestGbps, calls, ... }.
 #include "napi/bench_functions.h"
 
@@ -313,6 +316,89 @@ Napi::Object benchMoe(Napi::Env env, const Params& p, int threads) {
     return r;
 }
 
+Napi::Object benchMlaDecode(Napi::Env env, const Params& p, int threads) {
+    auto be = makeBackend(p, threads);
+    const int ctx = static_cast<int>(p.num("ctx", 4096)), seqs = static_cast<int>(p.num("seqs", 1));
+    const std::string kv = p.str("kv", "bf16");
+    if (kv != "bf16" && kv != "f32") throw std::runtime_error("kernelBench: kv must be \"bf16\" or \"f32\"");
+    if (ctx < 1 || seqs < 1) throw std::runtime_error("kernelBench: ctx and seqs must be positive");
+    MlaDims d;
+    d.heads = 32;
+    d.nope = 64;
+    d.rope = 64;
+    d.v = 128;
+    d.latent = 256;
+    d.scale = static_cast<float>(1.0 / std::sqrt(128.0));
+    const int bs = 16, blocksPerSeq = (ctx + bs - 1) / bs;
+    KvCacheShape shape;
+    shape.layers = 1;
+    shape.blockSize = bs;
+    shape.latent = d.latent;
+    shape.rope = d.rope;
+    shape.dtype = kv == "bf16" ? KvDtype::BF16 : KvDtype::F32;
+    const size_t bytesPerCall = static_cast<size_t>(seqs) * ctx * shape.width() * shape.bytesPerValue();
+    const double minBytes = p.num("minBytes", 256.0 * 1024 * 1024);
+    const int sets = std::max(2, static_cast<int>(std::ceil(minBytes / bytesPerCall)));  // batches to rotate over
+    shape.numBlocks = sets * seqs * blocksPerSeq;
+    std::unique_ptr<KvCache> cacheOwner = be->allocKvCache(shape);
+    const cpu::CpuKvCache& cache = asCpuKvCache(*cacheOwner);
+    uint64_t s = 11;
+    const size_t values = cache.layerValues();
+    if (shape.dtype == KvDtype::BF16) {
+        uint16_t* v = reinterpret_cast<uint16_t*>(cache.data.get());
+        for (size_t i = 0; i < values; ++i)
+            v[i] = static_cast<uint16_t>((mix(s) & 0x8000) | (0x3c00 + (mix(s) & 0x3ff)));
+    } else {
+        float* v = reinterpret_cast<float*>(cache.data.get());
+        for (size_t i = 0; i < values; ++i)
+            v[i] = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
+    }
+    std::vector<int32_t> seqStarts(seqs + 1), contextLens(seqs, ctx);
+    for (int i = 0; i <= seqs; ++i) seqStarts[i] = i;
+    std::vector<std::vector<int32_t>> tables(sets, std::vector<int32_t>(static_cast<size_t>(seqs) * blocksPerSeq));
+    for (int k = 0; k < sets; ++k) {
+        for (size_t i = 0; i < tables[k].size(); ++i) tables[k][i] = static_cast<int32_t>(k * tables[k].size() + i);
+    }
+    const int qk = d.nope + d.rope;
+    std::vector<float> q(static_cast<size_t>(seqs) * d.heads * qk),
+        qLat(static_cast<size_t>(seqs) * d.heads * d.latent), oLat(qLat.size());
+    for (float& v : q) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
+    for (float& v : qLat) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
+    auto call = [&](int k) {
+        AttentionBatch b;
+        b.numTokens = seqs;
+        b.numSeqs = seqs;
+        b.seqStarts = seqStarts.data();
+        b.contextLens = contextLens.data();
+        b.blockTables = tables[k].data();
+        b.maxBlocksPerSeq = blocksPerSeq;
+        be->mlaAttentionAbsorbed(qLat.data(), q.data(), d.heads * qk, *cacheOwner, 0, b, d, oLat.data());
+    };
+    for (int k = 0; k < sets; ++k) call(k);  // warm-up
+    const int iters = static_cast<int>(p.num("iters", std::max<double>(2 * sets, 16)));
+    std::vector<double> times;
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        call(i % sets);
+        times.push_back(secondsSince(t0));
+    }
+    const double flops = 2.0 * d.heads * (2.0 * d.latent + d.rope) * ctx * seqs;
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("format", kv);
+    r.Set("ctx", ctx);
+    r.Set("seqs", seqs);
+    r.Set("flops", flops);
+    setCommon(r, *be, bytesPerCall, times, static_cast<size_t>(sets) * bytesPerCall);
+    double total = 0, best = 1e30;
+    for (double t : times) {
+        total += t;
+        best = std::min(best, t);
+    }
+    r.Set("gflops", flops / (total / times.size()) / 1e9);
+    r.Set("bestGflops", flops / best / 1e9);
+    return r;
+}
+
 }  // namespace
 
 Napi::Value KernelBench(const Napi::CallbackInfo& info) {
@@ -327,7 +413,8 @@ Napi::Value KernelBench(const Napi::CallbackInfo& info) {
         if (name == "bandwidth") return benchBandwidth(env, p, threads);
         if (name == "linear") return benchLinear(env, p, threads);
         if (name == "moeLayer") return benchMoe(env, p, threads);
-        throw std::runtime_error("unknown bench \"" + name + "\" (bandwidth | linear | moeLayer)");
+        if (name == "mlaDecode") return benchMlaDecode(env, p, threads);
+        throw std::runtime_error("unknown bench \"" + name + "\" (bandwidth | linear | moeLayer | mlaDecode)");
     } catch (const Napi::Error&) {
         throw;
     } catch (const std::exception& e) {

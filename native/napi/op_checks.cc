@@ -383,6 +383,17 @@ NamedDims oddDims() {  // sizes that leave vector tails everywhere
     return {"odd", d};
 }
 
+NamedDims realDims() {  // Mistral Small 4 attention
+    MlaDims d;
+    d.heads = 32;
+    d.nope = 64;
+    d.rope = 64;
+    d.v = 128;
+    d.latent = 256;
+    d.scale = static_cast<float>(1.0 / std::sqrt(128.0));
+    return {"real", d};
+}
+
 struct NamedBatch {
     const char* name;
     std::vector<std::pair<int, int>> seqs;  // (new tokens, context length after this step)
@@ -394,6 +405,15 @@ std::vector<NamedBatch> testBatches() {
         {"decode", {{1, 5}, {1, 17}, {1, 33}}, 1.0f},
         {"mixed", {{17, 17}, {3, 40}, {1, 9}}, 1.0f},
         {"long", {{3, 150}}, 3.0f},
+    };
+}
+
+// Long contexts: several partitions of the absorbed kernel per token, partial last partitions, and a sequence
+// whose context is exactly a multiple of the partition size.
+std::vector<NamedBatch> longBatches() {
+    return {
+        {"long1", {{1, 2048}}, 1.0f},
+        {"long3", {{1, 1999}, {3, 1100}, {2, 257}}, 2.0f},
     };
 }
 
@@ -488,6 +508,43 @@ void checkAttention(Checker& c, bool expanded, const NamedDims& nd, const NamedB
         ref::mlaAttentionExpanded(q.data(), qTokenStride, *ac.refCache, 1, ac.batch, wkvb.data(), d, want.data());
         c.record(op, params, got.data(), want.data(), got.size(), bound);
     }
+}
+
+// Absorbed attention is batch invariant: every token of a batch (many threads) equals, bit for bit, the same
+// token alone in its own batch on a 1-thread backend of the same kernel path.
+void checkAttentionBatchInvariance(Checker& c, KvDtype dtype) {
+    const NamedDims nd = realDims();
+    const MlaDims& d = nd.d;
+    const NamedBatch nb = longBatches()[1];
+    const std::string params = std::string("mlaAttentionBatchInvariance(dims=real,batch=") + nb.name +
+                               ",block=16,kv=" + dtypeName(dtype) + ")";
+    if (!c.wants(params)) return;
+    Rng rng(seedOf(params));
+    AttentionCase ac = makeAttentionCase(c, nb, d, 16, dtype, true, rng);
+    const int T = ac.batch.numTokens, qk = d.nope + d.rope, qTokenStride = d.heads * qk;
+    const std::vector<float> q = randomVec(rng, static_cast<size_t>(T) * qTokenStride, nb.qScale),
+                             qLat = randomVec(rng, static_cast<size_t>(T) * d.heads * d.latent, nb.qScale);
+    std::vector<float> batch(qLat.size()), single(qLat.size());
+    c.be.mlaAttentionAbsorbed(qLat.data(), q.data(), qTokenStride, *ac.cache, 1, ac.batch, d, batch.data());
+    std::unique_ptr<Backend> one = createCpuBackend(1, c.be.kernels().name);
+    for (int s = 0; s < ac.batch.numSeqs; ++s) {
+        const int begin = ac.seqStarts[s], n = ac.seqStarts[s + 1] - begin;
+        for (int k = 0; k < n; ++k) {
+            const int t = begin + k;
+            const int32_t starts[2] = {0, 1}, ctx = ac.contextLens[s] - n + k + 1;
+            AttentionBatch b;
+            b.numTokens = 1;
+            b.numSeqs = 1;
+            b.seqStarts = starts;
+            b.contextLens = &ctx;
+            b.blockTables = ac.blockTables.data() + static_cast<size_t>(s) * ac.batch.maxBlocksPerSeq;
+            b.maxBlocksPerSeq = ac.batch.maxBlocksPerSeq;
+            one->mlaAttentionAbsorbed(qLat.data() + static_cast<size_t>(t) * d.heads * d.latent,
+                                      q.data() + static_cast<size_t>(t) * qTokenStride, qTokenStride, *ac.cache, 1, b,
+                                      d, single.data() + static_cast<size_t>(t) * d.heads * d.latent);
+        }
+    }
+    c.record("mlaAttentionBatchInvariance", params, batch.data(), single.data(), batch.size(), kExact);
 }
 
 void checkAbsorbProjections(Checker& c, const NamedDims& nd, int T) {
@@ -643,7 +700,15 @@ std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::str
             }
         }
         checkAttention(c, expanded, tinyDims(), testBatches()[1], 16, KvDtype::BF16, true);
+        for (const NamedBatch& nb : longBatches()) {
+            for (KvDtype dt : {KvDtype::F32, KvDtype::BF16}) {
+                checkAttention(c, expanded, tinyDims(), nb, 16, dt, false);
+                // the expanded reference at real dims costs ~50k MACs per (head, entry): absorbed form only
+                if (!expanded) checkAttention(c, expanded, realDims(), nb, 16, dt, false);
+            }
+        }
     }
+    for (KvDtype dt : {KvDtype::F32, KvDtype::BF16}) checkAttentionBatchInvariance(c, dt);
     for (WeightFormat f : formats) {
         for (int T : {1, 3, 17}) checkMoe(c, f, T, 128, 8, 4, 64, true, true);
         checkMoe(c, f, 6, 208, 8, 4, 80, true, true);
