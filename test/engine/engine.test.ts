@@ -1,42 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Engine, type EngineEvent, type EngineOptions, type RequestHandle } from "../../lib/engine/engine";
+import type { EngineEvent, EngineOptions, RequestHandle } from "../../lib/engine/engine";
 import { validateSamplingParams } from "../../lib/engine/sampling-params";
 import { DisposedError } from "../../lib/errors";
-import { FakeModel, type FakeModelOptions, fakeLogit, hashNext, scripted } from "./fake-model";
-
-const VOCAB = 1256;
-const greedy = validateSamplingParams({ temperature: 0, seed: 7 });
-
-function setup(
-  engine: Partial<Omit<EngineOptions, "runStep">> = {},
-  fake: Partial<FakeModelOptions> = {},
-): { engine: Engine; fake: FakeModel } {
-  const numBlocks = engine.numBlocks ?? 32;
-  const blockSize = engine.blockSize ?? 4;
-  const model = new FakeModel({ vocab: VOCAB, numBlocks, blockSize, ...fake });
-  return {
-    fake: model,
-    engine: new Engine({
-      runStep: model.runStep,
-      numBlocks,
-      blockSize,
-      vocabSize: VOCAB,
-      eosId: 2,
-      maxContext: 256,
-      ...engine,
-    }),
-  };
-}
-
-async function collect(handle: RequestHandle): Promise<EngineEvent[]> {
-  const events: EngineEvent[] = [];
-  for await (const ev of handle) events.push(ev);
-  return events;
-}
-
-const tokensOf = (events: EngineEvent[]) => events.flatMap((e) => (e.type === "token" ? [e.id] : []));
-const finishOf = (events: EngineEvent[]) => events.find((e) => e.type === "finish");
-const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+import { collect, finishOf, greedy, range, setup, tokensOf, VOCAB } from "./engine-fixture";
+import { fakeLogit, hashNext, scripted } from "./fake-model";
 
 /** What the fake writes after `prompt`, token by token, when nothing stops it. */
 function expected(prompt: number[], n: number): number[] {
