@@ -13,6 +13,7 @@ import {
 } from "./model-config";
 import { parseHfQuantization } from "./quantization";
 import { validateModelConfig } from "./validate";
+import { parseVisionTower } from "./vision-tower";
 
 export function parseHfConfig(root: JsonFields): ModelConfig {
   const modelType = root.string("model_type");
@@ -138,18 +139,9 @@ function parseHfRope(text: JsonFields): RopeConfig {
 }
 
 function parseHfVision(v: JsonFields, root: JsonFields): VisionConfig {
-  const hidden = v.count("hidden_size");
-  const heads = v.count("num_attention_heads");
   const ropeParams = v.optionalObject("rope_parameters");
   return {
-    hiddenSize: hidden,
-    numLayers: v.count("num_hidden_layers"),
-    numHeads: heads,
-    headDim: v.count("head_dim", Math.floor(hidden / heads)),
-    intermediateSize: v.count("intermediate_size"),
-    numChannels: v.count("num_channels", 3),
-    patchSize: v.count("patch_size"),
-    imageSize: v.count("image_size"),
+    ...parseVisionTower(v),
     ropeTheta: ropeParams?.has("rope_theta")
       ? ropeParams.number("rope_theta", { above: 0 })
       : v.number("rope_theta", { above: 0 }, 10000),

@@ -14,6 +14,7 @@ import {
 } from "./model-config";
 import { parseNativeQuantization } from "./quantization";
 import { validateModelConfig } from "./validate";
+import { parseVisionTower } from "./vision-tower";
 
 export function parseParamsJson(f: JsonFields): ModelConfig {
   const numHeads = f.count("n_heads");
@@ -107,17 +108,8 @@ function parseNativeRope(f: JsonFields): RopeConfig {
 }
 
 function parseNativeVision(v: JsonFields): VisionConfig {
-  const hidden = v.count("hidden_size");
-  const heads = v.count("num_attention_heads");
   return {
-    hiddenSize: hidden,
-    numLayers: v.count("num_hidden_layers"),
-    numHeads: heads,
-    headDim: v.count("head_dim", Math.floor(hidden / heads)),
-    intermediateSize: v.count("intermediate_size"),
-    numChannels: v.count("num_channels", 3),
-    patchSize: v.count("patch_size"),
-    imageSize: v.count("image_size"),
+    ...parseVisionTower(v),
     ropeTheta: v.number("rope_theta", { above: 0 }, 10000),
     spatialMergeSize: v.count("spatial_merge_size", 1),
     imageTokenId: v.int("image_token_id", { min: 0 }),
