@@ -47,12 +47,16 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->kPad = roundUp(src.cols, 32);
             w->rowBytes = static_cast<size_t>(w->kPad) * 2;
             w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "a BF16 weight");
-            for (int r = 0; r < src.rows; ++r) {
-                uint8_t* dst = w->data.get() + r * w->rowBytes;
-                std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols * 2, static_cast<size_t>(src.cols) * 2);
-                std::memset(dst + static_cast<size_t>(src.cols) * 2, 0,
-                            w->rowBytes - static_cast<size_t>(src.cols) * 2);
-            }
+            // Rows are copied on all threads: the source pages fault in from the mapped file in parallel.
+            pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
+                for (int64_t r = r0; r < r1; ++r) {
+                    uint8_t* dst = w->data.get() + r * w->rowBytes;
+                    std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols * 2,
+                                static_cast<size_t>(src.cols) * 2);
+                    std::memset(dst + static_cast<size_t>(src.cols) * 2, 0,
+                                w->rowBytes - static_cast<size_t>(src.cols) * 2);
+                }
+            });
             break;
         }
         case WeightFormat::FP8: {
@@ -61,11 +65,13 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->scale = src.scale;
             for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) * src.scale;
             w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight");
-            for (int r = 0; r < src.rows; ++r) {
-                uint8_t* dst = w->data.get() + r * w->rowBytes;
-                std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols, src.cols);
-                std::memset(dst + src.cols, 0, w->rowBytes - src.cols);
-            }
+            pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
+                for (int64_t r = r0; r < r1; ++r) {
+                    uint8_t* dst = w->data.get() + r * w->rowBytes;
+                    std::memcpy(dst, src.data + static_cast<size_t>(r) * src.cols, src.cols);
+                    std::memset(dst + src.cols, 0, w->rowBytes - src.cols);
+                }
+            });
             break;
         }
         case WeightFormat::NVFP4: {
@@ -75,7 +81,13 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->invGlobalScale = 1.0f / src.scale;
             for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) / src.scale;
             w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an NVFP4 weight");
-            cpu::repackNvfp4(src, w->kPad, w->data.get());
+            pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
+                LinearSource rows = src;  // rows [r0, r1) of the source, repacked into the same rows of the output
+                rows.rows = static_cast<int>(r1 - r0);
+                rows.data = src.data + static_cast<size_t>(r0) * (src.cols / 2);
+                rows.blockScales = src.blockScales + static_cast<size_t>(r0) * (src.cols / 16);
+                cpu::repackNvfp4(rows, w->kPad, w->data.get() + static_cast<size_t>(r0) * w->rowBytes);
+            });
             break;
         }
         default:
