@@ -16,7 +16,6 @@
  * memory-bound step would give.
  */
 import { existsSync } from "node:fs";
-import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openCheckpoint } from "../../lib/checkpoint/open-checkpoint";
@@ -24,6 +23,7 @@ import { validateSamplingParams } from "../../lib/engine/sampling-params";
 import { kvBytesPerToken } from "../../lib/inspect/model-sizes";
 import { ensureBuiltinModel } from "../../lib/model/builtin-model";
 import { Model } from "../../lib/model/model";
+import { physicalCores } from "../../lib/model/threads";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 // run-ts bundles this file next to itself, so the addon's default search (relative to the bundle) misses.
@@ -44,7 +44,7 @@ function parseArgs(argv: string[]): Args {
     concurrency: [1, 4, 16, 64],
     prompt: 32,
     tokens: 64,
-    threads: cpus().length,
+    threads: physicalCores(),
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];

@@ -9,6 +9,7 @@
 // Weights rotate over ≥ 512 MiB of copies, so every call reads them from DRAM (the L3 here is 32 MiB).
 // Usage: node bench/run-ts.mjs bench/kernels/kernel-bench.ts [--threads N] [--path avx2|portable]
 import { cpus } from "node:os";
+import { physicalCores } from "../../lib/model/threads";
 import { loadNative } from "../../lib/native";
 
 function arg(name: string): string | undefined {
@@ -17,7 +18,7 @@ function arg(name: string): string | undefined {
 }
 
 const native = loadNative();
-const threads = Number(arg("threads") ?? cpus().length);
+const threads = Number(arg("threads") ?? physicalCores());
 const path = arg("path") ?? "";
 const common: Record<string, number | string> = { threads, ...(path ? { path } : {}) };
 

@@ -1,14 +1,10 @@
-/**
- * The `ms4` command line. Each command lives in its own function; argument errors print usage and exit 2,
- * library errors print their message and exit 1.
- */
-import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { runBench } from "../bench/model-bench";
 import { Ms4Error } from "../errors";
 import { formatInspectReport, inspectCheckpoint } from "../inspect/inspect";
 import { builtinModelDir, ensureBuiltinModel } from "../model/builtin-model";
 import { Model } from "../model/model";
+import { physicalCores } from "../model/threads";
 import { loadNative } from "../native";
 import { makeTiny } from "../tiny/make-tiny";
 import { PRESET_NAMES, type PresetName } from "../tiny/presets";
@@ -122,7 +118,7 @@ async function cmdBench(args: string[]): Promise<void> {
     },
   });
   void positionals;
-  const threads = intOption(values.threads, "threads") ?? Math.max(1, cpus().length);
+  const threads = intOption(values.threads, "threads") ?? physicalCores();
   if (threads < 1) throw new UsageError("--threads expects a positive integer");
   const promptTokens = intOption(values.prompt, "prompt") ?? 128;
   const generateTokens = intOption(values.generate, "generate") ?? 32;

@@ -4,7 +4,6 @@
  * (native), sizes the paged KV pool, and exposes text in / text out through `tokenizer` and `renderChat`.
  */
 import { existsSync } from "node:fs";
-import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import type { ChatRequest, RenderedChat } from "../chat";
 import { renderChat as renderChatTokens } from "../chat";
@@ -30,6 +29,7 @@ import { ensureBuiltinModel } from "./builtin-model";
 import { type KvPlan, planKvCache } from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
 import { buildNativeSpec } from "./native-spec";
+import { physicalCores } from "./threads";
 
 export interface ModelMemory {
   /** Bytes of weights in kernel layouts. */
@@ -169,7 +169,7 @@ export class Model implements AsyncDisposable {
       );
       checkAbort();
       const spec = buildNativeSpec(plan, {
-        threads: options.threads ?? Math.max(1, cpus().length),
+        threads: options.threads ?? physicalCores(),
         cpuPath: options.cpuPath ?? process.env.MS4_CPU_PATH ?? "",
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
       });
