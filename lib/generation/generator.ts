@@ -193,12 +193,12 @@ export class Generator {
     maxTokens: number,
   ): { constraint: DecodingConstraint | undefined; grammar: Grammar | null } {
     const forced = checked.toolChoice.type === "required" || checked.toolChoice.type === "function";
-    const needsGrammar = checked.responseFormat.type !== "text" || forced || checked.tools.length > 0;
+    // Under plain "auto" / "none" tools only go into the prompt (their shape is checked with the request).
+    const needsGrammar = checked.responseFormat.type !== "text" || forced;
     const forbidToolCalls = checked.toolChoice.type === "none";
     if (!needsGrammar && !forbidToolCalls && checked.maxReasoningTokens === undefined)
       return { constraint: undefined, grammar: null };
     const table = this.table();
-    // Tools are compiled (validated) even when no grammar is needed for them.
     const grammar = needsGrammar
       ? buildGrammar(table, {
           responseFormat: checked.responseFormat,
