@@ -4,6 +4,7 @@
 //   - one fused MoE layer at real sizes (4 routed experts + the shared expert; gate+up [2048×4096], SiLU·mul,
 //     down [4096×2048]) with both activation modes;
 //   - BF16 GEMV 4096×4096 (the lm_head / router format) and FP8 GEMV 4096×4096;
+//   - prefill GEMM 4096×4096 at T = 64 for NVFP4 (f32 activations), BF16 and FP8, in GFLOP/s;
 //   - MLA decode attention (absorbed form), one decoding token, real dims (H 32, L 256, R 64), BF16 cache,
 //     context 4096 and 32768: GB/s of cache read (ctx × 320 × 2 bytes) and GFLOP/s (2 × 32 × (320 + 256) × ctx).
 // Weights rotate over ≥ 512 MiB of copies, so every call reads them from DRAM (the L3 here is 32 MiB).
@@ -52,6 +53,10 @@ run("moe layer 4+1 experts, D 4096, I 2048 (T=1)", "moeLayer", { D: 4096, I: 204
 run("bf16 gemv 4096x4096 (T=1)", "linear", { format: "bf16", rows: 4096, cols: 4096 });
 run("fp8 gemv 4096x4096 (T=1)", "linear", { format: "fp8", rows: 4096, cols: 4096 });
 run("nvfp4 gemv 4096x4096 (T=4)", "linear", { format: "nvfp4", rows: 4096, cols: 4096, T: 4, act: "int8" });
+// prefill GEMM (T >= 16 takes the GEMM kernels; GFLOP/s = 2 · rows · cols · T / time)
+run("nvfp4 gemm 4096x4096 (T=64)", "linear", { format: "nvfp4", rows: 4096, cols: 4096, T: 64, act: "f32" });
+run("bf16 gemm 4096x4096 (T=64)", "linear", { format: "bf16", rows: 4096, cols: 4096, T: 64 });
+run("fp8 gemm 4096x4096 (T=64)", "linear", { format: "fp8", rows: 4096, cols: 4096, T: 64 });
 run("mla decode attention, ctx 4096, bf16 cache (T=1)", "mlaDecode", { ctx: 4096, kv: "bf16" });
 run("mla decode attention, ctx 32768, bf16 cache (T=1)", "mlaDecode", { ctx: 32768, kv: "bf16" });
 

@@ -60,7 +60,8 @@ export function planKvCache(
   }
   let budget: number;
   if (options.kvCacheMemory === undefined || options.kvCacheMemory === "auto") {
-    const wanted = maxContext * maxBatchSize * bytesPerToken;
+    // Whole blocks: every sequence may need a partly filled last block.
+    const wanted = Math.ceil(maxContext / blockSize) * maxBatchSize * bytesPerBlock;
     // Leave at least half of what the weights do not use to the rest of the process and the system.
     const affordable = Math.max(bytesPerBlock, (machineBytes - weightBytes) / 2);
     budget = Math.min(wanted, affordable);

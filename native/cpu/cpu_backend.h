@@ -25,6 +25,7 @@ namespace cpu {
 constexpr int kNvfp4Chunk = 128;      // weights per repacked chunk
 constexpr int kNvfp4ChunkBytes = 72;  // 64 bytes of nibbles + 8 block scales
 constexpr int kTokenBlock = 4;        // tokens a linear kernel handles per pass over a weight row
+constexpr int kGemmMinTokens = 16;    // from this T on, linear uses CpuKernels::linearGemm when the path has one
 
 // NVFP4 activations: "f32" feeds fp32 activations to exactly dequantized weights (the exact oracle path);
 // "int8" quantizes each token's activations per 16-block to int8 (KERNEL-NOTES §3.1, path A, adapted to AVX2)
@@ -83,6 +84,9 @@ struct CpuKernels {
     // NVFP4 only, int8 activations: as linearRows with x rows in the q8 layout (row t at xq + t · xqStride).
     void (*linearRowsQ8)(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                          int r1);
+    // Optional (nullptr: linearRows per token block): linearRows for T >= kGemmMinTokens as a GEMM; must give every
+    // y[t, r] bit for bit what linearRows gives it (batch invariance).
+    void (*linearGemm)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
     float (*dot)(const float* a, const float* b, int n);
     float (*dotBf16)(const float* a, const uint16_t* b, int n);
     void (*axpy)(float* y, float a, const float* x, int n);  // y += a·x

@@ -6,6 +6,9 @@
 //   NVFP4 one vpshufb maps each nibble to 2·e2m1 (int8), converted to fp32 and × (block factor / 2), where the
 //         block factor fp8(scale)/globalScale comes from the weight's 256-entry table; the product equals
 //         e2m1 · factor exactly (the doubling and halving are exact).
+#include <algorithm>
+#include <vector>
+
 #include "cpu/cpu_backend.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -253,6 +256,160 @@ MS4_AVX2 void linearRowsAvx2(const CpuLinear& w, const float* x, int xStride, in
 }
 static_assert(kTokenBlock == 4, "linearRowsAvx2 handles token blocks of up to 4");
 
+// GEMM (T >= kGemmMinTokens): for a tile of kGemmRows rows, each kGemmK-column chunk of the weights is decoded once
+// into an L1-resident fp32 buffer (exactly the values the GEMV kernels compute in registers) and multiplied
+// against all T tokens, 3 rows × 4 tokens of accumulators at a time. Batch invariance: every y[t, r] keeps the
+// GEMV's accumulation exactly: two 8-lane partial sums a0/a1 take the same FMAs in the same k order (per 16
+// columns: a0 ← columns 0..7, a1 ← 8..15; NVFP4 visits a chunk's 16-column groups in the GEMV's order 0, 64,
+// 16, 80, 32, 96, 48, 112), carried across column chunks in memory (exact), then hsum(a0 + a1) as the GEMV.
+constexpr int kGemmRows = 48;     // rows whose accumulators a pass over the columns keeps (T × 48 × 16 floats)
+constexpr int kGemmDecRows = 12;  // rows decoded per column chunk (12 × kGemmK fp32 = 12 KB, stays in L1)
+constexpr int kGemmK = 256;       // columns per decoded chunk (a multiple of kNvfp4Chunk)
+constexpr int kGemmSteps = kGemmK / 16;
+
+// Decodes rows [rt, rt + nr) × columns [k0, k0 + kc) into buf (row i at buf + i · kGemmK) in step order.
+MS4_AVX2 void gemmDecode(const CpuLinear& w, int rt, int nr, int k0, int kc, float* buf) {
+    switch (w.format) {
+        case WeightFormat::BF16:
+            for (int i = 0; i < nr; ++i) {
+                const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row(rt + i)) + k0;
+                float* b = buf + static_cast<size_t>(i) * kGemmK;
+                for (int k = 0; k < kc; k += 8) _mm256_store_ps(b + k, loadBf16x8(wr + k));
+            }
+            return;
+        case WeightFormat::FP8: {
+            const __m256 scale = _mm256_set1_ps(w.scale);
+            for (int i = 0; i < nr; ++i) {
+                const uint8_t* wr = w.row(rt + i) + k0;
+                float* b = buf + static_cast<size_t>(i) * kGemmK;
+                for (int k = 0; k < kc; k += 8) _mm256_store_ps(b + k, loadFp8x8(wr + k, scale));
+            }
+            return;
+        }
+        case WeightFormat::NVFP4: {
+            const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+            const __m128i lowMask = _mm_set1_epi8(0x0f);
+            for (int i = 0; i < nr; ++i) {
+                const uint8_t* wr = w.row(rt + i);
+                float* b = buf + static_cast<size_t>(i) * kGemmK;
+                for (int kk = 0; kk < kc; kk += kNvfp4Chunk) {
+                    const uint8_t* nib = wr + static_cast<size_t>((k0 + kk) / kNvfp4Chunk) * kNvfp4ChunkBytes;
+                    const uint8_t* sc = nib + 64;
+                    float* bc = b + kk;
+                    for (int q = 0; q < 4; ++q) {  // as rowsNvfp4: steps 2q (w0 w1) and 2q + 1 (w2 w3)
+                        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(nib + 16 * q));
+                        const __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(bytes, lowMask));
+                        const __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(bytes, 4), lowMask));
+                        const __m256 sLo = _mm256_set1_ps(w.table[sc[q]] * 0.5f);
+                        const __m256 sHi = _mm256_set1_ps(w.table[sc[4 + q]] * 0.5f);
+                        _mm256_store_ps(bc + 32 * q, _mm256_mul_ps(int8x8ToFloat(lo), sLo));
+                        _mm256_store_ps(bc + 32 * q + 8, _mm256_mul_ps(int8x8ToFloat(_mm_srli_si128(lo, 8)), sLo));
+                        _mm256_store_ps(bc + 32 * q + 16, _mm256_mul_ps(int8x8ToFloat(hi), sHi));
+                        _mm256_store_ps(bc + 32 * q + 24, _mm256_mul_ps(int8x8ToFloat(_mm_srli_si128(hi, 8)), sHi));
+                    }
+                }
+            }
+            return;
+        }
+    }
+}
+
+// acc[(t · kGemmRows + i) · 16 ..]: a0 (8 lanes) then a1 of token t, tile row i. xoff[s]: the x column of step s.
+// The a0 chains (columns 0..7 of each step) and the a1 chains (8..15) are independent, so they run as two passes:
+// RB × TB accumulators, RB weight registers and one x register per pass (3 × 4: 16 ymm, 7 loads per 12 FMAs).
+template <int RB, int TB>
+MS4_AVX2 void gemmMicro(const float* wb, const float* x, int xs, const int* xoff, int steps, float* acc) {
+    for (int h = 0; h < 16; h += 8) {
+        __m256 a[RB][TB];
+#pragma GCC unroll 4
+        for (int i = 0; i < RB; ++i) {
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t)
+                a[i][t] = _mm256_loadu_ps(acc + (static_cast<size_t>(t) * kGemmRows + i) * 16 + h);
+        }
+        const float* xh = x + h;
+        const float* wh = wb + h;
+        for (int s = 0; s < steps; ++s) {
+            const float* xp = xh + xoff[s];
+            __m256 wv[RB];
+#pragma GCC unroll 4
+            for (int i = 0; i < RB; ++i) wv[i] = _mm256_load_ps(wh + static_cast<size_t>(i) * kGemmK + 16 * s);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const __m256 xv = _mm256_loadu_ps(xp + static_cast<size_t>(t) * xs);
+#pragma GCC unroll 4
+                for (int i = 0; i < RB; ++i) a[i][t] = _mm256_fmadd_ps(wv[i], xv, a[i][t]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < RB; ++i) {
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t)
+                _mm256_storeu_ps(acc + (static_cast<size_t>(t) * kGemmRows + i) * 16 + h, a[i][t]);
+        }
+    }
+}
+
+constexpr int kGemmTB = 4;  // tokens per micro-kernel call
+template <int TB>
+MS4_AVX2 void gemmTokens(const float* wb, int nr, const float* x, int xs, const int* xoff, int steps, float* acc) {
+    int i = 0;
+    for (; i + 3 <= nr; i += 3) {
+        gemmMicro<3, TB>(wb + static_cast<size_t>(i) * kGemmK, x, xs, xoff, steps, acc + static_cast<size_t>(i) * 16);
+    }
+    if (nr - i == 2) {
+        gemmMicro<2, TB>(wb + static_cast<size_t>(i) * kGemmK, x, xs, xoff, steps, acc + static_cast<size_t>(i) * 16);
+    } else if (nr - i == 1) {
+        gemmMicro<1, TB>(wb + static_cast<size_t>(i) * kGemmK, x, xs, xoff, steps, acc + static_cast<size_t>(i) * 16);
+    }
+}
+
+MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, float* y, int ys, int r0, int r1) {
+    alignas(64) float wbuf[kGemmDecRows * kGemmK];
+    int xoff[kGemmSteps];
+    for (int s = 0; s < kGemmSteps; ++s) {
+        xoff[s] = w.format == WeightFormat::NVFP4 ? (s / 2) % 4 * 16 + (s % 2) * 64 + s / 8 * 128 : 16 * s;
+    }
+    std::vector<float> accv(static_cast<size_t>(T) * kGemmRows * 16);
+    float* acc = accv.data();
+    // Column chunk outermost inside a row tile: the chunk's x [T × kGemmK] stays in L2 across the tile's row groups.
+    for (int rt = r0; rt < r1; rt += kGemmRows) {
+        const int nr = std::min(kGemmRows, r1 - rt);
+        std::fill(accv.begin(), accv.end(), 0.0f);
+        for (int k0 = 0; k0 < w.kPad; k0 += kGemmK) {
+            const int kc = std::min(kGemmK, w.kPad - k0), steps = kc / 16;
+            const float* xk = x + k0;
+            for (int rg = 0; rg < nr; rg += kGemmDecRows) {
+                const int ng = std::min(kGemmDecRows, nr - rg);
+                gemmDecode(w, rt + rg, ng, k0, kc, wbuf);
+                float* accg = acc + static_cast<size_t>(rg) * 16;
+                int t0 = 0;
+                for (; t0 + kGemmTB <= T; t0 += kGemmTB) {
+                    gemmTokens<kGemmTB>(wbuf, ng, xk + static_cast<size_t>(t0) * xs, xs, xoff, steps,
+                                        accg + static_cast<size_t>(t0) * kGemmRows * 16);
+                }
+                const float* xt = xk + static_cast<size_t>(t0) * xs;
+                float* at = accg + static_cast<size_t>(t0) * kGemmRows * 16;
+                if (T - t0 == 3) {
+                    gemmTokens<3>(wbuf, ng, xt, xs, xoff, steps, at);
+                } else if (T - t0 == 2) {
+                    gemmTokens<2>(wbuf, ng, xt, xs, xoff, steps, at);
+                } else if (T - t0 == 1) {
+                    gemmTokens<1>(wbuf, ng, xt, xs, xoff, steps, at);
+                }
+            }
+        }
+        for (int t = 0; t < T; ++t) {
+            for (int i = 0; i < nr; ++i) {
+                const float* p = acc + (static_cast<size_t>(t) * kGemmRows + i) * 16;
+                y[static_cast<size_t>(t) * ys + (rt - r0 + i)] =
+                    hsum(_mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)));
+            }
+        }
+    }
+}
+static_assert(kGemmK % kNvfp4Chunk == 0, "a GEMM column chunk holds whole NVFP4 chunks");
+
 MS4_AVX2 float dotAvx2(const float* a, const float* b, int n) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int i = 0;
@@ -329,7 +486,8 @@ MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
 }
 
 const CpuKernels kAvx2 = {
-    "avx2", linearRowsAvx2, linearRowsQ8Avx2, dotAvx2, dotBf16Avx2, axpyAvx2, axpyBf16Avx2, sumSquaresAvx2,
+    "avx2",      linearRowsAvx2, linearRowsQ8Avx2, linearGemmAvx2, dotAvx2,
+    dotBf16Avx2, axpyAvx2,       axpyBf16Avx2,     sumSquaresAvx2,
 };
 
 }  // namespace

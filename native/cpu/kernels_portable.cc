@@ -91,8 +91,8 @@ void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride
 }
 
 const CpuKernels kPortable = {
-    "portable",      linearRowsPortable, linearRowsQ8Portable, dotPortable,
-    dotBf16Portable, axpyPortable,       axpyBf16Portable,     sumSquaresPortable,
+    "portable",   linearRowsPortable, linearRowsQ8Portable, nullptr, dotPortable, dotBf16Portable,
+    axpyPortable, axpyBf16Portable,   sumSquaresPortable,
 };
 
 }  // namespace

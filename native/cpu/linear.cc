@@ -100,6 +100,10 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
 
 void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride,
                                   int r0, int r1) const {
+    if (T >= cpu::kGemmMinTokens && k_.linearGemm != nullptr) {
+        k_.linearGemm(w, x, xStride, T, y, yStride, r0, r1);
+        return;
+    }
     for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
         const int tn = std::min(cpu::kTokenBlock, T - t0);
         k_.linearRows(w, x + static_cast<size_t>(t0) * xStride, xStride, tn, y + static_cast<size_t>(t0) * yStride,
@@ -147,6 +151,7 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
     const int threads = pool_.size();
     int tileRows = std::max(1, static_cast<int>(48 * 1024 / w.rowBytes));
     if (T <= cpu::kTokenBlock) tileRows = 64;
+    if (T >= cpu::kGemmMinTokens && !q8 && k_.linearGemm != nullptr) tileRows = 48;  // the GEMM's row tile
     tileRows = std::min(tileRows, std::max(4, (w.rows + 4 * threads - 1) / (4 * threads)));
     tileRows = std::max(1, std::min(tileRows, 64));
     const int tiles = (w.rows + tileRows - 1) / tileRows;

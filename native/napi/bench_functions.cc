@@ -253,6 +253,11 @@ Napi::Object benchLinear(Napi::Env env, const Params& p, int threads) {
     r.Set("cols", cols);
     r.Set("T", T);
     setCommon(r, *be, copies[0]->bytes, times, distinct);
+    const double flops = 2.0 * rows * cols * T;
+    const double mean = r.Get("seconds").As<Napi::Number>().DoubleValue();
+    const double best = r.Get("bestSeconds").As<Napi::Number>().DoubleValue();
+    r.Set("gflops", flops / mean / 1e9);
+    r.Set("bestGflops", flops / best / 1e9);
     return r;
 }
 

@@ -619,15 +619,17 @@ void checkMoe(Checker& c, WeightFormat f, int T, int D, int E, int topK, int I, 
     c.record("moe", params, got.data(), want.data(), got.size(), int8 ? kMoeInt8Bound : kMoeBound);
 }
 
-// Batch invariance of the int8 path: each token of a T = 11 linear (token blocks 4+4+3) and moe must equal,
-// bit for bit, the same token run alone (T = 1). Recorded as op "linearBatchInvariance" with bound 0.
-void checkQ8BatchInvariance(Checker& c) {
-    const std::string params = std::string("linearBatchInvariance(format=nvfp4,T=11,rows=70,cols=4096") +
-                               actTag(c.be, WeightFormat::NVFP4) + ")";
+// Batch invariance: each token of a batched linear must equal, bit for bit, the same token run alone (T = 1).
+// int8 path: T = 11 (token blocks 4+4+3). Recorded as op "linearBatchInvariance" with bound 0.
+// With f32 activations (checkBatchInvariance) T = 37 takes the GEMM path (T > kTokenBlock, row tiles with an odd
+// tail, token blocks 3 + ... + 1) and T = 1 the GEMV, which must agree bit for bit; cols = 1040 / 1008 leave a
+// partial GEMM column chunk.
+void checkBatchInvariance(Checker& c, WeightFormat f, int T, int rows, int cols) {
+    const std::string params = std::string("linearBatchInvariance(format=") + formatName(f) + ",T=" + str(T) +
+                               ",rows=" + str(rows) + ",cols=" + str(cols) + actTag(c.be, f) + ")";
     if (!c.wants(params)) return;
     Rng rng(seedOf(params));
-    const int T = 11, rows = 70, cols = 4096;
-    TestWeight tw(WeightFormat::NVFP4, rows, cols, rng);
+    TestWeight tw(f, rows, cols, rng);
     std::unique_ptr<LinearWeights> w = c.be.prepareLinear(tw.src);
     const std::vector<float> x = randomVec(rng, static_cast<size_t>(T) * cols);
     std::vector<float> batch(static_cast<size_t>(T) * rows), single(batch.size());
@@ -659,6 +661,10 @@ std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::str
         }
         checkLinear(c, f, 5, 300, 1008, true);
         if (f != WeightFormat::NVFP4) checkLinear(c, f, 3, 40, 100, true);  // K % 16 != 0
+    }
+    for (WeightFormat f : formats) {
+        checkBatchInvariance(c, f, 37, 71, f == WeightFormat::NVFP4 ? 1024 + 128 : 1040);
+        checkBatchInvariance(c, f, 64, 130, f == WeightFormat::NVFP4 ? 4096 : 1008);
     }
     checkRepack(c, 96, 80);
     checkRepack(c, 33, 208);
@@ -727,7 +733,7 @@ std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::str
     checkLinear(c, WeightFormat::NVFP4, 5, 300, 1008, true);
     for (int T : {1, 3, 17}) checkMoe(c, WeightFormat::NVFP4, T, 128, 8, 4, 64, true, true);
     checkMoe(c, WeightFormat::NVFP4, 6, 208, 8, 4, 80, true, true);
-    checkQ8BatchInvariance(c);
+    checkBatchInvariance(c, WeightFormat::NVFP4, 11, 70, 4096);
     return std::move(c.results);
 }
 

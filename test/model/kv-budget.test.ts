@@ -50,3 +50,8 @@ describe("KV pool sizing and the memory checks made before allocating", () => {
     expect(() => planKvCache(real, { maxContext: 2_000_000 }, GiB, 24 * GiB)).toThrow(/options\.maxContext/);
   });
 });
+
+test('"auto" sizes the pool in whole blocks, so maxContext tokens always fit in one sequence', () => {
+  const plan = planKvCache(real, { maxContext: 132, maxBatchSize: 1 }, GiB, 24 * GiB);
+  expect(plan.numBlocks * plan.blockSize).toBeGreaterThanOrEqual(132);
+});
