@@ -7,6 +7,7 @@
 //         block factor fp8(scale)/globalScale comes from the weight's 256-entry table; the product equals
 //         e2m1 · factor exactly (the doubling and halving are exact).
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -204,22 +205,29 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
     }
 }
 
-MS4_AVX2 void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
-                               int r0, int r1) {
+// Calls run(std::integral_constant<int, TB>) with the token block TB = min(T, kTokenBlock) as a compile-time constant.
+template <typename Run>
+MS4_AVX2 void withTokenBlock(int T, const Run& run) {
+    static_assert(kTokenBlock == 4, "withTokenBlock covers token blocks of 1..4");
     switch (T) {
         case 1:
-            rowsNvfp4Q8<1>(w, xq, xqStride, y, yStride, r0, r1);
+            run(std::integral_constant<int, 1>{});
             return;
         case 2:
-            rowsNvfp4Q8<2>(w, xq, xqStride, y, yStride, r0, r1);
+            run(std::integral_constant<int, 2>{});
             return;
         case 3:
-            rowsNvfp4Q8<3>(w, xq, xqStride, y, yStride, r0, r1);
+            run(std::integral_constant<int, 3>{});
             return;
         default:
-            rowsNvfp4Q8<4>(w, xq, xqStride, y, yStride, r0, r1);
+            run(std::integral_constant<int, 4>{});
             return;
     }
+}
+
+MS4_AVX2 void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                               int r0, int r1) {
+    withTokenBlock(T, [&](auto tb) { rowsNvfp4Q8<decltype(tb)::value>(w, xq, xqStride, y, yStride, r0, r1); });
 }
 
 template <int TB>
@@ -239,20 +247,7 @@ MS4_AVX2 void rowsAny(const CpuLinear& w, const float* x, int xs, float* y, int 
 
 MS4_AVX2 void linearRowsAvx2(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
                              int r1) {
-    switch (T) {
-        case 1:
-            rowsAny<1>(w, x, xStride, y, yStride, r0, r1);
-            return;
-        case 2:
-            rowsAny<2>(w, x, xStride, y, yStride, r0, r1);
-            return;
-        case 3:
-            rowsAny<3>(w, x, xStride, y, yStride, r0, r1);
-            return;
-        default:
-            rowsAny<4>(w, x, xStride, y, yStride, r0, r1);
-            return;
-    }
+    withTokenBlock(T, [&](auto tb) { rowsAny<decltype(tb)::value>(w, x, xStride, y, yStride, r0, r1); });
 }
 static_assert(kTokenBlock == 4, "linearRowsAvx2 handles token blocks of up to 4");
 

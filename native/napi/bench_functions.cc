@@ -327,13 +327,8 @@ Napi::Object benchMlaDecode(Napi::Env env, const Params& p, int threads) {
     const std::string kv = p.str("kv", "bf16");
     if (kv != "bf16" && kv != "f32") throw std::runtime_error("kernelBench: kv must be \"bf16\" or \"f32\"");
     if (ctx < 1 || seqs < 1) throw std::runtime_error("kernelBench: ctx and seqs must be positive");
-    MlaDims d;
-    d.heads = 32;
-    d.nope = 64;
-    d.rope = 64;
-    d.v = 128;
-    d.latent = 256;
-    d.scale = static_cast<float>(1.0 / std::sqrt(128.0));
+    // Mistral Small 4 attention: heads, nope, rope, v, latent, softmax scale
+    const MlaDims d{32, 64, 64, 128, 256, static_cast<float>(1.0 / std::sqrt(128.0))};
     const int bs = 16, blocksPerSeq = (ctx + bs - 1) / bs;
     KvCacheShape shape;
     shape.layers = 1;

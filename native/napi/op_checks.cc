@@ -362,36 +362,18 @@ struct NamedDims {
 };
 
 NamedDims tinyDims() {
-    MlaDims d;
-    d.heads = 4;
-    d.nope = 16;
-    d.rope = 16;
-    d.v = 32;
-    d.latent = 32;
-    d.scale = static_cast<float>(1.0 / std::sqrt(32.0));
-    return {"tiny", d};
+    // heads, nope, rope, v, latent, softmax scale
+    return {"tiny", MlaDims{4, 16, 16, 32, 32, static_cast<float>(1.0 / std::sqrt(32.0))}};
 }
 
 NamedDims oddDims() {  // sizes that leave vector tails everywhere
-    MlaDims d;
-    d.heads = 2;
-    d.nope = 24;
-    d.rope = 8;
-    d.v = 20;
-    d.latent = 40;
-    d.scale = static_cast<float>(1.0 / std::sqrt(32.0));
-    return {"odd", d};
+    // heads, nope, rope, v, latent, softmax scale
+    return {"odd", MlaDims{2, 24, 8, 20, 40, static_cast<float>(1.0 / std::sqrt(32.0))}};
 }
 
 NamedDims realDims() {  // Mistral Small 4 attention
-    MlaDims d;
-    d.heads = 32;
-    d.nope = 64;
-    d.rope = 64;
-    d.v = 128;
-    d.latent = 256;
-    d.scale = static_cast<float>(1.0 / std::sqrt(128.0));
-    return {"real", d};
+    // heads, nope, rope, v, latent, softmax scale
+    return {"real", MlaDims{32, 64, 64, 128, 256, static_cast<float>(1.0 / std::sqrt(128.0))}};
 }
 
 struct NamedBatch {
