@@ -143,6 +143,8 @@ export interface NativeModelSpec {
   threads: number;
   /** "" = pick by CPUID; "portable" | "avx2" force a path. */
   cpuPath: string;
+  /** "" = MS4_NVFP4_ACTIVATIONS, else the kernel path's default; "f32" | "int16" | "int8". */
+  nvfp4Activations: string;
   kvCache: { numBlocks: number; blockSize: number; dtype: "bf16" | "f32" };
 }
 
@@ -209,7 +211,14 @@ export interface NativeModel {
     onProgress?: (ev: NativeProgressEvent) => void,
   ): Promise<void>;
   step(batch: NativeStepBatch): Promise<NativeStepResult>;
-  info(): { kernelPath: string; weightBytes: number; kvBytes: number; numBlocks: number; blockSize: number };
+  info(): {
+    kernelPath: string;
+    nvfp4Activations: string;
+    weightBytes: number;
+    kvBytes: number;
+    numBlocks: number;
+    blockSize: number;
+  };
   dispose(): void;
 }
 

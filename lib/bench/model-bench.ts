@@ -13,6 +13,7 @@ export interface BenchOptions {
 export interface BenchResult {
   model: string;
   kernelPath: string;
+  nvfp4Activations: string;
   threads: number;
   promptTokens: number;
   generateTokens: number;
@@ -97,6 +98,7 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
   return {
     model: model.dir,
     kernelPath: model.kernelPath,
+    nvfp4Activations: model.nvfp4Activations,
     threads,
     promptTokens: options.promptTokens,
     generateTokens: options.generateTokens,

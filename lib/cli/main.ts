@@ -21,6 +21,7 @@ Usage:
   ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
       Write a deterministic generated checkpoint (random weights) with the real architecture.
   ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2]
+            [--activations auto|f32|int16|int8]
       Prefill and decode speed of one sequence (JSON), with bytes read per decode token and peak memory.
   ms4 info
       CPU features and CUDA devices the native addon sees (JSON).
@@ -115,6 +116,7 @@ async function cmdBench(args: string[]): Promise<void> {
       generate: { type: "string" },
       threads: { type: "string" },
       "cpu-path": { type: "string" },
+      activations: { type: "string" },
     },
   });
   void positionals;
@@ -130,6 +132,7 @@ async function cmdBench(args: string[]): Promise<void> {
     maxContext: promptTokens + generateTokens,
     maxBatchSize: 1,
     cpuPath: oneOf(values["cpu-path"], ["portable", "avx2"] as const, "cpu-path"),
+    nvfp4Activations: oneOf(values.activations, ["auto", "f32", "int16", "int8"] as const, "activations"),
   });
   const loadSeconds = (performance.now() - loadStart) / 1000;
   try {

@@ -25,6 +25,12 @@ export interface LoadOptions {
   kvBlockSize?: number;
   /** Force a CPU kernel path ("portable" | "avx2"); default: the best this CPU supports (or MS4_CPU_PATH). */
   cpuPath?: "portable" | "avx2";
+  /**
+   * What NVFP4 weights are multiplied with on the CPU (default "auto", or MS4_NVFP4_ACTIVATIONS):
+   * "f32" exact (the oracle, slowest), "int16" per-16-block int16 activations (~1e-5 relative error, about
+   * twice as fast), "int8" (~1e-2, fastest). "auto" = int16 on the avx2 path, f32 on the portable path.
+   */
+  nvfp4Activations?: "auto" | "f32" | "int16" | "int8";
   /** Prompt and decode tokens one engine step may run at most (default 2048): caps prefill chunks. */
   maxTokensPerStep?: number;
   /** Reuse the KV blocks of prompt prefixes seen before (default true). */
@@ -60,6 +66,16 @@ export function validateLoadOptions(o: LoadOptions): void {
   }
   if (o.cpuPath !== undefined && o.cpuPath !== "portable" && o.cpuPath !== "avx2") {
     throw new InvalidArgumentError("options.cpuPath", '"portable" or "avx2"', o.cpuPath);
+  }
+  if (
+    o.nvfp4Activations !== undefined &&
+    !["auto", "f32", "int16", "int8"].includes(o.nvfp4Activations as string)
+  ) {
+    throw new InvalidArgumentError(
+      "options.nvfp4Activations",
+      '"auto", "f32", "int16" or "int8"',
+      o.nvfp4Activations,
+    );
   }
   if (
     o.kvCacheMemory !== undefined &&

@@ -56,6 +56,8 @@ export class Model implements AsyncDisposable {
   readonly device: "cpu";
   /** The CPU kernel path in use, e.g. "cpu-avx2". */
   readonly kernelPath: string;
+  /** What NVFP4 weights are multiplied with: "f32" (exact), "int16" or "int8" activations. */
+  readonly nvfp4Activations: string;
   /** @internal */
   readonly plan: LoadPlan;
   /** @internal */
@@ -82,7 +84,9 @@ export class Model implements AsyncDisposable {
     this.native = native;
     this.kv = kv;
     this.device = "cpu";
-    this.kernelPath = native.info().kernelPath;
+    const info = native.info();
+    this.kernelPath = info.kernelPath;
+    this.nvfp4Activations = info.nvfp4Activations;
     this.systemPrompt = loadDefaultSystemPrompt(dir, { modelName: "Mistral-Small-4-119B-2603" });
     this.engine = new Engine({
       runStep: (batch) => this.live().step(batch),
@@ -171,6 +175,7 @@ export class Model implements AsyncDisposable {
       const spec = buildNativeSpec(plan, {
         threads: options.threads ?? physicalCores(),
         cpuPath: options.cpuPath ?? process.env.MS4_CPU_PATH ?? "",
+        nvfp4Activations: options.nvfp4Activations ?? process.env.MS4_NVFP4_ACTIVATIONS ?? "",
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
       });
       await native.load(weights, spec, (ev) => {

@@ -9,6 +9,7 @@ const FORMAT_CODE = { bf16: 0, fp8: 1, nvfp4: 2 } as const;
 export interface NativeRuntimeOptions {
   threads: number;
   cpuPath: string;
+  nvfp4Activations: string;
   kvCache: NativeModelSpec["kvCache"];
 }
 
@@ -96,6 +97,7 @@ export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): 
     layers,
     threads: runtime.threads,
     cpuPath: runtime.cpuPath,
+    nvfp4Activations: runtime.nvfp4Activations,
     kvCache: runtime.kvCache,
   };
 }

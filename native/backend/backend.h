@@ -74,6 +74,8 @@ class Backend {
     virtual const char* name() const = 0;
     // Which kernel path this backend runs (e.g. "cpu-avx2"), for reports and benchmarks.
     virtual std::string kernelPath() const = 0;
+    // What NVFP4 weights are multiplied with (CPU: "f32" | "int16" | "int8" activations), for reports.
+    virtual std::string nvfp4ActivationsName() const = 0;
 
     // ---- memory ----
     virtual float* allocFloats(size_t count) = 0;  // zero-initialised scratch; freed by freeFloats

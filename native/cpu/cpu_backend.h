@@ -16,6 +16,7 @@
 
 #include "backend/backend.h"
 #include "cpu/aligned.h"
+#include "cpu/quantized_activations.h"
 #include "cpu/thread_pool.h"
 
 namespace ms4 {
@@ -26,28 +27,6 @@ constexpr int kNvfp4Chunk = 128;      // weights per repacked chunk
 constexpr int kNvfp4ChunkBytes = 72;  // 64 bytes of nibbles + 8 block scales
 constexpr int kTokenBlock = 4;        // tokens a linear kernel handles per pass over a weight row
 constexpr int kGemmMinTokens = 16;    // from this T on, linear uses CpuKernels::linearGemm when the path has one
-
-// NVFP4 activations: "f32" feeds fp32 activations to exactly dequantized weights (the exact oracle path);
-// "int8" quantizes each token's activations per 16-block to int8 (KERNEL-NOTES §3.1, path A, adapted to AVX2)
-// and accumulates 2·e2m1 × int8 products exactly in integers, folding block scale × activation scale in fp32.
-enum class Nvfp4Activations { F32, Int8 };
-
-// One token's int8-quantized activations for a weight of padded width kPad (q8RowBytes(kPad) bytes):
-//   int8    q[kPad]         q = round(x / s_b), s_b = absmax of the 16-block / 127, |q| <= 127
-//   float   s[kPad / 16]    per 128-chunk c, the 8 block scales in the order of kQ8BlockOrder
-//   int32   bias[kPad / 16] same order: 12 · Σ q over the block (removes the +12 bias of the u8 weight codes)
-// A block holding a NaN or infinity gets s = NaN and q = 0, so the outputs it touches become NaN.
-// Block b of a chunk sits at position kQ8Pos[b] (the order the AVX2 kernel's horizontal adds produce).
-constexpr int kQ8Pos[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-inline size_t q8RowBytes(int kPad) { return static_cast<size_t>(kPad) + static_cast<size_t>(kPad / 16) * 8; }
-inline const int8_t* q8Values(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }
-inline const float* q8Scales(const uint8_t* row, int kPad) { return reinterpret_cast<const float*>(row + kPad); }
-inline const int32_t* q8Bias(const uint8_t* row, int kPad) {
-    return reinterpret_cast<const int32_t*>(row + kPad + static_cast<size_t>(kPad / 16) * 4);
-}
-// Quantizes x[0..kPad) (one token) into `out` (q8RowBytes(kPad) bytes, 4-byte aligned). Scalar, shared by all
-// kernel paths, so a token's quantization never depends on the path's vector width or on the batch.
-void quantizeQ8Row(const float* x, int kPad, uint8_t* out);
 
 class CpuLinear : public LinearWeights {
    public:
@@ -81,9 +60,11 @@ struct CpuKernels {
     const char* name;  // "portable", "avx2"
     // y[t, r - r0] = Σ_k W[r, k] x[t, k] for r in [r0, r1), t < T <= kTokenBlock; x rows hold w.kPad values.
     void (*linearRows)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
-    // NVFP4 only, int8 activations: as linearRows with x rows in the q8 layout (row t at xq + t · xqStride).
+    // NVFP4 only, quantized activations: as linearRows with x rows in the q8 / q16 layout (row t at xq + t · xqStride).
     void (*linearRowsQ8)(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                          int r1);
+    void (*linearRowsQ16)(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
+                          int r1);
     // Optional (nullptr: linearRows per token block): linearRows for T >= kGemmMinTokens as a GEMM; must give every
     // y[t, r] bit for bit what linearRows gives it (batch invariance).
     void (*linearGemm)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
@@ -110,6 +91,7 @@ class CpuBackend : public Backend {
 
     const char* name() const override { return "cpu"; }
     std::string kernelPath() const override { return std::string("cpu-") + k_.name; }
+    std::string nvfp4ActivationsName() const override { return cpu::nvfp4ActivationsName(acts_); }
     int threads() const { return pool_.size(); }
     cpu::ThreadPool& pool() { return pool_; }
 
@@ -143,11 +125,11 @@ class CpuBackend : public Backend {
     // x rows must hold w.kPad values (zero padded).
     void linearRowsPadded(const cpu::CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0,
                           int r1) const;
-    // linearRowsPadded with x already quantized (int8 activations; w must be NVFP4).
-    void linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
-                      int r1) const;
-    // Whether NVFP4 weights take int8 activations on this backend (see Nvfp4Activations).
-    bool nvfp4Int8() const { return acts_ == cpu::Nvfp4Activations::Int8; }
+    // linearRowsPadded with x already quantized in this backend's activation mode (w must be NVFP4).
+    void linearRowsQuantized(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                             int r0, int r1) const;
+    // Whether NVFP4 weights take quantized (int16 / int8) activations on this backend (see Nvfp4Activations).
+    bool nvfp4Quantized() const { return acts_ != cpu::Nvfp4Activations::F32; }
     cpu::Nvfp4Activations nvfp4Activations() const { return acts_; }
     void setNvfp4Activations(cpu::Nvfp4Activations a) { acts_ = a; }
     const cpu::CpuKernels& kernels() const { return k_; }
@@ -159,12 +141,14 @@ class CpuBackend : public Backend {
 };
 
 // threads <= 0: hardware concurrency. forcePath: "" (MS4_CPU_PATH, else the best the CPU supports),
-// "portable" or "avx2"; throws when the path is unknown or the CPU lacks it. NVFP4 activations come from
-// MS4_NVFP4_ACTIVATIONS ("f32" | "int8"; default f32, the exact path, on every kernel path).
-std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath);
-// The NVFP4 activation mode for kernel path `path` ("portable" / "avx2"): MS4_NVFP4_ACTIVATIONS, else the
-// default (f32); throws on an unknown value.
-cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path);
+// "portable" or "avx2"; throws when the path is unknown or the CPU lacks it. activations: see
+// resolveNvfp4Activations.
+std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath,
+                                          const std::string& activations = "");
+// The NVFP4 activation mode on kernel path `path` ("portable" / "avx2"): `requested` ("f32" | "int16" | "int8"),
+// else MS4_NVFP4_ACTIVATIONS, else the path's default ("auto"): int16 on avx2 (2x the exact path's speed, error
+// ~1e-5), f32 on portable (the exact oracle). Throws on an unknown value.
+cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& requested = "");
 // The kernel path createCpuBackend would pick for forcePath ("portable" / "avx2"), or a thrown error.
 std::string resolveCpuPath(const std::string& forcePath);
 

@@ -7,26 +7,23 @@
 //         block factor fp8(scale)/globalScale comes from the weight's 256-entry table; the product equals
 //         e2m1 · factor exactly (the doubling and halving are exact).
 #include <algorithm>
-#include <type_traits>
 #include <vector>
 
+#include "cpu/avx2_util.h"
 #include "cpu/cpu_backend.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-
-#define MS4_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace ms4::cpu {
 
+// The int16-activation NVFP4 kernel (nvfp4_q16_avx2.cc).
+void linearRowsQ16Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
+                       int r1);
+
 namespace {
 
-MS4_AVX2 inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+using avx2::hsum;
+using avx2::withTokenBlock;
 
 MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -97,7 +94,7 @@ MS4_AVX2 inline __m256 int8x8ToFloat(__m128i v) { return _mm256_cvtepi32_ps(_mm2
 template <int TB>
 MS4_AVX2 void rowsNvfp4(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
     // nibble → 2·e2m1 as int8 (bit 3 = sign)
-    const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m128i lut = _mm256_castsi256_si128(avx2::twiceE2m1Lut());
     const __m128i lowMask = _mm_set1_epi8(0x0f);
     const int chunks = w.kPad / kNvfp4Chunk;
     for (int r = r0; r < r1; ++r) {
@@ -136,8 +133,7 @@ MS4_AVX2 void rowsNvfp4(const CpuLinear& w, const float* x, int xs, float* y, in
 
 // int8 activations (KERNEL-NOTES §3.1 path A on AVX2). Per 128-weight chunk, shared by the tokens:
 //   nibbles → w' = 2·e2m1 + 12 as u8 by one vpshufb per 32 weights ({12..24} for codes 0-7, {12..0} for 8-15);
-//   the 8 FP8 block scales, permuted to kQ8Pos order, become FP16 by bit moves (s eeee mmm → s 0eeee mmm0000000,
-//   exactly fp8 · 2^-8, subnormals included) and fp32 by vcvtph2ps (exact).
+//   the 8 FP8 block scales, permuted to kQ8Pos order, as fp32 · 2^-8 (avx2::chunkScalesTimes2PowMinus8).
 // Per token: vpmaddubsw(w', q) (u8 × s8 pair sums, |·| <= 2·24·127 = 6096: no s16 saturation), three vphaddw
 // (s16 sums of 16 elements' halves, |·| <= 24384: exact), one vpmaddwd with ones → the 8 block sums of the chunk
 // in kQ8Pos order as s32, minus the per-token bias 12·Σq (exact integers), then one fp32 FMA with
@@ -150,8 +146,6 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
         _mm256_broadcastsi128_si256(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
     const __m256i lowMask = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
-    const __m128i scalePerm = _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, -1, -1, -1, -1, -1, -1, -1, -1);
-    const __m128i f16Mask = _mm_set1_epi16(static_cast<short>(0xbfff));
     const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
     const float rowFactor = 128.0f * w.invGlobalScale;
     const int8_t* q[TB];
@@ -177,9 +171,7 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
             const __m256i l1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask));  // 32..63
             const __m256i h0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask));  // 64..95
             const __m256i h1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask));  // 96..
-            const __m128i s8 = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(nib + 64)), scalePerm);
-            const __m128i h16 = _mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(_mm_setzero_si128(), s8), 1), f16Mask);
-            const __m256 ws = _mm256_cvtph_ps(h16);
+            const __m256 ws = avx2::chunkScalesTimes2PowMinus8(nib + 64);
 #pragma GCC unroll 4
             for (int t = 0; t < TB; ++t) {
                 const int8_t* qc = q[t] + c * kNvfp4Chunk;
@@ -202,26 +194,6 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
         }
 #pragma GCC unroll 4
         for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(acc[t]) * rowFactor;
-    }
-}
-
-// Calls run(std::integral_constant<int, TB>) with the token block TB = min(T, kTokenBlock) as a compile-time constant.
-template <typename Run>
-MS4_AVX2 void withTokenBlock(int T, const Run& run) {
-    static_assert(kTokenBlock == 4, "withTokenBlock covers token blocks of 1..4");
-    switch (T) {
-        case 1:
-            run(std::integral_constant<int, 1>{});
-            return;
-        case 2:
-            run(std::integral_constant<int, 2>{});
-            return;
-        case 3:
-            run(std::integral_constant<int, 3>{});
-            return;
-        default:
-            run(std::integral_constant<int, 4>{});
-            return;
     }
 }
 
@@ -282,7 +254,7 @@ MS4_AVX2 void gemmDecode(const CpuLinear& w, int rt, int nr, int k0, int kc, flo
             return;
         }
         case WeightFormat::NVFP4: {
-            const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+            const __m128i lut = _mm256_castsi256_si128(avx2::twiceE2m1Lut());
             const __m128i lowMask = _mm_set1_epi8(0x0f);
             for (int i = 0; i < nr; ++i) {
                 const uint8_t* wr = w.row(rt + i);
@@ -481,8 +453,8 @@ MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
 }
 
 const CpuKernels kAvx2 = {
-    "avx2",      linearRowsAvx2, linearRowsQ8Avx2, linearGemmAvx2, dotAvx2,
-    dotBf16Avx2, axpyAvx2,       axpyBf16Avx2,     sumSquaresAvx2,
+    "avx2",  linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2, linearGemmAvx2,
+    dotAvx2, dotBf16Avx2,    axpyAvx2,         axpyBf16Avx2,      sumSquaresAvx2,
 };
 
 }  // namespace

@@ -111,12 +111,13 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
     }
 }
 
-void CpuBackend::linearRowsQ8(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
-                              int r0, int r1) const {
+void CpuBackend::linearRowsQuantized(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
+                                     int yStride, int r0, int r1) const {
+    const auto rows = acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16;
     for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
         const int tn = std::min(cpu::kTokenBlock, T - t0);
-        k_.linearRowsQ8(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn, y + static_cast<size_t>(t0) * yStride,
-                        yStride, r0, r1);
+        rows(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn, y + static_cast<size_t>(t0) * yStride, yStride,
+             r0, r1);
     }
 }
 
@@ -133,17 +134,18 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
         x = padded.data();
         xStride = w.kPad;
     }
-    // int8 activations for NVFP4: quantize each token once (per token, so independent of T).
-    const bool q8 = w.format == WeightFormat::NVFP4 && nvfp4Int8();
+    // Quantized activations for NVFP4: quantize each token once (per token, so independent of T).
+    const bool quantized = w.format == WeightFormat::NVFP4 && nvfp4Quantized();
     std::vector<uint8_t> xq;
-    const size_t q8Stride = cpu::q8RowBytes(w.kPad);
-    if (q8) {
-        xq.resize(static_cast<size_t>(T) * q8Stride);
+    const size_t xqStride = quantized ? cpu::quantizedRowBytes(acts_, w.kPad) : 0;
+    if (quantized) {
+        xq.resize(static_cast<size_t>(T) * xqStride);
         pool_.parallelFor(
             T,
             [&](int64_t b, int64_t e) {
                 for (int64_t t = b; t < e; ++t)
-                    cpu::quantizeQ8Row(x + static_cast<size_t>(t) * xStride, w.kPad, xq.data() + t * q8Stride);
+                    cpu::quantizeActivationRow(acts_, x + static_cast<size_t>(t) * xStride, w.kPad,
+                                               xq.data() + t * xqStride);
             },
             T >= 64 ? 16 : T);
     }
@@ -151,7 +153,7 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
     const int threads = pool_.size();
     int tileRows = std::max(1, static_cast<int>(48 * 1024 / w.rowBytes));
     if (T <= cpu::kTokenBlock) tileRows = 64;
-    if (T >= cpu::kGemmMinTokens && !q8 && k_.linearGemm != nullptr) tileRows = 48;  // the GEMM's row tile
+    if (T >= cpu::kGemmMinTokens && !quantized && k_.linearGemm != nullptr) tileRows = 48;  // the GEMM's row tile
     tileRows = std::min(tileRows, std::max(4, (w.rows + 4 * threads - 1) / (4 * threads)));
     tileRows = std::max(1, std::min(tileRows, 64));
     const int tiles = (w.rows + tileRows - 1) / tileRows;
@@ -160,8 +162,8 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
         [&](int64_t b, int64_t e) {
             for (int64_t tile = b; tile < e; ++tile) {
                 const int r0 = static_cast<int>(tile) * tileRows, r1 = std::min(w.rows, r0 + tileRows);
-                if (q8) {
-                    linearRowsQ8(w, xq.data(), q8Stride, T, y + r0, yStride, r0, r1);
+                if (quantized) {
+                    linearRowsQuantized(w, xq.data(), xqStride, T, y + r0, yStride, r0, r1);
                 } else {
                     linearRowsPadded(w, x, xStride, T, y + r0, yStride, r0, r1);
                 }

@@ -1,7 +1,7 @@
 // Mixture of experts: route every token (router logits in fp32, softmax in double, top-k with ties to the lower
 // index, optional renormalisation, × routedScale), group the tokens by expert, then run each active expert
 // (and the shared expert, on all tokens) over all of its tokens at once, so its weights stream once per step:
-// NVFP4 weights take int8 activations when the backend says so (CpuBackend::nvfp4Int8, KERNEL-NOTES §3.1).
+// NVFP4 weights take quantized activations when the backend says so (CpuBackend::nvfp4Quantized, KERNEL-NOTES §3.1).
 //   phase 1: tasks (expert, block of kRowsPerTask intermediate rows): g = x·W1ᵀ, u = x·W3ᵀ, h = silu(g)·u
 //   phase 2: tasks (expert, block of kRowsPerTask output rows):       o = h·W2ᵀ
 //   phase 3: per token, y = Σ_k w_k·o_k + o_shared (fixed order, deterministic)
@@ -126,44 +126,44 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                         sizeof(float) * D);
         }
     }
-    // int8 activations (NVFP4 weights, Nvfp4Activations::Int8): every token is quantized once, and each group
-    // gathers its tokens' quantized rows; the hidden rows are quantized between the phases. A token's rows are
+    // Quantized activations (NVFP4 weights, Nvfp4Activations other than F32): every token is quantized once, and each
+    // group gathers its tokens' quantized rows; the hidden rows are quantized between the phases. A token's rows are
     // quantized the same whatever the batch, so outputs stay batch invariant.
-    const bool q8 = nvfp4Int8();
-    auto usesQ8 = [&](const cpu::CpuLinear* l) { return q8 && l->format == WeightFormat::NVFP4; };
+    const bool quantized = nvfp4Quantized();
+    auto quantizedFor = [&](const cpu::CpuLinear* l) { return quantized && l->format == WeightFormat::NVFP4; };
     const int xPad = (D + cpu::kNvfp4Chunk - 1) / cpu::kNvfp4Chunk * cpu::kNvfp4Chunk;
-    const size_t xqStride = cpu::q8RowBytes(xPad);
+    const size_t xqStride = (quantized ? cpu::quantizedRowBytes(acts_, xPad) : 0);
     std::vector<uint8_t> xqTok, xqs, hqs;
     std::vector<size_t> xqOff(groups.size(), 0), hqOff(groups.size(), 0);
-    bool anyQ8In = false, anyQ8Down = false;
+    bool anyQuantizedIn = false, anyQuantizedDown = false;
     {
         size_t xq = 0, hq = 0;
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ExpertGroup& g = groups[gi];
-            if (usesQ8(g.gate) || usesQ8(g.up)) {
-                anyQ8In = true;
+            if (quantizedFor(g.gate) || quantizedFor(g.up)) {
+                anyQuantizedIn = true;
                 xqOff[gi] = xq;
                 xq += g.tokens.size() * xqStride;
             }
-            if (usesQ8(g.down)) {
-                anyQ8Down = true;
+            if (quantizedFor(g.down)) {
+                anyQuantizedDown = true;
                 hqOff[gi] = hq;
-                hq += g.tokens.size() * cpu::q8RowBytes(g.down->kPad);
+                hq += g.tokens.size() * cpu::quantizedRowBytes(acts_, g.down->kPad);
             }
         }
         xqs.resize(xq);
         hqs.resize(hq);
     }
-    if (anyQ8In) {
+    if (anyQuantizedIn) {
         xqTok.resize(static_cast<size_t>(T) * xqStride);
         std::vector<float> padded(xPad, 0.0f);
         for (int t = 0; t < T; ++t) {
             std::memcpy(padded.data(), x + static_cast<size_t>(t) * D, sizeof(float) * D);
-            cpu::quantizeQ8Row(padded.data(), xPad, xqTok.data() + static_cast<size_t>(t) * xqStride);
+            cpu::quantizeActivationRow(acts_, padded.data(), xPad, xqTok.data() + static_cast<size_t>(t) * xqStride);
         }
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ExpertGroup& g = groups[gi];
-            if (!(usesQ8(g.gate) || usesQ8(g.up))) continue;
+            if (!(quantizedFor(g.gate) || quantizedFor(g.up))) continue;
             for (size_t i = 0; i < g.tokens.size(); ++i) {
                 std::memcpy(xqs.data() + xqOff[gi] + i * xqStride,
                             xqTok.data() + static_cast<size_t>(g.tokens[i]) * xqStride, xqStride);
@@ -188,13 +188,13 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 ubuf.resize(static_cast<size_t>(n) * nr);
                 const float* xg = xs.data() + g.xOff;
                 const uint8_t* xq = xqs.data() + xqOff[tasks[ti].first];
-                if (usesQ8(g.gate)) {
-                    linearRowsQ8(*g.gate, xq, xqStride, n, gbuf.data(), nr, r0, r1);
+                if (quantizedFor(g.gate)) {
+                    linearRowsQuantized(*g.gate, xq, xqStride, n, gbuf.data(), nr, r0, r1);
                 } else {
                     linearRowsPadded(*g.gate, xg, g.gate->kPad, n, gbuf.data(), nr, r0, r1);  // [n, nr]
                 }
-                if (usesQ8(g.up)) {
-                    linearRowsQ8(*g.up, xq, xqStride, n, ubuf.data(), nr, r0, r1);
+                if (quantizedFor(g.up)) {
+                    linearRowsQuantized(*g.up, xq, xqStride, n, ubuf.data(), nr, r0, r1);
                 } else {
                     linearRowsPadded(*g.up, xg, g.up->kPad, n, ubuf.data(), nr, r0, r1);
                 }
@@ -209,11 +209,11 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
         },
         1);
 
-    // ---- quantize the hidden rows for int8 down projections ----
-    if (anyQ8Down) {
+    // ---- quantize the hidden rows for the quantized down projections ----
+    if (anyQuantizedDown) {
         std::vector<std::pair<int, int>> rows;
         for (int gi = 0; gi < static_cast<int>(groups.size()); ++gi) {
-            if (!usesQ8(groups[gi].down)) continue;
+            if (!quantizedFor(groups[gi].down)) continue;
             for (int i = 0; i < static_cast<int>(groups[gi].tokens.size()); ++i) rows.emplace_back(gi, i);
         }
         pool_.parallelFor(
@@ -222,9 +222,10 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 for (int64_t ri = b; ri < e; ++ri) {
                     const ExpertGroup& g = groups[rows[ri].first];
                     const int kp = g.down->kPad;
-                    cpu::quantizeQ8Row(hs.data() + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
-                                       hqs.data() + hqOff[rows[ri].first] +
-                                           static_cast<size_t>(rows[ri].second) * cpu::q8RowBytes(kp));
+                    cpu::quantizeActivationRow(
+                        acts_, hs.data() + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
+                        hqs.data() + hqOff[rows[ri].first] +
+                            static_cast<size_t>(rows[ri].second) * cpu::quantizedRowBytes(acts_, kp));
                 }
             },
             rows.size() >= 64 ? 16 : static_cast<int64_t>(rows.size()));
@@ -241,9 +242,10 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
             for (int64_t ti = b; ti < e; ++ti) {
                 const ExpertGroup& g = groups[tasks[ti].first];
                 const int r0 = tasks[ti].second, r1 = std::min(D, r0 + kRowsPerTask);
-                if (usesQ8(g.down)) {
-                    linearRowsQ8(*g.down, hqs.data() + hqOff[tasks[ti].first], cpu::q8RowBytes(g.down->kPad),
-                                 static_cast<int>(g.tokens.size()), os.data() + g.oOff + r0, D, r0, r1);
+                if (quantizedFor(g.down)) {
+                    linearRowsQuantized(*g.down, hqs.data() + hqOff[tasks[ti].first],
+                                        cpu::quantizedRowBytes(acts_, g.down->kPad), static_cast<int>(g.tokens.size()),
+                                        os.data() + g.oOff + r0, D, r0, r1);
                 } else {
                     linearRowsPadded(*g.down, hs.data() + g.hOff, g.down->kPad, static_cast<int>(g.tokens.size()),
                                      os.data() + g.oOff + r0, D, r0, r1);

@@ -40,38 +40,6 @@ void repackNvfp4(const LinearSource& src, int kPad, uint8_t* out) {
     }
 }
 
-void quantizeQ8Row(const float* x, int kPad, uint8_t* out) {
-    int8_t* q = reinterpret_cast<int8_t*>(out);
-    float* scales = reinterpret_cast<float*>(out + kPad);
-    int32_t* bias = reinterpret_cast<int32_t*>(out + kPad + static_cast<size_t>(kPad / 16) * 4);
-    for (int blk = 0; blk < kPad / 16; ++blk) {
-        const float* xb = x + 16 * blk;
-        float amax = 0.0f;
-        bool finite = true;
-        for (int i = 0; i < 16; ++i) {
-            const float a = std::fabs(xb[i]);
-            if (!(a <= 3.4028234663852886e38f)) finite = false;  // NaN or ±inf
-            amax = a > amax ? a : amax;
-        }
-        const int slot = (blk / 8) * 8 + kQ8Pos[blk % 8];
-        int32_t sum = 0;
-        if (!finite || amax == 0.0f) {
-            for (int i = 0; i < 16; ++i) q[16 * blk + i] = 0;
-            scales[slot] = finite ? 0.0f : NAN;
-        } else {
-            const float inv = 127.0f / amax;
-            for (int i = 0; i < 16; ++i) {
-                float v = std::nearbyint(xb[i] * inv);  // round half to even (default rounding mode)
-                v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
-                q[16 * blk + i] = static_cast<int8_t>(v);
-                sum += static_cast<int32_t>(v);
-            }
-            scales[slot] = amax / 127.0f;
-        }
-        bias[slot] = 12 * sum;
-    }
-}
-
 void decodeRow(const CpuLinear& w, int r, float* out) {
     const uint8_t* row = w.row(r);
     switch (w.format) {

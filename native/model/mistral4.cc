@@ -21,7 +21,7 @@ DeviceFloats uploadFloats(Backend* b, const std::vector<float>& host) {
 
 Mistral4Model::Mistral4Model(const ModelSpec& spec, const WeightStore& store, const Progress& progress,
                              const Cancelled& cancelled)
-    : spec_(spec), backend_(createCpuBackend(spec.threads, spec.cpuPath)) {
+    : spec_(spec), backend_(createCpuBackend(spec.threads, spec.cpuPath, spec.nvfp4Activations)) {
     const ModelDims& d = spec_.dims;
     std::vector<uint8_t> scratch;
     size_t total = 2, done = 0;

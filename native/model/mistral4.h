@@ -87,6 +87,7 @@ class Mistral4Model {
     const ModelDims& dims() const { return spec_.dims; }
     const KvCacheShape& kvShape() const { return kv_->shape; }
     std::string kernelPath() const { return backend_->kernelPath(); }
+    std::string nvfp4ActivationsName() const { return backend_->nvfp4ActivationsName(); }
     uint64_t weightBytes() const { return weightBytes_; }
 
    private:

@@ -62,6 +62,7 @@ struct ModelSpec {
     std::vector<LayerRef> layers;
     int threads = 0;
     std::string cpuPath;
+    std::string nvfp4Activations;  // "" = MS4_NVFP4_ACTIVATIONS, else the kernel path's default
     KvCacheShape kv;
 };
 

@@ -8,7 +8,7 @@
 //   "mlaDecode": one CpuBackend::mlaAttentionAbsorbed for `seqs` decoding tokens (default 1), each over a context
 //                of `ctx` entries of a BF16 (or kv "f32") latent cache, block size 16, real dims (H 32, L 256,
 //                R 64); bytes = cache bytes read, flops = 2 · H · (2L + R) · ctx per token.
-// Params (all optional): threads, path ("portable" | "avx2"), act ("f32" | "int8"), T, rows, cols, format,
+// Params (all optional): threads, path ("portable" | "avx2"), act ("f32" | "int16" | "int8"), T, rows, cols, format,
 // D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters, bytes, passes.
 // Returns { bytes (per call), seconds (mean per call), bestSeconds, gbps, bestGbps, calls, ... }.
 #include "napi/bench_functions.h"
@@ -197,10 +197,12 @@ std::unique_ptr<CpuBackend> makeBackend(const Params& p, int threads) {
     cpu::Nvfp4Activations a = resolveNvfp4Activations(path);
     if (act == "f32")
         a = cpu::Nvfp4Activations::F32;
+    else if (act == "int16")
+        a = cpu::Nvfp4Activations::Int16;
     else if (act == "int8")
         a = cpu::Nvfp4Activations::Int8;
     else if (!act.empty())
-        throw std::runtime_error("kernelBench: act must be \"f32\" or \"int8\"");
+        throw std::runtime_error("kernelBench: act must be \"f32\", \"int16\" or \"int8\"");
     return std::make_unique<CpuBackend>(threads, k, a);
 }
 
@@ -212,7 +214,7 @@ void setCommon(Napi::Object r, const CpuBackend& be, size_t bytes, const std::ve
     }
     const double mean = total / times.size();
     r.Set("kernelPath", be.kernelPath());
-    r.Set("act", be.nvfp4Int8() ? "int8" : "f32");
+    r.Set("act", cpu::nvfp4ActivationsName(be.nvfp4Activations()));
     r.Set("threads", be.threads());
     r.Set("bytes", static_cast<double>(bytes));
     r.Set("distinctBytes", static_cast<double>(distinct));

@@ -287,6 +287,7 @@ Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     const KvCacheShape& kv = model_->kvShape();
     Napi::Object o = Napi::Object::New(env);
     o.Set("kernelPath", model_->kernelPath());
+    o.Set("nvfp4Activations", model_->nvfp4ActivationsName());
     o.Set("weightBytes", static_cast<double>(model_->weightBytes()));
     o.Set("kvBytes", static_cast<double>(kv.bytes()));
     o.Set("numBlocks", kv.numBlocks);

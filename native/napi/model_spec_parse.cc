@@ -132,6 +132,7 @@ ModelSpec parseModelSpec(const Napi::Object& s, size_t count) {
     }
     spec.threads = js::integer(s, "threads", "spec", 0, 4096);
     spec.cpuPath = js::string(s, "cpuPath", "spec");
+    spec.nvfp4Activations = js::string(s, "nvfp4Activations", "spec");
     Napi::Object kv = js::object(s, "kvCache", "spec");
     spec.kv.layers = m.layers;
     spec.kv.numBlocks = js::integer(kv, "numBlocks", "spec.kvCache", 1, std::numeric_limits<int>::max());

@@ -92,6 +92,9 @@ describe("Model.load", () => {
     await expect(Model.load(native, { threads: 0 })).rejects.toThrow(InvalidArgumentError);
     await expect(Model.load(native, { device: "tpu" as never })).rejects.toThrow(/options\.device/);
     await expect(Model.load(native, { kvCacheMemory: -5 })).rejects.toThrow(/options\.kvCacheMemory/);
+    await expect(Model.load(native, { nvfp4Activations: "int4" as never })).rejects.toThrow(
+      /options\.nvfp4Activations/,
+    );
     await expect(Model.load("", {})).rejects.toThrow(/dir/);
   });
 

@@ -1,0 +1,59 @@
+// Helpers shared by the AVX2 kernel files. Every function carries the target attribute, so including this needs no
+// -mavx2: the code only runs once CPUID reported AVX2 + FMA + F16C.
+#pragma once
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "cpu/cpu_backend.h"
+
+#define MS4_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace ms4::cpu::avx2 {
+
+MS4_AVX2 inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Calls run(std::integral_constant<int, TB>) with the token block TB = min(T, kTokenBlock) as a compile-time constant.
+template <typename Run>
+MS4_AVX2 void withTokenBlock(int T, const Run& run) {
+    static_assert(kTokenBlock == 4, "withTokenBlock covers token blocks of 1..4");
+    switch (T) {
+        case 1:
+            run(std::integral_constant<int, 1>{});
+            return;
+        case 2:
+            run(std::integral_constant<int, 2>{});
+            return;
+        case 3:
+            run(std::integral_constant<int, 3>{});
+            return;
+        default:
+            run(std::integral_constant<int, 4>{});
+            return;
+    }
+}
+
+// nibble → 2·e2m1 as int8 (bit 3 = sign), in both 128-bit lanes
+MS4_AVX2 inline __m256i twiceE2m1Lut() {
+    return _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12));
+}
+
+// The 8 FP8 block scales of a chunk (8 bytes at p), permuted to kQ8Pos order, as fp32 · 2^-8: FP8 → FP16 by bit
+// moves (s eeee mmm → s 0eeee mmm0000000, exactly fp8 · 2^-8, subnormals included), then vcvtph2ps (exact).
+MS4_AVX2 inline __m256 chunkScalesTimes2PowMinus8(const uint8_t* p) {
+    const __m128i perm = _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i s8 = _mm_shuffle_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), perm);
+    const __m128i h16 = _mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(_mm_setzero_si128(), s8), 1),
+                                      _mm_set1_epi16(static_cast<short>(0xbfff)));
+    return _mm256_cvtph_ps(h16);
+}
+
+}  // namespace ms4::cpu::avx2
+
+#endif

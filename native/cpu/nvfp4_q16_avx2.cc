@@ -1,0 +1,87 @@
+// NVFP4 × int16 activations on AVX2 (Nvfp4Activations::Int16). Per 128-weight chunk, shared by the tokens:
+//   nibbles → 2·e2m1 as int8 by one vpshufb per 32 weights, then int16 · 2^8 by vpunpck{l,h}bw with zero (exact:
+//   the code lands in the high byte), which puts each 128-bit lane's elements in the order q16Pos stores the
+//   activations; the 8 FP8 block scales as fp32 · 2^-8 (avx2::chunkScalesTimes2PowMinus8).
+// Per token: 8 vpmaddwd (s16 × s16 pair sums), adds and two rounds of vphaddd give the 8 block sums in kQ8Pos order
+// as exact int32 (|·| <= 16 · 12·2^8 · 32767 < 2^31), then one fp32 FMA with (block scale · activation scale).
+// The row's sum is × invGlobalScale / 2 at the end (2^8 · 2^-8 from the two tricks, 1/2 of the doubled e2m1).
+// Every token's accumulation order is fixed and independent of T (batch invariance).
+#include "cpu/avx2_util.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+namespace ms4::cpu {
+
+namespace {
+
+using avx2::hsum;
+
+template <int TB>
+MS4_AVX2 void rowsNvfp4Q16(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
+    const __m256i lut = avx2::twiceE2m1Lut();
+    const __m256i lowMask = _mm256_set1_epi8(0x0f);
+    const __m256i zero = _mm256_setzero_si256();
+    const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
+    const float rowFactor = 0.5f * w.invGlobalScale;
+    const int16_t* q[TB];
+    const float* sa[TB];
+#pragma GCC unroll 4
+    for (int t = 0; t < TB; ++t) {
+        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
+        q[t] = q16Values(xt);
+        sa[t] = q16Scales(xt, kPad);
+    }
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = w.row(r);
+        __m256 acc[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
+        for (int c = 0; c < chunks; ++c) {
+            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
+            const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
+            // int8 codes of elements 0..31, 32..63, 64..95, 96..127 (byte i of each = element i of the group)
+            const __m256i v[4] = {
+                _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask)),
+                _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask)),
+                _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask)),
+                _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask)),
+            };
+            // w16[2g]: elements [0..7 | 16..23] of group g, w16[2g + 1]: [8..15 | 24..31], as int16 · 2^8
+            __m256i w16[8];
+#pragma GCC unroll 4
+            for (int g = 0; g < 4; ++g) {
+                w16[2 * g] = _mm256_unpacklo_epi8(zero, v[g]);
+                w16[2 * g + 1] = _mm256_unpackhi_epi8(zero, v[g]);
+            }
+            const __m256 ws = avx2::chunkScalesTimes2PowMinus8(nib + 64);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const __m256i* qc = reinterpret_cast<const __m256i*>(q[t] + c * kNvfp4Chunk);
+                __m256i p[4];  // p[g] = [block 2g partial sums ×4 | block 2g + 1 ×4]
+#pragma GCC unroll 4
+                for (int g = 0; g < 4; ++g) {
+                    p[g] = _mm256_add_epi32(_mm256_madd_epi16(w16[2 * g], _mm256_loadu_si256(qc + 2 * g)),
+                                            _mm256_madd_epi16(w16[2 * g + 1], _mm256_loadu_si256(qc + 2 * g + 1)));
+                }
+                // [b0 b0 b2 b2 | b1 b1 b3 b3], [b4 b4 b6 b6 | b5 b5 b7 b7] → [b0 b2 b4 b6 | b1 b3 b5 b7]
+                const __m256i blocks = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+                const __m256 scale = _mm256_mul_ps(ws, _mm256_loadu_ps(sa[t] + c * 8));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scale, acc[t]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(acc[t]) * rowFactor;
+    }
+}
+
+}  // namespace
+
+MS4_AVX2 void linearRowsQ16Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                                int r0, int r1) {
+    avx2::withTokenBlock(T, [&](auto tb) { rowsNvfp4Q16<decltype(tb)::value>(w, xq, xqStride, y, yStride, r0, r1); });
+}
+
+}  // namespace ms4::cpu
+
+#endif

@@ -1,0 +1,117 @@
+// The scalar activation quantizers (layouts in quantized_activations.h).
+#include "cpu/quantized_activations.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace ms4::cpu {
+
+namespace {
+
+// absmax of a 16-block; false when it holds a NaN or an infinity.
+bool blockAbsMax(const float* xb, float& amax) {
+    amax = 0.0f;
+    bool finite = true;
+    for (int i = 0; i < 16; ++i) {
+        const float a = std::fabs(xb[i]);
+        if (!(a <= 3.4028234663852886e38f)) finite = false;
+        amax = a > amax ? a : amax;
+    }
+    return finite;
+}
+
+// round(v · inv) clamped to ±limit (round half to even: the default rounding mode).
+int32_t quantize(float v, float inv, float limit) {
+    float q = std::nearbyint(v * inv);
+    q = q > limit ? limit : (q < -limit ? -limit : q);
+    return static_cast<int32_t>(q);
+}
+
+int scaleSlot(int blk) { return (blk / 8) * 8 + kQ8Pos[blk % 8]; }
+
+}  // namespace
+
+const char* nvfp4ActivationsName(Nvfp4Activations a) {
+    switch (a) {
+        case Nvfp4Activations::F32:
+            return "f32";
+        case Nvfp4Activations::Int16:
+            return "int16";
+        case Nvfp4Activations::Int8:
+            return "int8";
+    }
+    return "?";
+}
+
+void quantizeQ8Row(const float* x, int kPad, uint8_t* out) {
+    int8_t* q = reinterpret_cast<int8_t*>(out);
+    float* scales = reinterpret_cast<float*>(out + kPad);
+    int32_t* bias = reinterpret_cast<int32_t*>(out + kPad + static_cast<size_t>(kPad / 16) * 4);
+    for (int blk = 0; blk < kPad / 16; ++blk) {
+        const float* xb = x + 16 * blk;
+        float amax;
+        const bool finite = blockAbsMax(xb, amax);
+        const int slot = scaleSlot(blk);
+        int32_t sum = 0;
+        if (!finite || amax == 0.0f) {
+            for (int i = 0; i < 16; ++i) q[16 * blk + i] = 0;
+            scales[slot] = finite ? 0.0f : NAN;
+        } else {
+            const float inv = 127.0f / amax;
+            for (int i = 0; i < 16; ++i) {
+                const int32_t v = quantize(xb[i], inv, 127.0f);
+                q[16 * blk + i] = static_cast<int8_t>(v);
+                sum += v;
+            }
+            scales[slot] = amax / 127.0f;
+        }
+        bias[slot] = 12 * sum;
+    }
+}
+
+void quantizeQ16Row(const float* x, int kPad, uint8_t* out) {
+    int16_t* q = reinterpret_cast<int16_t*>(out);
+    float* scales = reinterpret_cast<float*>(out + static_cast<size_t>(kPad) * 2);
+    for (int blk = 0; blk < kPad / 16; ++blk) {
+        const float* xb = x + 16 * blk;
+        float amax;
+        const bool finite = blockAbsMax(xb, amax);
+        const int chunkBase = (blk / 8) * 128;
+        const int slot = scaleSlot(blk);
+        const bool zero = !finite || amax == 0.0f;
+        const float inv = zero ? 0.0f : 32767.0f / amax;
+        for (int i = 0; i < 16; ++i) {
+            const int e = 16 * (blk % 8) + i;
+            q[chunkBase + q16Pos(e)] = zero ? 0 : static_cast<int16_t>(quantize(xb[i], inv, 32767.0f));
+        }
+        scales[slot] = zero ? (finite ? 0.0f : NAN) : amax / 32767.0f;
+    }
+}
+
+size_t quantizedRowBytes(Nvfp4Activations a, int kPad) {
+    switch (a) {
+        case Nvfp4Activations::Int8:
+            return q8RowBytes(kPad);
+        case Nvfp4Activations::Int16:
+            return q16RowBytes(kPad);
+        case Nvfp4Activations::F32:
+            break;
+    }
+    throw std::logic_error("quantizedRowBytes: f32 activations are not quantized");
+}
+
+void quantizeActivationRow(Nvfp4Activations a, const float* x, int kPad, uint8_t* out) {
+    switch (a) {
+        case Nvfp4Activations::Int8:
+            quantizeQ8Row(x, kPad, out);
+            return;
+        case Nvfp4Activations::Int16:
+            quantizeQ16Row(x, kPad, out);
+            return;
+        case Nvfp4Activations::F32:
+            break;
+    }
+    throw std::logic_error("quantizeActivationRow: f32 activations are not quantized");
+}
+
+}  // namespace ms4::cpu
