@@ -32,6 +32,7 @@ export type {
 export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
 export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
 export { Model, type ModelMemory, type ModelStats, type RenderChatOptions } from "./model/model";
+export type { CpuFeatures, CpuKernelPath } from "./native";
 export { systemInfo } from "./system-info";
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";

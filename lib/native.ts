@@ -32,6 +32,13 @@ export interface NativeWeights {
   stats(): { mappedBytes: number; tensorCount: number; disposed: boolean };
 }
 
+/**
+ * CPU kernel paths: "portable" (plain C++), "avx2" (AVX2+FMA+F16C), "avx512" (the avx2 kernels plus AVX-512 VNNI
+ * quantized-activation NVFP4 kernels) and "avx512-emulated" (a test path: the avx512 kernels on SIMDe's portable
+ * AVX-512, present only when the addon was built with SIMDe's headers; never chosen automatically).
+ */
+export type CpuKernelPath = "portable" | "avx2" | "avx512" | "avx512-emulated";
+
 export interface CpuFeatures {
   avx2: boolean;
   fma: boolean;
@@ -46,6 +53,8 @@ export interface CpuFeatures {
   amxBf16: boolean;
   amxInt8: boolean;
   logicalCores: number;
+  /** The kernel paths this CPU and build can run, best last. */
+  kernelPaths: CpuKernelPath[];
 }
 
 export interface CudaDevice {
@@ -141,7 +150,7 @@ export interface NativeModelSpec {
   lmHead: NativeLinearSpec;
   layers: NativeLayerSpec[];
   threads: number;
-  /** "" = pick by CPUID; "portable" | "avx2" force a path. */
+  /** "" = pick by CPUID; a CpuKernelPath forces a path. */
   cpuPath: string;
   /** "" = MS4_NVFP4_ACTIVATIONS, else the kernel path's default; "f32" | "int16" | "int8". */
   nvfp4Activations: string;

@@ -3,7 +3,7 @@
  * the bytes a decode step reads so the result can be compared with memory bandwidth, and peak memory.
  */
 import type { Model } from "../model/model";
-import type { NativeStepBatch } from "../native";
+import { loadNative, type NativeStepBatch } from "../native";
 
 export interface BenchOptions {
   promptTokens: number;
@@ -26,6 +26,10 @@ export interface BenchResult {
   /** KV bytes the last decode step read (the whole context). */
   decodeKvBytesPerToken: number;
   decodeGigabytesPerSecond: number;
+  /** Memory read bandwidth measured right after the decode with the same threads (STREAM-like read, 512 MiB). */
+  memoryBandwidthGBps: number;
+  /** decode tokens/s ÷ the bound bandwidth ÷ bytes per token, from this one run. */
+  decodeFractionOfBound: number;
   weightBytes: number;
   peakRssBytes: number;
 }
@@ -95,6 +99,10 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
   const decodeTokensPerSecond = options.generateTokens / decodeSeconds;
   const weightBytesPerToken = decodeWeightBytes(model);
   const kvPerToken = total * model.kv.bytesPerToken;
+  const decodeGBps = ((weightBytesPerToken + kvPerToken) * decodeTokensPerSecond) / 1e9;
+  const bandwidth = Number(
+    loadNative().kernelBench("bandwidth", { threads, bytes: 512 * 2 ** 20, passes: 5 }).bestGbps,
+  );
   return {
     model: model.dir,
     kernelPath: model.kernelPath,
@@ -108,7 +116,9 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
     decodeTokensPerSecond,
     decodeWeightBytesPerToken: Math.round(weightBytesPerToken),
     decodeKvBytesPerToken: kvPerToken,
-    decodeGigabytesPerSecond: ((weightBytesPerToken + kvPerToken) * decodeTokensPerSecond) / 1e9,
+    decodeGigabytesPerSecond: decodeGBps,
+    memoryBandwidthGBps: bandwidth,
+    decodeFractionOfBound: decodeGBps / bandwidth,
     weightBytes: model.memory().weightBytes,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };

@@ -20,7 +20,7 @@ Usage:
       weights and KV cache. Without DIR: the built-in tiny model.
   ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
       Write a deterministic generated checkpoint (random weights) with the real architecture.
-  ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2]
+  ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2|avx512]
             [--activations auto|f32|int16|int8]
       Prefill and decode speed of one sequence (JSON), with bytes read per decode token and peak memory.
   ms4 info
@@ -131,7 +131,11 @@ async function cmdBench(args: string[]): Promise<void> {
     threads,
     maxContext: promptTokens + generateTokens,
     maxBatchSize: 1,
-    cpuPath: oneOf(values["cpu-path"], ["portable", "avx2"] as const, "cpu-path"),
+    cpuPath: oneOf(
+      values["cpu-path"],
+      ["portable", "avx2", "avx512", "avx512-emulated"] as const,
+      "cpu-path",
+    ),
     nvfp4Activations: oneOf(values.activations, ["auto", "f32", "int16", "int8"] as const, "activations"),
   });
   const loadSeconds = (performance.now() - loadStart) / 1000;

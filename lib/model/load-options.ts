@@ -1,5 +1,6 @@
 /** Validation of Model.load options (DESIGN.md §1); all checks and messages live here, not in C++. */
 import { InvalidArgumentError } from "../errors";
+import type { CpuKernelPath } from "../native";
 
 export type DeviceOption = "auto" | "cpu" | "cuda" | `cuda:${number}`;
 
@@ -23,8 +24,11 @@ export interface LoadOptions {
   kvCacheDtype?: "bf16" | "f32";
   /** Tokens per KV block (default 16). */
   kvBlockSize?: number;
-  /** Force a CPU kernel path ("portable" | "avx2"); default: the best this CPU supports (or MS4_CPU_PATH). */
-  cpuPath?: "portable" | "avx2";
+  /**
+   * Force a CPU kernel path ("portable" | "avx2" | "avx512" | "avx512-emulated", see CpuKernelPath); default: the
+   * best this CPU supports (or MS4_CPU_PATH).
+   */
+  cpuPath?: CpuKernelPath;
   /**
    * What NVFP4 weights are multiplied with on the CPU (default "auto", or MS4_NVFP4_ACTIVATIONS):
    * "f32" exact (the oracle, slowest), "int16" per-16-block int16 activations (~1e-5 relative error, about
@@ -38,6 +42,8 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
 }
+
+const CPU_PATHS: readonly string[] = ["portable", "avx2", "avx512", "avx512-emulated"];
 
 export function validateLoadOptions(o: LoadOptions): void {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options", "an object", o);
@@ -64,8 +70,12 @@ export function validateLoadOptions(o: LoadOptions): void {
   if (o.kvCacheDtype !== undefined && o.kvCacheDtype !== "bf16" && o.kvCacheDtype !== "f32") {
     throw new InvalidArgumentError("options.kvCacheDtype", '"bf16" or "f32"', o.kvCacheDtype);
   }
-  if (o.cpuPath !== undefined && o.cpuPath !== "portable" && o.cpuPath !== "avx2") {
-    throw new InvalidArgumentError("options.cpuPath", '"portable" or "avx2"', o.cpuPath);
+  if (o.cpuPath !== undefined && !CPU_PATHS.includes(o.cpuPath)) {
+    throw new InvalidArgumentError(
+      "options.cpuPath",
+      '"portable", "avx2", "avx512" or "avx512-emulated"',
+      o.cpuPath,
+    );
   }
   if (
     o.nvfp4Activations !== undefined &&

@@ -15,7 +15,7 @@ CpuBackend::CpuBackend(int threads, const cpu::CpuKernels& kernels, cpu::Nvfp4Ac
 cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& requested) {
     const char* env = std::getenv("MS4_NVFP4_ACTIVATIONS");
     const std::string v = !requested.empty() ? requested : env != nullptr ? env : "";
-    if (v.empty() || v == "auto") return path == "avx2" ? cpu::Nvfp4Activations::Int16 : cpu::Nvfp4Activations::F32;
+    if (v.empty() || v == "auto") return path == "portable" ? cpu::Nvfp4Activations::F32 : cpu::Nvfp4Activations::Int16;
     if (v == "f32") return cpu::Nvfp4Activations::F32;
     if (v == "int16") return cpu::Nvfp4Activations::Int16;
     if (v == "int8") return cpu::Nvfp4Activations::Int8;
@@ -34,7 +34,8 @@ std::string resolveCpuPath(const std::string& forcePath) {
     }
     const CpuFeatures& f = cpuFeatures();
     const bool avx2Ok = cpu::avx2Kernels() != nullptr && f.avx2 && f.fma && f.f16c;
-    if (path.empty() || path == "auto") return avx2Ok ? "avx2" : "portable";
+    const bool avx512Ok = avx2Ok && cpu::avx512Kernels() != nullptr && f.avx512f && f.avx512bw && f.avx512vnni;
+    if (path.empty() || path == "auto") return avx512Ok ? "avx512" : avx2Ok ? "avx2" : "portable";
     if (path == "portable") return path;
     if (path == "avx2") {
         if (!avx2Ok) {
@@ -43,12 +44,36 @@ std::string resolveCpuPath(const std::string& forcePath) {
         }
         return path;
     }
-    throw std::runtime_error("unknown " + source + " \"" + path + "\" (expected \"auto\", \"portable\" or \"avx2\")");
+    if (path == "avx512") {
+        if (!avx512Ok) {
+            throw std::runtime_error(source +
+                                     " \"avx512\" was requested but this CPU (or build) lacks AVX-512 F/BW/VNNI with "
+                                     "AVX2+FMA+F16C; use \"avx2\" or \"portable\"");
+        }
+        return path;
+    }
+    if (path == "avx512-emulated") {
+        if (!avx2Ok || cpu::avx512EmulatedKernels() == nullptr) {
+            throw std::runtime_error(source +
+                                     " \"avx512-emulated\" (a test path) needs AVX2+FMA+F16C and an addon built with "
+                                     "SIMDe's headers (Debian: libsimde-dev)");
+        }
+        return path;
+    }
+    throw std::runtime_error("unknown " + source + " \"" + path +
+                             "\" (expected \"auto\", \"portable\", \"avx2\", \"avx512\" or \"avx512-emulated\")");
+}
+
+const cpu::CpuKernels& cpuKernelsFor(const std::string& path) {
+    if (path == "avx2") return *cpu::avx2Kernels();
+    if (path == "avx512") return *cpu::avx512Kernels();
+    if (path == "avx512-emulated") return *cpu::avx512EmulatedKernels();
+    return cpu::portableKernels();
 }
 
 std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath, const std::string& activations) {
     const std::string path = resolveCpuPath(forcePath);
-    const cpu::CpuKernels& k = path == "avx2" ? *cpu::avx2Kernels() : cpu::portableKernels();
+    const cpu::CpuKernels& k = cpuKernelsFor(path);
     return std::make_unique<CpuBackend>(threads, k, resolveNvfp4Activations(path, activations));
 }
 

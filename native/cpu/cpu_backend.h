@@ -65,6 +65,8 @@ struct CpuKernels {
                          int r1);
     void (*linearRowsQ16)(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                           int r1);
+    const ActivationLayout* q8Layout;   // the activation rows linearRowsQ8 reads
+    const ActivationLayout* q16Layout;  // the activation rows linearRowsQ16 reads
     // Optional (nullptr: linearRows per token block): linearRows for T >= kGemmMinTokens as a GEMM; must give every
     // y[t, r] bit for bit what linearRows gives it (batch invariance).
     void (*linearGemm)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
@@ -77,6 +79,11 @@ struct CpuKernels {
 
 const CpuKernels& portableKernels();
 const CpuKernels* avx2Kernels();  // nullptr when not compiled in (non-x86)
+// AVX2 kernels with the NVFP4 quantized-activation kernels on AVX-512 VNNI (vpdpbusd / vpdpwssd); nullptr when not
+// compiled in. The "emulated" table runs the same kernel source through SIMDe's portable AVX-512 (a test path:
+// compiled only when SIMDe's headers are present at build time, never chosen automatically).
+const CpuKernels* avx512Kernels();
+const CpuKernels* avx512EmulatedKernels();
 
 // Exact dequantization of prepared row r into out[0..kPad) (padding reads as zero).
 void decodeRow(const CpuLinear& w, int r, float* out);
@@ -130,11 +137,19 @@ class CpuBackend : public Backend {
                              int r0, int r1) const;
     // Whether NVFP4 weights take quantized (int16 / int8) activations on this backend (see Nvfp4Activations).
     bool nvfp4Quantized() const { return acts_ != cpu::Nvfp4Activations::F32; }
+    // The quantized activation rows of this backend's mode and kernel path (nvfp4Quantized() only).
+    size_t activationRowBytes(int kPad) const { return activationLayout().rowBytes(kPad); }
+    void quantizeActivations(const float* x, int kPad, uint8_t* out) const {
+        activationLayout().quantize(x, kPad, out);
+    }
     cpu::Nvfp4Activations nvfp4Activations() const { return acts_; }
     void setNvfp4Activations(cpu::Nvfp4Activations a) { acts_ = a; }
     const cpu::CpuKernels& kernels() const { return k_; }
 
    private:
+    const cpu::ActivationLayout& activationLayout() const {
+        return acts_ == cpu::Nvfp4Activations::Int8 ? *k_.q8Layout : *k_.q16Layout;
+    }
     const cpu::CpuKernels& k_;
     cpu::Nvfp4Activations acts_;
     cpu::ThreadPool pool_;
@@ -149,8 +164,11 @@ std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forceP
 // else MS4_NVFP4_ACTIVATIONS, else the path's default ("auto"): int16 on avx2 (2x the exact path's speed, error
 // ~1e-5), f32 on portable (the exact oracle). Throws on an unknown value.
 cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& requested = "");
-// The kernel path createCpuBackend would pick for forcePath ("portable" / "avx2"), or a thrown error.
+// The kernel path createCpuBackend would pick for forcePath ("portable" / "avx2" / "avx512" / "avx512-emulated"), or a
+// thrown error. Automatic choice: avx512 > avx2 > portable, by CPUID.
 std::string resolveCpuPath(const std::string& forcePath);
+// The kernel table of a path resolveCpuPath returned.
+const cpu::CpuKernels& cpuKernelsFor(const std::string& path);
 
 // The prepared (CPU-layout) form of a weight, or an error when it came from another backend.
 const cpu::CpuLinear& asCpuLinear(const LinearWeights& w);

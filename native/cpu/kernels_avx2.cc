@@ -453,8 +453,8 @@ MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
 }
 
 const CpuKernels kAvx2 = {
-    "avx2",  linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2, linearGemmAvx2,
-    dotAvx2, dotBf16Avx2,    axpyAvx2,         axpyBf16Avx2,      sumSquaresAvx2,
+    "avx2",         linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2, &kQ8Layout,   &kQ16Layout,
+    linearGemmAvx2, dotAvx2,        dotBf16Avx2,      axpyAvx2,          axpyBf16Avx2, sumSquaresAvx2,
 };
 
 }  // namespace

@@ -137,15 +137,14 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
     // Quantized activations for NVFP4: quantize each token once (per token, so independent of T).
     const bool quantized = w.format == WeightFormat::NVFP4 && nvfp4Quantized();
     std::vector<uint8_t> xq;
-    const size_t xqStride = quantized ? cpu::quantizedRowBytes(acts_, w.kPad) : 0;
+    const size_t xqStride = quantized ? activationRowBytes(w.kPad) : 0;
     if (quantized) {
         xq.resize(static_cast<size_t>(T) * xqStride);
         pool_.parallelFor(
             T,
             [&](int64_t b, int64_t e) {
                 for (int64_t t = b; t < e; ++t)
-                    cpu::quantizeActivationRow(acts_, x + static_cast<size_t>(t) * xStride, w.kPad,
-                                               xq.data() + t * xqStride);
+                    quantizeActivations(x + static_cast<size_t>(t) * xStride, w.kPad, xq.data() + t * xqStride);
             },
             T >= 64 ? 16 : T);
     }

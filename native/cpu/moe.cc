@@ -132,7 +132,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
     const bool quantized = nvfp4Quantized();
     auto quantizedFor = [&](const cpu::CpuLinear* l) { return quantized && l->format == WeightFormat::NVFP4; };
     const int xPad = (D + cpu::kNvfp4Chunk - 1) / cpu::kNvfp4Chunk * cpu::kNvfp4Chunk;
-    const size_t xqStride = (quantized ? cpu::quantizedRowBytes(acts_, xPad) : 0);
+    const size_t xqStride = (quantized ? activationRowBytes(xPad) : 0);
     std::vector<uint8_t> xqTok, xqs, hqs;
     std::vector<size_t> xqOff(groups.size(), 0), hqOff(groups.size(), 0);
     bool anyQuantizedIn = false, anyQuantizedDown = false;
@@ -148,7 +148,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
             if (quantizedFor(g.down)) {
                 anyQuantizedDown = true;
                 hqOff[gi] = hq;
-                hq += g.tokens.size() * cpu::quantizedRowBytes(acts_, g.down->kPad);
+                hq += g.tokens.size() * activationRowBytes(g.down->kPad);
             }
         }
         xqs.resize(xq);
@@ -159,7 +159,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
         std::vector<float> padded(xPad, 0.0f);
         for (int t = 0; t < T; ++t) {
             std::memcpy(padded.data(), x + static_cast<size_t>(t) * D, sizeof(float) * D);
-            cpu::quantizeActivationRow(acts_, padded.data(), xPad, xqTok.data() + static_cast<size_t>(t) * xqStride);
+            quantizeActivations(padded.data(), xPad, xqTok.data() + static_cast<size_t>(t) * xqStride);
         }
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ExpertGroup& g = groups[gi];
@@ -222,10 +222,9 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 for (int64_t ri = b; ri < e; ++ri) {
                     const ExpertGroup& g = groups[rows[ri].first];
                     const int kp = g.down->kPad;
-                    cpu::quantizeActivationRow(
-                        acts_, hs.data() + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
-                        hqs.data() + hqOff[rows[ri].first] +
-                            static_cast<size_t>(rows[ri].second) * cpu::quantizedRowBytes(acts_, kp));
+                    quantizeActivations(hs.data() + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
+                                        hqs.data() + hqOff[rows[ri].first] +
+                                            static_cast<size_t>(rows[ri].second) * activationRowBytes(kp));
                 }
             },
             rows.size() >= 64 ? 16 : static_cast<int64_t>(rows.size()));
@@ -243,9 +242,8 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 const ExpertGroup& g = groups[tasks[ti].first];
                 const int r0 = tasks[ti].second, r1 = std::min(D, r0 + kRowsPerTask);
                 if (quantizedFor(g.down)) {
-                    linearRowsQuantized(*g.down, hqs.data() + hqOff[tasks[ti].first],
-                                        cpu::quantizedRowBytes(acts_, g.down->kPad), static_cast<int>(g.tokens.size()),
-                                        os.data() + g.oOff + r0, D, r0, r1);
+                    linearRowsQuantized(*g.down, hqs.data() + hqOff[tasks[ti].first], activationRowBytes(g.down->kPad),
+                                        static_cast<int>(g.tokens.size()), os.data() + g.oOff + r0, D, r0, r1);
                 } else {
                     linearRowsPadded(*g.down, hs.data() + g.hOff, g.down->kPad, static_cast<int>(g.tokens.size()),
                                      os.data() + g.oOff + r0, D, r0, r1);

@@ -88,30 +88,45 @@ void quantizeQ16Row(const float* x, int kPad, uint8_t* out) {
     }
 }
 
-size_t quantizedRowBytes(Nvfp4Activations a, int kPad) {
-    switch (a) {
-        case Nvfp4Activations::Int8:
-            return q8RowBytes(kPad);
-        case Nvfp4Activations::Int16:
-            return q16RowBytes(kPad);
-        case Nvfp4Activations::F32:
-            break;
+// Quantizes block blk of x like the q8 / q16 rows above: values q (limit 127 or 32767) and the block's scale.
+template <typename Q>
+float quantizeBlock(const float* xb, float limit, Q* q) {
+    float amax;
+    const bool finite = blockAbsMax(xb, amax);
+    if (!finite || amax == 0.0f) {
+        for (int i = 0; i < 16; ++i) q[i] = 0;
+        return finite ? 0.0f : NAN;
     }
-    throw std::logic_error("quantizedRowBytes: f32 activations are not quantized");
+    const float inv = limit / amax;
+    for (int i = 0; i < 16; ++i) q[i] = static_cast<Q>(quantize(xb[i], inv, limit));
+    return amax / limit;
 }
 
-void quantizeActivationRow(Nvfp4Activations a, const float* x, int kPad, uint8_t* out) {
-    switch (a) {
-        case Nvfp4Activations::Int8:
-            quantizeQ8Row(x, kPad, out);
-            return;
-        case Nvfp4Activations::Int16:
-            quantizeQ16Row(x, kPad, out);
-            return;
-        case Nvfp4Activations::F32:
-            break;
+void quantizeQ8LaneRow(const float* x, int kPad, uint8_t* out) {
+    int8_t* q = reinterpret_cast<int8_t*>(out);
+    float* scales = reinterpret_cast<float*>(out + kPad);
+    int32_t* bias = reinterpret_cast<int32_t*>(out + kPad + static_cast<size_t>(kPad / 4) * 4);
+    for (int blk = 0; blk < kPad / 16; ++blk) {
+        const float s = quantizeBlock(x + 16 * blk, 127.0f, q + 16 * blk);
+        for (int lane = 4 * blk; lane < 4 * blk + 4; ++lane) {
+            scales[lane] = s;
+            bias[lane] = 12 * (q[4 * lane] + q[4 * lane + 1] + q[4 * lane + 2] + q[4 * lane + 3]);
+        }
     }
-    throw std::logic_error("quantizeActivationRow: f32 activations are not quantized");
 }
+
+void quantizeQ16LaneRow(const float* x, int kPad, uint8_t* out) {
+    int16_t* q = reinterpret_cast<int16_t*>(out);
+    float* scales = reinterpret_cast<float*>(out + static_cast<size_t>(kPad) * 2);
+    for (int blk = 0; blk < kPad / 16; ++blk) {
+        const float s = quantizeBlock(x + 16 * blk, 32767.0f, q + 16 * blk);
+        for (int lane = 8 * blk; lane < 8 * blk + 8; ++lane) scales[lane] = s;
+    }
+}
+
+const ActivationLayout kQ8Layout = {q8RowBytes, quantizeQ8Row};
+const ActivationLayout kQ16Layout = {q16RowBytes, quantizeQ16Row};
+const ActivationLayout kQ8LaneLayout = {q8LaneRowBytes, quantizeQ8LaneRow};
+const ActivationLayout kQ16LaneLayout = {q16LaneRowBytes, quantizeQ16LaneRow};
 
 }  // namespace ms4::cpu

@@ -45,8 +45,32 @@ inline const float* q16Scales(const uint8_t* row, int kPad) {
 }
 void quantizeQ16Row(const float* x, int kPad, uint8_t* out);
 
-// The row size and quantizer of a mode other than F32 (kPad a multiple of 128; out 4-byte aligned).
-size_t quantizedRowBytes(Nvfp4Activations a, int kPad);
-void quantizeActivationRow(Nvfp4Activations a, const float* x, int kPad, uint8_t* out);
+// ---- lane layouts of the AVX-512 VNNI kernels (one 512-bit dot-product instruction per 64 / 32 elements) ----
+// int8, "q8 lanes" (q8LaneRowBytes(kPad) bytes):
+//   int8    q[kPad]         natural order, quantized as q8 above
+//   float   s[kPad / 4]     lane i (elements 4i..4i+3, what one vpdpbusd lane sums) holds its block's scale
+//   int32   bias[kPad / 4]  lane i: 12 · Σ q over its 4 elements
+inline size_t q8LaneRowBytes(int kPad) { return static_cast<size_t>(kPad) + static_cast<size_t>(kPad / 4) * 8; }
+inline const float* q8LaneScales(const uint8_t* row, int kPad) { return reinterpret_cast<const float*>(row + kPad); }
+inline const int32_t* q8LaneBias(const uint8_t* row, int kPad) {
+    return reinterpret_cast<const int32_t*>(row + kPad + static_cast<size_t>(kPad / 4) * 4);
+}
+void quantizeQ8LaneRow(const float* x, int kPad, uint8_t* out);
+// int16, "q16 lanes" (q16LaneRowBytes(kPad) bytes):
+//   int16   q[kPad]         natural order, quantized as q16 above
+//   float   s[kPad / 2]     lane i (elements 2i, 2i+1, what one vpdpwssd lane sums) holds its block's scale
+inline size_t q16LaneRowBytes(int kPad) { return static_cast<size_t>(kPad) * 4; }
+inline const float* q16LaneScales(const uint8_t* row, int kPad) {
+    return reinterpret_cast<const float*>(row + static_cast<size_t>(kPad) * 2);
+}
+void quantizeQ16LaneRow(const float* x, int kPad, uint8_t* out);
+
+// How one kernel path wants a token's activations: row size and quantizer (kPad a multiple of 128; out 4-byte
+// aligned). Each path's quantized kernels read exactly one of the layouts above.
+struct ActivationLayout {
+    size_t (*rowBytes)(int kPad);
+    void (*quantize)(const float* x, int kPad, uint8_t* out);
+};
+extern const ActivationLayout kQ8Layout, kQ16Layout, kQ8LaneLayout, kQ16LaneLayout;
 
 }  // namespace ms4::cpu

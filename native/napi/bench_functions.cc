@@ -192,7 +192,7 @@ WeightFormat parseFormat(const std::string& f) {
 
 std::unique_ptr<CpuBackend> makeBackend(const Params& p, int threads) {
     const std::string path = resolveCpuPath(p.str("path", ""));
-    const cpu::CpuKernels& k = path == "avx2" ? *cpu::avx2Kernels() : cpu::portableKernels();
+    const cpu::CpuKernels& k = cpuKernelsFor(path);
     const std::string act = p.str("act", "");
     cpu::Nvfp4Activations a = resolveNvfp4Activations(path);
     if (act == "f32")

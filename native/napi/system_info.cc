@@ -1,5 +1,9 @@
 #include "napi/system_info.h"
 
+#include <stdexcept>
+#include <string>
+
+#include "cpu/cpu_backend.h"
 #include "cpu/cpu_features.h"
 #include "cuda_bridge.h"
 
@@ -30,6 +34,16 @@ Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
     cpu.Set("amxBf16", f.amxBf16);
     cpu.Set("amxInt8", f.amxInt8);
     cpu.Set("logicalCores", f.logicalCores);
+    // The kernel paths this CPU and build can run (cpuPath / MS4_CPU_PATH values), best last.
+    Napi::Array paths = Napi::Array::New(env);
+    for (const char* p : {"portable", "avx512-emulated", "avx2", "avx512"}) {
+        try {
+            resolveCpuPath(p);
+            paths.Set(paths.Length(), p);
+        } catch (const std::exception&) {
+        }
+    }
+    cpu.Set("kernelPaths", paths);
 
     const CudaStatus s = queryCuda();
     Napi::Object cuda = Napi::Object::New(env);

@@ -12,6 +12,7 @@
 //          identical top-1) is NOT met on this tiny model, so int8 is not a default; see bench/README.md.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Model } from "../../lib/model/model";
+import { type CpuKernelPath, loadNative } from "../../lib/native";
 import { compareLogits, runSequence } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import { ReferenceModel } from "../reference/reference-model";
@@ -41,18 +42,19 @@ const prompt = (n: number, seed = 1) =>
 const report: string[] = [];
 afterAll(() => console.log(`quantized-activation forward vs float64 reference:\n${report.join("\n")}`));
 
-async function hasAvx2(): Promise<boolean> {
-  const { loadNative } = await import("../../lib/native");
-  const cpu = loadNative().systemInfo().cpu;
-  return cpu.avx2 && cpu.fma && cpu.f16c;
+function canRun(path: CpuKernelPath): boolean {
+  return loadNative().systemInfo().cpu.kernelPaths.includes(path);
 }
 
 for (const acts of ["int16", "int8"] as const) {
   describe(`NVFP4 with ${acts} activations stays within its bound of the float64 reference`, () => {
     for (const layout of ["native", "hf"] as const) {
-      for (const cpuPath of ["portable", "avx2"] as const) {
+      for (const cpuPath of ["portable", "avx2", "avx512", "avx512-emulated"] as const) {
         test(`${layout} layout, ${cpuPath} path, f32 KV cache`, async (ctx) => {
-          if (cpuPath === "avx2" && !(await hasAvx2())) {
+          if (!canRun(cpuPath)) {
+            console.log(
+              `[quantized activations] skipping the ${cpuPath} path: this CPU or build cannot run it`,
+            );
             ctx.skip();
             return;
           }
@@ -85,19 +87,19 @@ for (const acts of ["int16", "int8"] as const) {
   });
 }
 
-test("the avx2 path defaults to int16 activations and the portable path to the exact f32 path", async (ctx) => {
+test("the vector paths default to int16 activations and the portable path to the exact f32 path", async () => {
   const dir = await checkpoints.get({ layout: "native", quant: "nvfp4", seed: 5 });
   const saved = process.env.MS4_NVFP4_ACTIVATIONS;
   delete process.env.MS4_NVFP4_ACTIVATIONS;
   try {
     await using portable = await Model.load(dir, { kvCacheMemory: 1 << 20, cpuPath: "portable" });
     expect(portable.nvfp4Activations).toBe("f32");
-    if (!(await hasAvx2())) {
-      ctx.skip();
-      return;
+    for (const cpuPath of ["avx2", "avx512", "avx512-emulated"] as const) {
+      if (!canRun(cpuPath)) continue;
+      await using model = await Model.load(dir, { kvCacheMemory: 1 << 20, cpuPath });
+      expect(model.kernelPath).toBe(`cpu-${cpuPath}`);
+      expect(model.nvfp4Activations).toBe("int16");
     }
-    await using avx2 = await Model.load(dir, { kvCacheMemory: 1 << 20, cpuPath: "avx2" });
-    expect(avx2.nvfp4Activations).toBe("int16");
   } finally {
     if (saved !== undefined) process.env.MS4_NVFP4_ACTIVATIONS = saved;
   }

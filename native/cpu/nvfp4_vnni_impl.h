@@ -1,0 +1,189 @@
+// NVFP4 × quantized activations on AVX-512 VNNI. Included by kernels_avx512.cc (native intrinsics, every function
+// marked MS4_VNNI_TARGET) and by kernels_avx512_emulated.cc (the same source on SIMDe's portable AVX-512, so the
+// op checks and model tests exercise this code on machines without AVX-512). Before including, define
+// MS4_VNNI_TARGET and provide the intrinsics plus cvtI32x16ToF32 (_mm512_cvtepi32_ps, which SIMDe 0.7 lacks).
+//
+// One 64-byte load holds a chunk's 128 nibbles (byte j: element j low, element j + 64 high); one vpshufb per 64
+// weights maps them to int8 codes, so lo = elements 0..63 and hi = 64..127 with 128-bit lane L = block L (lo) and
+// block 4 + L (hi). The activation rows are the "lane" layouts of quantized_activations.h, in natural order.
+//   int8  (vpdpbusd): weights u8 = 2·e2m1 + 12; one vpdpbusd per 64 weights gives 16 lanes of 4-element sums
+//         (lane i: elements 4i..4i+3, so block b = lanes 4b..4b+3), minus the per-lane bias 12·Σq: exact int32.
+//   int16 (vpdpwssd): weights s16 = 2·e2m1 (vpmovsxbw of 32 codes); one vpdpwssd per 32 weights gives 16 lanes of
+//         pair sums (block b of the group = 8 lanes): exact int32 (|·| <= 2 · 12 · 32767).
+// Each lane's sum becomes fp32 and takes one FMA with (its block's FP8 scale · 2^-8 · its activation scale), the
+// weight scales expanded to lanes once per chunk for all tokens. A row is 16 fp32 lanes summed in a fixed order,
+// × 128 / globalScale (2^8 of the FP16 scale trick, 1/2 of the doubled e2m1). The accumulation order of every token
+// is fixed and independent of T (batch invariance).
+
+namespace vnni {
+
+// 16 fp32 lanes summed in a fixed tree order.
+MS4_VNNI_TARGET inline float sumLanes(__m512 v) {
+    alignas(64) float l[16];
+    _mm512_store_ps(l, v);
+    float s8[8];
+    for (int i = 0; i < 8; ++i) s8[i] = l[i] + l[i + 8];
+    return ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+}
+
+// The 8 FP8 block scales of a chunk as fp32 · 2^-8 in natural block order (FP8 → FP16 by bit moves, exact).
+MS4_VNNI_TARGET inline __m256 chunkScales(const uint8_t* p) {
+    const __m128i s8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    const __m128i h16 = _mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(_mm_setzero_si128(), s8), 1),
+                                      _mm_set1_epi16(static_cast<short>(0xbfff)));
+    return _mm256_cvtph_ps(h16);
+}
+
+// nibble → code as int8, in all four 128-bit lanes (bit 3 = sign); `bias` is added to every entry.
+MS4_VNNI_TARGET inline __m512i codeLut(int bias) {
+    return _mm512_broadcast_i32x4(_mm_add_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12),
+                                               _mm_set1_epi8(static_cast<char>(bias))));
+}
+
+template <int TB>
+MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
+    const __m512i lut = codeLut(12);
+    const __m512i lowMask = _mm512_set1_epi8(0x0f);
+    // lanes → block: lo lanes 0..15 = blocks 0,0,0,0,1,...,3; hi = blocks 4..7
+    const __m512i toLo = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i toHi = _mm512_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+    const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
+    const float rowFactor = 128.0f * w.invGlobalScale;
+    const int8_t* q[TB];
+    const float* sa[TB];
+    const int32_t* bias[TB];
+#pragma GCC unroll 4
+    for (int t = 0; t < TB; ++t) {
+        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
+        q[t] = q8Values(xt);
+        sa[t] = q8LaneScales(xt, kPad);
+        bias[t] = q8LaneBias(xt, kPad);
+    }
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = w.row(r);
+        __m512 acc[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
+        for (int c = 0; c < chunks; ++c) {
+            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            const __m512i b = _mm512_loadu_si512(nib);
+            const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
+            const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
+            const __m512 ws = _mm512_castps256_ps512(chunkScales(nib + 64));
+            const __m512 wsLo = _mm512_permutexvar_ps(toLo, ws), wsHi = _mm512_permutexvar_ps(toHi, ws);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const size_t e = static_cast<size_t>(c) * kNvfp4Chunk, l = e / 4;
+                __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(q[t] + e));
+                __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(q[t] + e + 64));
+                sLo = _mm512_sub_epi32(sLo, _mm512_loadu_si512(bias[t] + l));
+                sHi = _mm512_sub_epi32(sHi, _mm512_loadu_si512(bias[t] + l + 16));
+                acc[t] = _mm512_fmadd_ps(cvtI32x16ToF32(sLo), _mm512_mul_ps(wsLo, _mm512_loadu_ps(sa[t] + l)), acc[t]);
+                acc[t] =
+                    _mm512_fmadd_ps(cvtI32x16ToF32(sHi), _mm512_mul_ps(wsHi, _mm512_loadu_ps(sa[t] + l + 16)), acc[t]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = sumLanes(acc[t]) * rowFactor;
+    }
+}
+
+template <int TB>
+MS4_VNNI_TARGET void rowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
+    const __m512i lut = codeLut(0);
+    const __m512i lowMask = _mm512_set1_epi8(0x0f);
+    // group g (32 elements, blocks 2g and 2g + 1): lanes 0..7 → block 2g, 8..15 → block 2g + 1
+    __m512i toGroup[4];
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+        toGroup[g] = _mm512_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1,
+                                       2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
+    }
+    const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
+    const float rowFactor = 128.0f * w.invGlobalScale;
+    const int16_t* q[TB];
+    const float* sa[TB];
+#pragma GCC unroll 4
+    for (int t = 0; t < TB; ++t) {
+        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
+        q[t] = q16Values(xt);
+        sa[t] = q16LaneScales(xt, kPad);
+    }
+    for (int r = r0; r < r1; ++r) {
+        const uint8_t* wr = w.row(r);
+        __m512 acc[TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
+        for (int c = 0; c < chunks; ++c) {
+            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            const __m512i b = _mm512_loadu_si512(nib);
+            const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
+            const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
+            // w16[g]: elements 32g..32g+31 as int16
+            const __m512i w16[4] = {
+                _mm512_cvtepi8_epi16(_mm512_castsi512_si256(lo)),
+                _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(lo, 1)),
+                _mm512_cvtepi8_epi16(_mm512_castsi512_si256(hi)),
+                _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(hi, 1)),
+            };
+            const __m512 ws = _mm512_castps256_ps512(chunkScales(nib + 64));
+            __m512 wsg[4];
+#pragma GCC unroll 4
+            for (int g = 0; g < 4; ++g) wsg[g] = _mm512_permutexvar_ps(toGroup[g], ws);
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) {
+                const size_t e = static_cast<size_t>(c) * kNvfp4Chunk;
+#pragma GCC unroll 4
+                for (int g = 0; g < 4; ++g) {
+                    const __m512i s =
+                        _mm512_dpwssd_epi32(_mm512_setzero_si512(), w16[g], _mm512_loadu_si512(q[t] + e + 32 * g));
+                    const __m512 scale = _mm512_mul_ps(wsg[g], _mm512_loadu_ps(sa[t] + e / 2 + 16 * g));
+                    acc[t] = _mm512_fmadd_ps(cvtI32x16ToF32(s), scale, acc[t]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = sumLanes(acc[t]) * rowFactor;
+    }
+}
+
+MS4_VNNI_TARGET inline void linearRowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
+                                         int yStride, int r0, int r1) {
+    switch (T) {
+        case 1:
+            return rowsQ8<1>(w, xq, xqStride, y, yStride, r0, r1);
+        case 2:
+            return rowsQ8<2>(w, xq, xqStride, y, yStride, r0, r1);
+        case 3:
+            return rowsQ8<3>(w, xq, xqStride, y, yStride, r0, r1);
+        default:
+            return rowsQ8<4>(w, xq, xqStride, y, yStride, r0, r1);
+    }
+}
+
+MS4_VNNI_TARGET inline void linearRowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
+                                          int yStride, int r0, int r1) {
+    switch (T) {
+        case 1:
+            return rowsQ16<1>(w, xq, xqStride, y, yStride, r0, r1);
+        case 2:
+            return rowsQ16<2>(w, xq, xqStride, y, yStride, r0, r1);
+        case 3:
+            return rowsQ16<3>(w, xq, xqStride, y, yStride, r0, r1);
+        default:
+            return rowsQ16<4>(w, xq, xqStride, y, yStride, r0, r1);
+    }
+}
+
+// The path's table: the AVX2 kernels (exact f32 GEMV / GEMM, dot, axpy, …) with the quantized NVFP4 kernels above.
+inline CpuKernels makeTable(const char* name, const CpuKernels& avx2) {
+    CpuKernels k = avx2;
+    k.name = name;
+    k.linearRowsQ8 = linearRowsQ8;
+    k.linearRowsQ16 = linearRowsQ16;
+    k.q8Layout = &kQ8LaneLayout;
+    k.q16Layout = &kQ16LaneLayout;
+    return k;
+}
+
+}  // namespace vnni
