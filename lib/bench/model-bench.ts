@@ -26,9 +26,13 @@ export interface BenchResult {
   /** KV bytes the last decode step read (the whole context). */
   decodeKvBytesPerToken: number;
   decodeGigabytesPerSecond: number;
-  /** Memory read bandwidth measured right after the decode with the same threads (STREAM-like read, 512 MiB). */
+  /**
+   * Memory read bandwidth with the same threads (STREAM-like read of 512 MiB, best of 5), measured right before and
+   * right after the decode; the higher of the two is the bound (shared machines drift between runs).
+   */
   memoryBandwidthGBps: number;
-  /** decode tokens/s ÷ the bound bandwidth ÷ bytes per token, from this one run. */
+  memoryBandwidthBeforeAfterGBps: [number, number];
+  /** decode GB/s ÷ memoryBandwidthGBps: the fraction of the memory-bound decode speed reached, from this one run. */
   decodeFractionOfBound: number;
   weightBytes: number;
   peakRssBytes: number;
@@ -85,6 +89,9 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
     sampling: null,
     attention: "auto",
   });
+  const measureBandwidth = () =>
+    Number(loadNative().kernelBench("bandwidth", { threads, bytes: 512 * 2 ** 20, passes: 5 }).bestGbps);
+  const bandwidthBefore = measureBandwidth();
   const t0 = performance.now();
   let logits = (await native.step(step(prompt, 0))).logits!;
   const t1 = performance.now();
@@ -100,9 +107,8 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
   const weightBytesPerToken = decodeWeightBytes(model);
   const kvPerToken = total * model.kv.bytesPerToken;
   const decodeGBps = ((weightBytesPerToken + kvPerToken) * decodeTokensPerSecond) / 1e9;
-  const bandwidth = Number(
-    loadNative().kernelBench("bandwidth", { threads, bytes: 512 * 2 ** 20, passes: 5 }).bestGbps,
-  );
+  const bandwidthAfter = measureBandwidth();
+  const bandwidth = Math.max(bandwidthBefore, bandwidthAfter);
   return {
     model: model.dir,
     kernelPath: model.kernelPath,
@@ -118,6 +124,7 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
     decodeKvBytesPerToken: kvPerToken,
     decodeGigabytesPerSecond: decodeGBps,
     memoryBandwidthGBps: bandwidth,
+    memoryBandwidthBeforeAfterGBps: [bandwidthBefore, bandwidthAfter],
     decodeFractionOfBound: decodeGBps / bandwidth,
     weightBytes: model.memory().weightBytes,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,

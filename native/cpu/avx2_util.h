@@ -19,6 +19,13 @@ MS4_AVX2 inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// Weight streams are prefetched this far ahead (into L1): measured on the 2-core Zen 3 VM, a GEMV streaming from DRAM
+// gains ~10 % (BF16) to ~15 % (NVFP4, quantized activations) over the hardware prefetcher alone.
+constexpr int kPrefetchBytes = 2048;
+MS4_AVX2 inline void prefetchAhead(const void* p) {
+    _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);
+}
+
 // Calls run(std::integral_constant<int, TB>) with the token block TB = min(T, kTokenBlock) as a compile-time constant.
 template <typename Run>
 MS4_AVX2 void withTokenBlock(int T, const Run& run) {

@@ -54,6 +54,7 @@ MS4_AVX2 void rowsBf16(const CpuLinear& w, const float* x, int xs, float* y, int
 #pragma GCC unroll 4
         for (int t = 0; t < TB; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
         for (int k = 0; k < w.kPad; k += 16) {
+            avx2::prefetchAhead(wr + k);
             const __m256 w0 = loadBf16x8(wr + k), w1 = loadBf16x8(wr + k + 8);
 #pragma GCC unroll 4
             for (int t = 0; t < TB; ++t) {
@@ -165,6 +166,7 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
         for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            avx2::prefetchAhead(nib);
             const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
             const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
             const __m256i l0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask));  // elements 0..31

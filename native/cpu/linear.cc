@@ -136,15 +136,15 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
     }
     // Quantized activations for NVFP4: quantize each token once (per token, so independent of T).
     const bool quantized = w.format == WeightFormat::NVFP4 && nvfp4Quantized();
-    std::vector<uint8_t> xq;
+    cpu::AlignedPtr xq;  // 64-byte aligned: the kernels' activation loads never split a cache line
     const size_t xqStride = quantized ? activationRowBytes(w.kPad) : 0;
     if (quantized) {
-        xq.resize(static_cast<size_t>(T) * xqStride);
+        xq = cpu::alignedAlloc(static_cast<size_t>(T) * xqStride, "quantized activations");
         pool_.parallelFor(
             T,
             [&](int64_t b, int64_t e) {
                 for (int64_t t = b; t < e; ++t)
-                    quantizeActivations(x + static_cast<size_t>(t) * xStride, w.kPad, xq.data() + t * xqStride);
+                    quantizeActivations(x + static_cast<size_t>(t) * xStride, w.kPad, xq.get() + t * xqStride);
             },
             T >= 64 ? 16 : T);
     }
@@ -162,7 +162,7 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
             for (int64_t tile = b; tile < e; ++tile) {
                 const int r0 = static_cast<int>(tile) * tileRows, r1 = std::min(w.rows, r0 + tileRows);
                 if (quantized) {
-                    linearRowsQuantized(w, xq.data(), xqStride, T, y + r0, yStride, r0, r1);
+                    linearRowsQuantized(w, xq.get(), xqStride, T, y + r0, yStride, r0, r1);
                 } else {
                     linearRowsPadded(w, x, xStride, T, y + r0, yStride, r0, r1);
                 }

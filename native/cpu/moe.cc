@@ -133,7 +133,8 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
     auto quantizedFor = [&](const cpu::CpuLinear* l) { return quantized && l->format == WeightFormat::NVFP4; };
     const int xPad = (D + cpu::kNvfp4Chunk - 1) / cpu::kNvfp4Chunk * cpu::kNvfp4Chunk;
     const size_t xqStride = (quantized ? activationRowBytes(xPad) : 0);
-    std::vector<uint8_t> xqTok, xqs, hqs;
+    // 64-byte aligned (every row size is a multiple of 64 bytes): the kernels' loads never split a cache line
+    cpu::AlignedPtr xqTok, xqs, hqs;
     std::vector<size_t> xqOff(groups.size(), 0), hqOff(groups.size(), 0);
     bool anyQuantizedIn = false, anyQuantizedDown = false;
     {
@@ -151,22 +152,22 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 hq += g.tokens.size() * activationRowBytes(g.down->kPad);
             }
         }
-        xqs.resize(xq);
-        hqs.resize(hq);
+        if (xq != 0) xqs = cpu::alignedAlloc(xq, "quantized expert inputs");
+        if (hq != 0) hqs = cpu::alignedAlloc(hq, "quantized expert hidden rows");
     }
     if (anyQuantizedIn) {
-        xqTok.resize(static_cast<size_t>(T) * xqStride);
+        xqTok = cpu::alignedAlloc(static_cast<size_t>(T) * xqStride, "quantized tokens");
         std::vector<float> padded(xPad, 0.0f);
         for (int t = 0; t < T; ++t) {
             std::memcpy(padded.data(), x + static_cast<size_t>(t) * D, sizeof(float) * D);
-            quantizeActivations(padded.data(), xPad, xqTok.data() + static_cast<size_t>(t) * xqStride);
+            quantizeActivations(padded.data(), xPad, xqTok.get() + static_cast<size_t>(t) * xqStride);
         }
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ExpertGroup& g = groups[gi];
             if (!(quantizedFor(g.gate) || quantizedFor(g.up))) continue;
             for (size_t i = 0; i < g.tokens.size(); ++i) {
-                std::memcpy(xqs.data() + xqOff[gi] + i * xqStride,
-                            xqTok.data() + static_cast<size_t>(g.tokens[i]) * xqStride, xqStride);
+                std::memcpy(xqs.get() + xqOff[gi] + i * xqStride,
+                            xqTok.get() + static_cast<size_t>(g.tokens[i]) * xqStride, xqStride);
             }
         }
     }
@@ -187,7 +188,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 gbuf.resize(static_cast<size_t>(n) * nr);
                 ubuf.resize(static_cast<size_t>(n) * nr);
                 const float* xg = xs.data() + g.xOff;
-                const uint8_t* xq = xqs.data() + xqOff[tasks[ti].first];
+                const uint8_t* xq = xqs.get() + xqOff[tasks[ti].first];
                 if (quantizedFor(g.gate)) {
                     linearRowsQuantized(*g.gate, xq, xqStride, n, gbuf.data(), nr, r0, r1);
                 } else {
@@ -223,7 +224,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                     const ExpertGroup& g = groups[rows[ri].first];
                     const int kp = g.down->kPad;
                     quantizeActivations(hs.data() + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
-                                        hqs.data() + hqOff[rows[ri].first] +
+                                        hqs.get() + hqOff[rows[ri].first] +
                                             static_cast<size_t>(rows[ri].second) * activationRowBytes(kp));
                 }
             },
@@ -242,7 +243,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 const ExpertGroup& g = groups[tasks[ti].first];
                 const int r0 = tasks[ti].second, r1 = std::min(D, r0 + kRowsPerTask);
                 if (quantizedFor(g.down)) {
-                    linearRowsQuantized(*g.down, hqs.data() + hqOff[tasks[ti].first], activationRowBytes(g.down->kPad),
+                    linearRowsQuantized(*g.down, hqs.get() + hqOff[tasks[ti].first], activationRowBytes(g.down->kPad),
                                         static_cast<int>(g.tokens.size()), os.data() + g.oOff + r0, D, r0, r1);
                 } else {
                     linearRowsPadded(*g.down, hs.data() + g.hOff, g.down->kPad, static_cast<int>(g.tokens.size()),

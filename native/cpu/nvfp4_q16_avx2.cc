@@ -1,10 +1,12 @@
 // NVFP4 × int16 activations on AVX2 (Nvfp4Activations::Int16). Per 128-weight chunk, shared by the tokens:
-//   nibbles → 2·e2m1 as int8 by one vpshufb per 32 weights, then int16 · 2^8 by vpunpck{l,h}bw with zero (exact:
-//   the code lands in the high byte), which puts each 128-bit lane's elements in the order q16Pos stores the
-//   activations; the 8 FP8 block scales as fp32 · 2^-8 (avx2::chunkScalesTimes2PowMinus8).
-// Per token: 8 vpmaddwd (s16 × s16 pair sums), adds and two rounds of vphaddd give the 8 block sums in kQ8Pos order
-// as exact int32 (|·| <= 16 · 12·2^8 · 32767 < 2^31), then one fp32 FMA with (block scale · activation scale).
-// The row's sum is × invGlobalScale / 2 at the end (2^8 · 2^-8 from the two tricks, 1/2 of the doubled e2m1).
+//   nibbles → u8 codes 2·e2m1 + 12 ({12..24} for codes 0-7, {12..0} for 8-15) by one vpshufb per 32 weights; each
+//   32 codes become two vectors of 16 int16 by masking the 16-bit lanes with 0x00ff (even elements) and shifting
+//   them right by 8 (odd elements), no shuffles, in the order q16Pos stores the activations; the 8 FP8 block scales
+//   as fp32 · 2^-8 (avx2::chunkScalesTimes2PowMinus8).
+// Per token: 8 vpmaddwd (s16 pair sums), 4 adds and two rounds of vphaddd give the 8 block sums of the biased codes
+// in kQ8Pos order as exact int32 (|·| <= 16 · 24 · 32767 < 2^24, so also exact in fp32), minus the per-token bias
+// 12·Σq, then one fp32 FMA with (block scale · activation scale).
+// The row's sum is × 128 / globalScale at the end (2^8 of the FP16 scale trick, 1/2 of the doubled e2m1).
 // Every token's accumulation order is fixed and independent of T (batch invariance).
 #include "cpu/avx2_util.h"
 
@@ -18,18 +20,20 @@ using avx2::hsum;
 
 template <int TB>
 MS4_AVX2 void rowsNvfp4Q16(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
-    const __m256i lut = avx2::twiceE2m1Lut();
+    const __m256i lut = _mm256_add_epi8(avx2::twiceE2m1Lut(), _mm256_set1_epi8(12));
     const __m256i lowMask = _mm256_set1_epi8(0x0f);
-    const __m256i zero = _mm256_setzero_si256();
+    const __m256i evenMask = _mm256_set1_epi16(0x00ff);
     const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
-    const float rowFactor = 0.5f * w.invGlobalScale;
+    const float rowFactor = 128.0f * w.invGlobalScale;
     const int16_t* q[TB];
     const float* sa[TB];
+    const int32_t* bias[TB];
 #pragma GCC unroll 4
     for (int t = 0; t < TB; ++t) {
         const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
         q[t] = q16Values(xt);
         sa[t] = q16Scales(xt, kPad);
+        bias[t] = q16Bias(xt, kPad);
     }
     for (int r = r0; r < r1; ++r) {
         const uint8_t* wr = w.row(r);
@@ -38,21 +42,22 @@ MS4_AVX2 void rowsNvfp4Q16(const CpuLinear& w, const uint8_t* xq, size_t xqs, fl
         for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            avx2::prefetchAhead(nib);
             const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
             const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
-            // int8 codes of elements 0..31, 32..63, 64..95, 96..127 (byte i of each = element i of the group)
+            // biased u8 codes of elements 0..31, 32..63, 64..95, 96..127 (byte i of each = element i of the group)
             const __m256i v[4] = {
                 _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask)),
                 _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask)),
                 _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask)),
                 _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask)),
             };
-            // w16[2g]: elements [0..7 | 16..23] of group g, w16[2g + 1]: [8..15 | 24..31], as int16 · 2^8
+            // w16[2g]: the even elements of group g as int16, w16[2g + 1]: the odd ones
             __m256i w16[8];
 #pragma GCC unroll 4
             for (int g = 0; g < 4; ++g) {
-                w16[2 * g] = _mm256_unpacklo_epi8(zero, v[g]);
-                w16[2 * g + 1] = _mm256_unpackhi_epi8(zero, v[g]);
+                w16[2 * g] = _mm256_and_si256(v[g], evenMask);
+                w16[2 * g + 1] = _mm256_srli_epi16(v[g], 8);
             }
             const __m256 ws = avx2::chunkScalesTimes2PowMinus8(nib + 64);
 #pragma GCC unroll 4
@@ -65,7 +70,9 @@ MS4_AVX2 void rowsNvfp4Q16(const CpuLinear& w, const uint8_t* xq, size_t xqs, fl
                                             _mm256_madd_epi16(w16[2 * g + 1], _mm256_loadu_si256(qc + 2 * g + 1)));
                 }
                 // [b0 b0 b2 b2 | b1 b1 b3 b3], [b4 b4 b6 b6 | b5 b5 b7 b7] → [b0 b2 b4 b6 | b1 b3 b5 b7]
-                const __m256i blocks = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+                __m256i blocks = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+                blocks =
+                    _mm256_sub_epi32(blocks, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias[t] + c * 8)));
                 const __m256 scale = _mm256_mul_ps(ws, _mm256_loadu_ps(sa[t] + c * 8));
                 acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scale, acc[t]);
             }

@@ -66,6 +66,7 @@ MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, f
         for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            _mm_prefetch(reinterpret_cast<const char*>(nib) + 2048, _MM_HINT_T0);  // as avx2::prefetchAhead
             const __m512i b = _mm512_loadu_si512(nib);
             const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
             const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
@@ -116,6 +117,7 @@ MS4_VNNI_TARGET void rowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqs, 
         for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
+            _mm_prefetch(reinterpret_cast<const char*>(nib) + 2048, _MM_HINT_T0);  // as avx2::prefetchAhead
             const __m512i b = _mm512_loadu_si512(nib);
             const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
             const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));

@@ -72,6 +72,8 @@ void quantizeQ8Row(const float* x, int kPad, uint8_t* out) {
 void quantizeQ16Row(const float* x, int kPad, uint8_t* out) {
     int16_t* q = reinterpret_cast<int16_t*>(out);
     float* scales = reinterpret_cast<float*>(out + static_cast<size_t>(kPad) * 2);
+    int32_t* bias =
+        reinterpret_cast<int32_t*>(out + static_cast<size_t>(kPad) * 2 + static_cast<size_t>(kPad / 16) * 4);
     for (int blk = 0; blk < kPad / 16; ++blk) {
         const float* xb = x + 16 * blk;
         float amax;
@@ -80,11 +82,15 @@ void quantizeQ16Row(const float* x, int kPad, uint8_t* out) {
         const int slot = scaleSlot(blk);
         const bool zero = !finite || amax == 0.0f;
         const float inv = zero ? 0.0f : 32767.0f / amax;
+        int32_t sum = 0;
         for (int i = 0; i < 16; ++i) {
             const int e = 16 * (blk % 8) + i;
-            q[chunkBase + q16Pos(e)] = zero ? 0 : static_cast<int16_t>(quantize(xb[i], inv, 32767.0f));
+            const int32_t v = zero ? 0 : quantize(xb[i], inv, 32767.0f);
+            q[chunkBase + q16Pos(e)] = static_cast<int16_t>(v);
+            sum += v;
         }
         scales[slot] = zero ? (finite ? 0.0f : NAN) : amax / 32767.0f;
+        bias[slot] = 12 * sum;
     }
 }
 

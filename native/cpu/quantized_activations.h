@@ -34,14 +34,19 @@ void quantizeQ8Row(const float* x, int kPad, uint8_t* out);
 
 // ---- int16 row (q16RowBytes(kPad) bytes) ----
 //   int16   q[kPad]         q = round(x / s_b), s_b = absmax of the 16-block / 32767; element e of a chunk is stored
-//                           at 128·chunk + q16Pos(e % 128): within each 32 elements the 8-element groups go in the
-//                           order 0, 2, 1, 3 (what vpunpcklbw / vpunpckhbw of 32 weight bytes produce per 128-bit lane)
+//                           at 128·chunk + q16Pos(e % 128): each 32 elements go as their even elements (e0 e2 … e30),
+//                           then their odd ones (e1 e3 … e31) — the 16-bit lanes of 32 weight bytes masked with
+//                           0x00ff and shifted right by 8
 //   float   s[kPad / 16]    scales, slot order above; NaN / infinity as for int8
-inline constexpr int q16Pos(int e) { return (e & ~24) | ((e & 8) << 1) | ((e & 16) >> 1); }
-inline size_t q16RowBytes(int kPad) { return static_cast<size_t>(kPad) * 2 + static_cast<size_t>(kPad / 16) * 4; }
+//   int32   bias[kPad / 16] same order: 12 · Σ q over the block (removes the +12 bias of the AVX2 kernel's codes)
+inline constexpr int q16Pos(int e) { return (e & ~31) | ((e & 1) << 4) | ((e & 16) >> 1) | ((e & 15) >> 1); }
+inline size_t q16RowBytes(int kPad) { return static_cast<size_t>(kPad) * 2 + static_cast<size_t>(kPad / 16) * 8; }
 inline const int16_t* q16Values(const uint8_t* row) { return reinterpret_cast<const int16_t*>(row); }
 inline const float* q16Scales(const uint8_t* row, int kPad) {
     return reinterpret_cast<const float*>(row + static_cast<size_t>(kPad) * 2);
+}
+inline const int32_t* q16Bias(const uint8_t* row, int kPad) {
+    return reinterpret_cast<const int32_t*>(row + static_cast<size_t>(kPad) * 2 + static_cast<size_t>(kPad / 16) * 4);
 }
 void quantizeQ16Row(const float* x, int kPad, uint8_t* out);
 
