@@ -4,8 +4,8 @@ import { compareLogits, runSequence } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import { ReferenceModel } from "../reference/reference-model";
 
-// The exact path: NVFP4 weights with fp32 activations (the avx2 path defaults to int8 activations, whose
-// bound vs the reference is stated in int8-activations.test.ts). The CPU backend reads the variable when a
+// The exact path: NVFP4 weights with fp32 activations (the vector paths default to int16 activations, whose
+// bound vs the reference is stated in quantized-activations.test.ts). The CPU backend reads the variable when a
 // model is loaded; vitest runs each test file in its own process (pool "forks").
 const savedActs = process.env.MS4_NVFP4_ACTIVATIONS;
 let checkpoints: TinyCheckpoints;
