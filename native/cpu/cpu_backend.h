@@ -1,6 +1,6 @@
-// The CPU backend: Backend implemented with plain C++ ("portable") or AVX2+FMA+F16C kernels ("avx2"), picked
-// at run time from CPUID (an "avx512" path can be added as another CpuKernels table). Prepared weights and
-// the KV cache live in 64-byte aligned memory the backend owns.
+// The CPU backend: Backend implemented with one table of kernels (CpuKernels) picked at run time from CPUID:
+// plain C++ ("portable"), AVX2+FMA+F16C ("avx2"), or the AVX2 kernels with AVX-512 VNNI NVFP4 kernels ("avx512").
+// Prepared weights and the KV cache live in 64-byte aligned memory the backend owns.
 //
 // Prepared weight layouts (CpuLinear), rows padded with zeros so kernels have no K tail:
 //   BF16   uint16 [rows][kPad], kPad = cols rounded up to 32 (64-byte rows)
@@ -57,7 +57,7 @@ class CpuKvCache : public KvCache {
 
 // One kernel path: the primitive kernels the ops are built from.
 struct CpuKernels {
-    const char* name;  // "portable", "avx2"
+    const char* name;  // "portable", "avx2", "avx512", "avx512-emulated"
     // y[t, r - r0] = Σ_k W[r, k] x[t, k] for r in [r0, r1), t < T <= kTokenBlock; x rows hold w.kPad values.
     void (*linearRows)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
     // NVFP4 only, quantized activations: as linearRows with x rows in the q8 / q16 layout (row t at xq + t · xqStride).
@@ -155,8 +155,8 @@ class CpuBackend : public Backend {
     cpu::ThreadPool pool_;
 };
 
-// threads <= 0: hardware concurrency. forcePath: "" (MS4_CPU_PATH, else the best the CPU supports),
-// "portable" or "avx2"; throws when the path is unknown or the CPU lacks it. activations: see
+// threads <= 0: hardware concurrency. forcePath: "" (MS4_CPU_PATH, else the best the CPU supports) or a path
+// name (see resolveCpuPath); throws when the path is unknown or the CPU lacks it. activations: see
 // resolveNvfp4Activations.
 std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath,
                                           const std::string& activations = "");

@@ -650,6 +650,35 @@ void checkBatchInvariance(Checker& c, WeightFormat f, int T, int rows, int cols)
     c.record("linearBatchInvariance", params, batch.data(), single.data(), batch.size(), kExact);
 }
 
+// Non-finite activations: token 1 of 3 gets a NaN in one 16-block and token 2 an infinity; every output of those
+// two tokens must be non-finite (a quantized path turns the block's scale into NaN) and token 0 must equal its
+// own T = 1 result bit for bit. Recorded as op "linearNonFinite": got/want are 1 for a non-finite output, else
+// the value, with bound 0.
+void checkNonFinite(Checker& c, WeightFormat f, int rows, int cols) {
+    const std::string params = std::string("linearNonFinite(format=") + formatName(f) + ",rows=" + str(rows) +
+                               ",cols=" + str(cols) + actTag(c.be, f) + ")";
+    if (!c.wants(params)) return;
+    Rng rng(seedOf(params));
+    TestWeight tw(f, rows, cols, rng);
+    std::unique_ptr<LinearWeights> w = c.be.prepareLinear(tw.src);
+    const int T = 3;
+    std::vector<float> x = randomVec(rng, static_cast<size_t>(T) * cols);
+    x[static_cast<size_t>(cols) + 5] = NAN;
+    x[2 * static_cast<size_t>(cols) + cols - 3] = INFINITY;
+    std::vector<float> y(static_cast<size_t>(T) * rows), alone(rows);
+    c.be.linear(*w, x.data(), cols, T, y.data(), rows);
+    c.be.linear(*w, x.data(), cols, 1, alone.data(), rows);
+    std::vector<float> got(y.size()), want(y.size());
+    for (int t = 0; t < T; ++t) {
+        for (int r = 0; r < rows; ++r) {
+            const size_t i = static_cast<size_t>(t) * rows + r;
+            got[i] = std::isfinite(y[i]) ? y[i] : 1.0f;
+            want[i] = t == 0 ? alone[r] : 1.0f;
+        }
+    }
+    c.record("linearNonFinite", params, got.data(), want.data(), got.size(), kExact);
+}
+
 }  // namespace
 
 std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::string& path) {
@@ -671,6 +700,7 @@ std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::str
         checkLinear(c, f, 5, 300, 1008, true);
         if (f != WeightFormat::NVFP4) checkLinear(c, f, 3, 40, 100, true);  // K % 16 != 0
     }
+    for (WeightFormat f : formats) checkNonFinite(c, f, 40, 256);
     for (WeightFormat f : formats) {
         checkBatchInvariance(c, f, 37, 71, f == WeightFormat::NVFP4 ? 1024 + 128 : 1040);
         checkBatchInvariance(c, f, 64, 130, f == WeightFormat::NVFP4 ? 4096 : 1008);
@@ -744,6 +774,7 @@ std::vector<OpCheckResult> runOpChecks(const std::string& filter, const std::str
         for (int T : {1, 3, 17}) checkMoe(c, WeightFormat::NVFP4, T, 128, 8, 4, 64, true, true);
         checkMoe(c, WeightFormat::NVFP4, 6, 208, 8, 4, 80, true, true);
         checkBatchInvariance(c, WeightFormat::NVFP4, 11, 70, 4096);
+        checkNonFinite(c, WeightFormat::NVFP4, 40, 256);
     }
     return std::move(c.results);
 }
