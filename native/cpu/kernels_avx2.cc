@@ -2,7 +2,7 @@
 // itself needs no -mavx2 and still runs on any x86-64; the path is only selected when CPUID reports the
 // features. Weights are dequantized exactly to the values ref::weightAt gives, then FMA'd in fp32:
 //   BF16  zero-extend and shift (exact)
-//   FP8   bit arithmetic (exact for normals and subnormals, no DAZ dependence) × per-tensor scale
+//   FP8   FP16 bit moves + vcvtph2ps give fp8 · 2^-8 exactly (subnormals included); × scale · 2^8 per output
 //   NVFP4 one vpshufb maps each nibble to 2·e2m1 (int8), converted to fp32 and × (block factor / 2), where the
 //         block factor fp8(scale)/globalScale comes from the weight's 256-entry table; the product equals
 //         e2m1 · factor exactly (the doubling and halving are exact).
@@ -30,21 +30,18 @@ MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
 }
 
-// 8 FP8-E4M3 codes → fp32 · scale. Normals: exponent rebias by bit arithmetic; subnormals: man · 2^-9.
-// (The NaN code 0x7f/0xff decodes to ±480 instead of NaN; checkpoint weights hold no NaN.)
-MS4_AVX2 inline __m256 loadFp8x8(const uint8_t* p, __m256 scale) {
-    const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-    const __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7f));
-    const __m256 normal =
-        _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
-    const __m256 sub =
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(7))), _mm256_set1_ps(1.0f / 512.0f));
-    const __m256i isSub = _mm256_cmpeq_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x78)), _mm256_setzero_si256());
-    __m256 f = _mm256_blendv_ps(normal, sub, _mm256_castsi256_ps(isSub));
-    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
-    f = _mm256_or_ps(f, _mm256_castsi256_ps(sign));
-    return _mm256_mul_ps(f, scale);
+// 16 FP8-E4M3 codes → fp32 · 2^-8 (exact), two vectors of 8: each code becomes FP16 by bit moves
+// (s eeee mmm → s 0eeee mmm0000000, exactly fp8 · 2^-8, subnormals included), then vcvtph2ps. The per-tensor
+// scale · 2^8 is applied once per output (fp8RowFactor). (The NaN code 0x7f/0xff decodes to ±480 instead of NaN;
+// checkpoint weights hold no NaN.)
+MS4_AVX2 inline void loadFp8x16(const uint8_t* p, __m256& lo, __m256& hi) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i clear14 = _mm_set1_epi16(static_cast<short>(0xbfff));
+    const __m128i zero = _mm_setzero_si128();
+    lo = _mm256_cvtph_ps(_mm_and_si128(_mm_srai_epi16(_mm_unpacklo_epi8(zero, v), 1), clear14));
+    hi = _mm256_cvtph_ps(_mm_and_si128(_mm_srai_epi16(_mm_unpackhi_epi8(zero, v), 1), clear14));
 }
+inline float fp8RowFactor(const CpuLinear& w) { return w.scale * 256.0f; }
 
 template <int TB>
 MS4_AVX2 void rowsBf16(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
@@ -70,14 +67,16 @@ MS4_AVX2 void rowsBf16(const CpuLinear& w, const float* x, int xs, float* y, int
 
 template <int TB>
 MS4_AVX2 void rowsFp8(const CpuLinear& w, const float* x, int xs, float* y, int ys, int r0, int r1) {
-    const __m256 scale = _mm256_set1_ps(w.scale);
+    const float rowFactor = fp8RowFactor(w);
     for (int r = r0; r < r1; ++r) {
         const uint8_t* wr = w.row(r);
         __m256 a0[TB], a1[TB];
 #pragma GCC unroll 4
         for (int t = 0; t < TB; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
         for (int k = 0; k < w.kPad; k += 16) {
-            const __m256 w0 = loadFp8x8(wr + k, scale), w1 = loadFp8x8(wr + k + 8, scale);
+            avx2::prefetchAhead(wr + k);
+            __m256 w0, w1;
+            loadFp8x16(wr + k, w0, w1);
 #pragma GCC unroll 4
             for (int t = 0; t < TB; ++t) {
                 const float* xt = x + static_cast<size_t>(t) * xs + k;
@@ -86,7 +85,8 @@ MS4_AVX2 void rowsFp8(const CpuLinear& w, const float* x, int xs, float* y, int 
             }
         }
 #pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(_mm256_add_ps(a0[t], a1[t]));
+        for (int t = 0; t < TB; ++t)
+            y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(_mm256_add_ps(a0[t], a1[t])) * rowFactor;
     }
 }
 
@@ -246,15 +246,18 @@ MS4_AVX2 void gemmDecode(const CpuLinear& w, int rt, int nr, int k0, int kc, flo
                 for (int k = 0; k < kc; k += 8) _mm256_store_ps(b + k, loadBf16x8(wr + k));
             }
             return;
-        case WeightFormat::FP8: {
-            const __m256 scale = _mm256_set1_ps(w.scale);
+        case WeightFormat::FP8:
             for (int i = 0; i < nr; ++i) {
                 const uint8_t* wr = w.row(rt + i) + k0;
                 float* b = buf + static_cast<size_t>(i) * kGemmK;
-                for (int k = 0; k < kc; k += 8) _mm256_store_ps(b + k, loadFp8x8(wr + k, scale));
+                for (int k = 0; k < kc; k += 16) {
+                    __m256 lo, hi;
+                    loadFp8x16(wr + k, lo, hi);
+                    _mm256_store_ps(b + k, lo);
+                    _mm256_store_ps(b + k + 8, hi);
+                }
             }
             return;
-        }
         case WeightFormat::NVFP4: {
             const __m128i lut = _mm256_castsi256_si128(avx2::twiceE2m1Lut());
             const __m128i lowMask = _mm_set1_epi8(0x0f);
@@ -334,6 +337,7 @@ MS4_AVX2 void gemmTokens(const float* wb, int nr, const float* x, int xs, const 
 }
 
 MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, float* y, int ys, int r0, int r1) {
+    const float rowFactor = w.format == WeightFormat::FP8 ? fp8RowFactor(w) : 1.0f;  // as rowsFp8
     alignas(64) float wbuf[kGemmDecRows * kGemmK];
     int xoff[kGemmSteps];
     for (int s = 0; s < kGemmSteps; ++s) {
@@ -372,7 +376,7 @@ MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, 
             for (int i = 0; i < nr; ++i) {
                 const float* p = acc + (static_cast<size_t>(t) * kGemmRows + i) * 16;
                 y[static_cast<size_t>(t) * ys + (rt - r0 + i)] =
-                    hsum(_mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)));
+                    hsum(_mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8))) * rowFactor;
             }
         }
     }
