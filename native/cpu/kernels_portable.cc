@@ -59,33 +59,42 @@ void linearRowsPortable(const CpuLinear& w, const float* x, int xStride, int T, 
     }
 }
 
-// int8 activations: per 16-block, an exact integer sum of 2·e2m1 × q, then × (block factor · activation scale)
-// in fp32; × 1/2 per row.
+// Quantized (int8 / int16) activations: per 16-block, an exact integer sum of 2·e2m1 × q, then × (block factor ·
+// activation scale) in fp32; × 1/2 per row.
 constexpr int kTwiceE2m1[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
 // The code of element e (0..127) of a repacked NVFP4 chunk.
 uint8_t codeAt(const uint8_t* nib, int e) { return e < 64 ? (nib[e] & 0x0f) : (nib[e - 64] >> 4); }
 
-void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
-                          int r1) {
+// One token row's quantized activations: value of chunk element e, and the 8 block scales of chunk c.
+struct Q8Row {
+    const int8_t* q;
+    const float* s;
+    Q8Row(const uint8_t* row, int kPad) : q(q8Values(row)), s(q8Scales(row, kPad)) {}
+    int32_t at(int c, int e) const { return q[c * kNvfp4Chunk + e]; }
+};
+struct Q16Row {
+    const int16_t* q;
+    const float* s;
+    Q16Row(const uint8_t* row, int kPad) : q(q16Values(row)), s(q16Scales(row, kPad)) {}
+    int32_t at(int c, int e) const { return q[c * kNvfp4Chunk + q16Pos(e)]; }
+};
+
+template <typename Row>
+void linearRowsQuantizedPortable(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                                 int r0, int r1) {
     const int chunks = w.kPad / kNvfp4Chunk;
     for (int r = r0; r < r1; ++r) {
         const uint8_t* wr = w.row(r);
         for (int t = 0; t < T; ++t) {
-            const uint8_t* xt = xq + static_cast<size_t>(t) * xqStride;
-            const int8_t* q = q8Values(xt);
-            const float* s = q8Scales(xt, w.kPad);
+            const Row x(xq + static_cast<size_t>(t) * xqStride, w.kPad);
             float acc = 0.0f;
             for (int c = 0; c < chunks; ++c) {
                 const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-                const int8_t* qc = q + c * kNvfp4Chunk;
                 for (int b = 0; b < 8; ++b) {
                     int32_t sum = 0;
-                    for (int i = 0; i < 16; ++i) {
-                        const int e = 16 * b + i;
-                        sum += kTwiceE2m1[codeAt(nib, e)] * qc[e];
-                    }
-                    acc += static_cast<float>(sum) * (w.table[nib[64 + b]] * s[c * 8 + kQ8Pos[b]]);
+                    for (int e = 16 * b; e < 16 * b + 16; ++e) sum += kTwiceE2m1[codeAt(nib, e)] * x.at(c, e);
+                    acc += static_cast<float>(sum) * (w.table[nib[64 + b]] * x.s[c * 8 + kQ8Pos[b]]);
                 }
             }
             y[static_cast<size_t>(t) * yStride + (r - r0)] = 0.5f * acc;
@@ -93,32 +102,13 @@ void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride
     }
 }
 
-// int16 activations: as int8, with the activations read at their q16Pos positions.
+void linearRowsQ8Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
+                          int r1) {
+    linearRowsQuantizedPortable<Q8Row>(w, xq, xqStride, T, y, yStride, r0, r1);
+}
 void linearRowsQ16Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                            int r1) {
-    const int chunks = w.kPad / kNvfp4Chunk;
-    for (int r = r0; r < r1; ++r) {
-        const uint8_t* wr = w.row(r);
-        for (int t = 0; t < T; ++t) {
-            const uint8_t* xt = xq + static_cast<size_t>(t) * xqStride;
-            const int16_t* q = q16Values(xt);
-            const float* s = q16Scales(xt, w.kPad);
-            float acc = 0.0f;
-            for (int c = 0; c < chunks; ++c) {
-                const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-                const int16_t* qc = q + c * kNvfp4Chunk;
-                for (int b = 0; b < 8; ++b) {
-                    int32_t sum = 0;
-                    for (int i = 0; i < 16; ++i) {
-                        const int e = 16 * b + i;
-                        sum += kTwiceE2m1[codeAt(nib, e)] * qc[q16Pos(e)];
-                    }
-                    acc += static_cast<float>(sum) * (w.table[nib[64 + b]] * s[c * 8 + kQ8Pos[b]]);
-                }
-            }
-            y[static_cast<size_t>(t) * yStride + (r - r0)] = 0.5f * acc;
-        }
-    }
+    linearRowsQuantizedPortable<Q16Row>(w, xq, xqStride, T, y, yStride, r0, r1);
 }
 
 const CpuKernels kPortable = {

@@ -169,28 +169,13 @@ std::string actTag(const CpuBackend& be, WeightFormat f) {
     return std::string(",act=") + cpu::nvfp4ActivationsName(be.nvfp4Activations());
 }
 
-// The bound of a linear / MoE check on this backend's NVFP4 activation mode.
-double linearBound(const CpuBackend& be, WeightFormat f) {
-    if (f != WeightFormat::NVFP4) return kLinearBound;
-    switch (be.nvfp4Activations()) {
-        case cpu::Nvfp4Activations::Int8:
-            return kLinearInt8Bound;
-        case cpu::Nvfp4Activations::Int16:
-            return kLinearInt16Bound;
-        default:
-            return kLinearBound;
-    }
-}
-double moeBound(const CpuBackend& be, WeightFormat f) {
-    if (f != WeightFormat::NVFP4) return kMoeBound;
-    switch (be.nvfp4Activations()) {
-        case cpu::Nvfp4Activations::Int8:
-            return kMoeInt8Bound;
-        case cpu::Nvfp4Activations::Int16:
-            return kMoeInt16Bound;
-        default:
-            return kMoeBound;
-    }
+// The bound of a linear (or, with moe, MoE) check on this backend's NVFP4 activation mode.
+double activationBound(const CpuBackend& be, WeightFormat f, bool moe) {
+    if (f == WeightFormat::NVFP4 && be.nvfp4Activations() == cpu::Nvfp4Activations::Int8)
+        return moe ? kMoeInt8Bound : kLinearInt8Bound;
+    if (f == WeightFormat::NVFP4 && be.nvfp4Activations() == cpu::Nvfp4Activations::Int16)
+        return moe ? kMoeInt16Bound : kLinearInt16Bound;
+    return moe ? kMoeBound : kLinearBound;
 }
 
 void checkLinear(Checker& c, WeightFormat f, int T, int rows, int cols, bool strided) {
@@ -205,7 +190,7 @@ void checkLinear(Checker& c, WeightFormat f, int T, int rows, int cols, bool str
     std::vector<float> got(static_cast<size_t>(T) * yStride, 0.0f), want(got.size(), 0.0f);
     c.be.linear(*w, x.data(), xStride, T, got.data(), yStride);
     ref::linear(tw.src, x.data(), xStride, T, want.data(), yStride);
-    c.record("linear", params, got.data(), want.data(), got.size(), linearBound(c.be, f));
+    c.record("linear", params, got.data(), want.data(), got.size(), activationBound(c.be, f, false));
 }
 
 // Unpacks the repacked NVFP4 bytes by the documented layout (independently of the backend's decoder) and
@@ -625,7 +610,7 @@ void checkMoe(Checker& c, WeightFormat f, int T, int D, int E, int topK, int I, 
     std::vector<float> got(x.size()), want(x.size());
     c.be.moe(mw, x.data(), T, D, got.data());
     ref::moe(rm, x.data(), T, D, want.data());
-    c.record("moe", params, got.data(), want.data(), got.size(), moeBound(c.be, f));
+    c.record("moe", params, got.data(), want.data(), got.size(), activationBound(c.be, f, true));
 }
 
 // Batch invariance: each token of a batched linear must equal, bit for bit, the same token run alone (T = 1).

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Model } from "../../lib/model/model";
 import { type CpuKernelPath, loadNative } from "../../lib/native";
+import { l2RelativeError } from "../helpers/l2-error";
 import { compareLogits, runSequence } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import { ReferenceModel } from "../reference/reference-model";
@@ -22,15 +23,6 @@ const BOUNDS = {
   int8: { l2: 3e-2, max: 0.15, top1: 0.95 },
 } as const;
 
-function l2Rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    r += b[i]! ** 2;
-  }
-  return Math.sqrt(d / r);
-}
 let checkpoints: TinyCheckpoints;
 beforeAll(async () => {
   checkpoints = await TinyCheckpoints.create("ms4-qact-");
@@ -73,7 +65,7 @@ for (const acts of ["int16", "int8"] as const) {
             const expected = reference.forward(tokens);
             const got = await runSequence(model, { tokens, chunks: [32, 1, 1, 1, 1, 1, 1, 1, 1] });
             const { relError, top1 } = compareLogits(got, expected, model.config.vocabSize);
-            const l2 = l2Rel(got, expected);
+            const l2 = l2RelativeError(got, expected);
             report.push(
               `  ${acts} ${layout}/${cpuPath}/prompt ${seed}: L2 rel error ${l2.toExponential(2)}, max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`,
             );

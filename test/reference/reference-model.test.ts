@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJsonObject } from "../../lib/config/json-fields";
 import { parseModelConfig } from "../../lib/config/read-model-config";
 import { dequantizeNvfp4 } from "../../lib/quant/nvfp4";
+import { l2RelativeError } from "../helpers/l2-error";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import {
   applyRopeInterleaved,
@@ -25,17 +26,6 @@ import {
 
 const MS4_PARAMS = join(import.meta.dirname, "../fixtures/config/mistral-small-4.params.json");
 const TOKENS = [1, 5, 100, 2000, 37, 900, 44, 1234, 17, 3, 999, 512];
-
-/** ||a - b|| / ||a||. */
-function relErr(a: Float64Array, b: Float64Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += a[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -187,7 +177,7 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
     expect(fresh.forward(TOKENS)).toEqual(a);
     // A different seed is a different model.
     const other = await model("native", "nvfp4", 8);
-    expect(relErr(a, other.forward(TOKENS))).toBeGreaterThan(0.1);
+    expect(l2RelativeError(other.forward(TOKENS), a)).toBeGreaterThan(0.1);
   });
 
   it("is causal: logits at position t do not depend on later tokens", async () => {
@@ -219,8 +209,8 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
     const nvfp4 = await model("native", "nvfp4");
     for (const name of ["layers.0.experts.3.w1", "layers.1.shared_experts.w2"]) {
       const ref = bf16.weight(name).data;
-      const e8 = relErr(ref, fp8.weight(name).data);
-      const e4 = relErr(ref, nvfp4.weight(name).data);
+      const e8 = l2RelativeError(fp8.weight(name).data, ref);
+      const e4 = l2RelativeError(nvfp4.weight(name).data, ref);
       expect(e8).toBeGreaterThan(1e-4);
       expect(e8).toBeLessThan(0.06); // 3 mantissa bits
       expect(e4).toBeGreaterThan(e8);
@@ -254,11 +244,11 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
     const fp8 = (await model("native", "fp8")).forward(TOKENS);
     const nvfp4 = (await model("native", "nvfp4")).forward(TOKENS);
     for (const other of [fp8, nvfp4]) {
-      const e = relErr(ref, other);
+      const e = l2RelativeError(other, ref);
       expect(e).toBeGreaterThan(1e-3);
       expect(e).toBeLessThan(0.3);
     }
-    expect(relErr(fp8, nvfp4)).toBeGreaterThan(1e-3);
+    expect(l2RelativeError(nvfp4, fp8)).toBeGreaterThan(1e-3);
   });
 
   it("positions: RoPE is relative below 8192; llama-4 scaling changes the result beyond it", async () => {
@@ -271,11 +261,11 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
       );
     const base = m.forward(TOKENS);
     // Shifting every position keeps q·k (relative rotation) while the llama-4 bucket stays the same.
-    expect(relErr(base, at(1000))).toBeLessThan(1e-9);
-    expect(relErr(at(8192), at(9500))).toBeLessThan(1e-9);
+    expect(l2RelativeError(at(1000), base)).toBeLessThan(1e-9);
+    expect(l2RelativeError(at(9500), at(8192))).toBeLessThan(1e-9);
     // Crossing into another bucket multiplies q by 1 + 0.1·ln 2 (or ln 8, …) and changes the logits.
-    expect(relErr(base, at(8192))).toBeGreaterThan(1e-3);
-    expect(relErr(at(8192), at(65536))).toBeGreaterThan(1e-3);
+    expect(l2RelativeError(at(8192), base)).toBeGreaterThan(1e-3);
+    expect(l2RelativeError(at(65536), at(8192))).toBeGreaterThan(1e-3);
     // Positions straddling 8192: the tokens before the boundary are unchanged; later ones change.
     const V = m.config.vocabSize;
     const straddle = at(8188);
@@ -353,7 +343,7 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
         }
       }
       const absorbed = linear(o, m.weight(`${p}.wo`));
-      expect(relErr(trace.layers[l]!.attentionOut, absorbed)).toBeLessThan(1e-12);
+      expect(l2RelativeError(absorbed, trace.layers[l]!.attentionOut)).toBeLessThan(1e-12);
     }
   });
 
@@ -395,7 +385,7 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
         for (let i = 0; i < D; i++) expected[t * D + i]! += w * y[i]!;
       }
     }
-    expect(relErr(layer.moeOut, expected)).toBeLessThan(1e-12);
+    expect(l2RelativeError(expected, layer.moeOut)).toBeLessThan(1e-12);
     // The residual stream adds both blocks.
     expect(
       maxAbsDiff(
