@@ -51,6 +51,20 @@ MS4_AVX2 inline __m256i twiceE2m1Lut() {
     return _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12));
 }
 
+// A repacked NVFP4 chunk's 128 codes through `lut` (a vpshufb table over the nibble, in both 128-bit lanes):
+// v[0] = elements 0..31, v[1] = 32..63 (low nibbles), v[2] = 64..95, v[3] = 96..127 (high nibbles); byte i of v[g]
+// is element 32g + i. Prefetches the weight stream ahead.
+MS4_AVX2 inline void chunkCodes(const uint8_t* nib, __m256i lut, __m256i v[4]) {
+    prefetchAhead(nib);
+    const __m256i lowMask = _mm256_set1_epi8(0x0f);
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
+    v[0] = _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask));
+    v[1] = _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask));
+    v[2] = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask));
+    v[3] = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask));
+}
+
 // The 8 FP8 block scales of a chunk (8 bytes at p), permuted to kQ8Pos order, as fp32 · 2^-8: FP8 → FP16 by bit
 // moves (s eeee mmm → s 0eeee mmm0000000, exactly fp8 · 2^-8, subnormals included), then vcvtph2ps (exact).
 MS4_AVX2 inline __m256 chunkScalesTimes2PowMinus8(const uint8_t* p) {

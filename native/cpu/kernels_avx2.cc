@@ -145,7 +145,6 @@ template <int TB>
 MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
     const __m256i lut =
         _mm256_broadcastsi128_si256(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-    const __m256i lowMask = _mm256_set1_epi8(0x0f);
     const __m256i ones = _mm256_set1_epi16(1);
     const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
     const float rowFactor = 128.0f * w.invGlobalScale;
@@ -166,13 +165,9 @@ MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
         for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-            avx2::prefetchAhead(nib);
-            const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
-            const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
-            const __m256i l0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask));  // elements 0..31
-            const __m256i l1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask));  // 32..63
-            const __m256i h0 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask));  // 64..95
-            const __m256i h1 = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask));  // 96..
+            __m256i v[4];  // u8 codes of elements 0..31, 32..63, 64..95, 96..127
+            avx2::chunkCodes(nib, lut, v);
+            const __m256i &l0 = v[0], &l1 = v[1], &h0 = v[2], &h1 = v[3];
             const __m256 ws = avx2::chunkScalesTimes2PowMinus8(nib + 64);
 #pragma GCC unroll 4
             for (int t = 0; t < TB; ++t) {

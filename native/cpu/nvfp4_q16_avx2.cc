@@ -21,7 +21,6 @@ using avx2::hsum;
 template <int TB>
 MS4_AVX2 void rowsNvfp4Q16(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
     const __m256i lut = _mm256_add_epi8(avx2::twiceE2m1Lut(), _mm256_set1_epi8(12));
-    const __m256i lowMask = _mm256_set1_epi8(0x0f);
     const __m256i evenMask = _mm256_set1_epi16(0x00ff);
     const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
     const float rowFactor = 128.0f * w.invGlobalScale;
@@ -42,16 +41,8 @@ MS4_AVX2 void rowsNvfp4Q16(const CpuLinear& w, const uint8_t* xq, size_t xqs, fl
         for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-            avx2::prefetchAhead(nib);
-            const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib));
-            const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nib + 32));
-            // biased u8 codes of elements 0..31, 32..63, 64..95, 96..127 (byte i of each = element i of the group)
-            const __m256i v[4] = {
-                _mm256_shuffle_epi8(lut, _mm256_and_si256(b0, lowMask)),
-                _mm256_shuffle_epi8(lut, _mm256_and_si256(b1, lowMask)),
-                _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b0, 4), lowMask)),
-                _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b1, 4), lowMask)),
-            };
+            __m256i v[4];  // biased u8 codes of elements 0..31, 32..63, 64..95, 96..127
+            avx2::chunkCodes(nib, lut, v);
             // w16[2g]: the even elements of group g as int16, w16[2g + 1]: the odd ones
             __m256i w16[8];
 #pragma GCC unroll 4

@@ -40,10 +40,18 @@ MS4_VNNI_TARGET inline __m512i codeLut(int bias) {
                                                _mm_set1_epi8(static_cast<char>(bias))));
 }
 
+// A chunk's 128 codes through `lut`: lo = elements 0..63, hi = 64..127 (byte i = element i of the half).
+MS4_VNNI_TARGET inline void chunkCodes(const uint8_t* nib, __m512i lut, __m512i& lo, __m512i& hi) {
+    _mm_prefetch(reinterpret_cast<const char*>(nib) + 2048, _MM_HINT_T0);  // as avx2::prefetchAhead
+    const __m512i lowMask = _mm512_set1_epi8(0x0f);
+    const __m512i b = _mm512_loadu_si512(nib);
+    lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
+    hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
+}
+
 template <int TB>
 MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
     const __m512i lut = codeLut(12);
-    const __m512i lowMask = _mm512_set1_epi8(0x0f);
     // lanes → block: lo lanes 0..15 = blocks 0,0,0,0,1,...,3; hi = blocks 4..7
     const __m512i toLo = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m512i toHi = _mm512_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
@@ -66,10 +74,8 @@ MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, f
         for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-            _mm_prefetch(reinterpret_cast<const char*>(nib) + 2048, _MM_HINT_T0);  // as avx2::prefetchAhead
-            const __m512i b = _mm512_loadu_si512(nib);
-            const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
-            const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
+            __m512i lo, hi;
+            chunkCodes(nib, lut, lo, hi);
             const __m512 ws = _mm512_castps256_ps512(chunkScales(nib + 64));
             const __m512 wsLo = _mm512_permutexvar_ps(toLo, ws), wsHi = _mm512_permutexvar_ps(toHi, ws);
 #pragma GCC unroll 4
@@ -92,7 +98,6 @@ MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, f
 template <int TB>
 MS4_VNNI_TARGET void rowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
     const __m512i lut = codeLut(0);
-    const __m512i lowMask = _mm512_set1_epi8(0x0f);
     // group g (32 elements, blocks 2g and 2g + 1): lanes 0..7 → block 2g, 8..15 → block 2g + 1
     __m512i toGroup[4];
 #pragma GCC unroll 4
@@ -117,10 +122,8 @@ MS4_VNNI_TARGET void rowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqs, 
         for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-            _mm_prefetch(reinterpret_cast<const char*>(nib) + 2048, _MM_HINT_T0);  // as avx2::prefetchAhead
-            const __m512i b = _mm512_loadu_si512(nib);
-            const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
-            const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
+            __m512i lo, hi;
+            chunkCodes(nib, lut, lo, hi);
             // w16[g]: elements 32g..32g+31 as int16
             const __m512i w16[4] = {
                 _mm512_cvtepi8_epi16(_mm512_castsi512_si256(lo)),
