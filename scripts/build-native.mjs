@@ -3,7 +3,9 @@
 // when cmake is missing. Says plainly what is missing when neither can build.
 // Environment: MS4_CUDA=AUTO|ON|OFF (default AUTO: CUDA backend when nvcc is found),
 //              MS4_SKIP_NATIVE_BUILD=1 (skip; the library then fails clearly when the addon is needed),
-//              MS4_BUILD_JOBS=N (parallel compile jobs).
+//              MS4_BUILD_JOBS=N (parallel compile jobs),
+//              MS4_EMULATED_KERNELS=OFF (leave out the avx512-emulated test kernel path; default ON when SIMDe's
+//              headers are installed).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
@@ -55,7 +57,17 @@ if (!["AUTO", "ON", "OFF"].includes(cudaMode)) {
 let status;
 if (has("cmake")) {
   const cmakeJs = join(root, "node_modules", "cmake-js", "bin", "cmake-js");
-  const args = [cmakeJs, "compile", "--directory", root, "--parallel", jobs, "--CDMS4_CUDA=" + cudaMode];
+  const emulated = (process.env.MS4_EMULATED_KERNELS ?? "ON").toUpperCase() === "OFF" ? "OFF" : "ON";
+  const args = [
+    cmakeJs,
+    "compile",
+    "--directory",
+    root,
+    "--parallel",
+    jobs,
+    "--CDMS4_CUDA=" + cudaMode,
+    "--CDMS4_EMULATED_KERNELS=" + emulated,
+  ];
   if (!existsSync(cmakeJs)) {
     log("cmake-js is not installed (it is a dependency of this package); run npm install again.");
     process.exit(1);

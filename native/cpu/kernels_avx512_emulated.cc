@@ -1,13 +1,15 @@
 // The "avx512-emulated" kernel path, a test path: nvfp4_vnni_impl.h compiled against SIMDe's portable AVX-512
 // (https://github.com/simd-everywhere/simde, Debian libsimde-dev), so the op checks and the model tests run the
 // AVX-512 VNNI kernels' exact lane arithmetic on machines without AVX-512. Compiled in only when SIMDe's headers
-// are found; never chosen automatically (MS4_CPU_PATH=avx512-emulated or cpuPath selects it).
+// are found (and the build did not set MS4_NO_EMULATED_KERNELS: MS4_EMULATED_KERNELS=OFF); never chosen
+// automatically (MS4_CPU_PATH=avx512-emulated or cpuPath selects it).
 #include <cstddef>
 #include <cstdint>
 
 #include "cpu/cpu_backend.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && __has_include(<simde/x86/avx512.h>)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(MS4_NO_EMULATED_KERNELS) && \
+    __has_include(<simde/x86/avx512.h>)
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 #include <simde/x86/f16c.h>
