@@ -1,7 +1,9 @@
 // Quantized activations for NVFP4 weights (KERNEL-NOTES §3.1): each token's activations are quantized once per
 // 16-block (the NVFP4 block size), so a dot product with a weight block is an exact integer sum followed by one fp32
 // multiply by (weight block scale · activation block scale). A token's quantization depends only on that token,
-// never on the batch or on the kernel path (the quantizers are scalar and shared by all paths).
+// never on the batch; the quantized values are the same on every kernel path (scalar code), only their layout
+// in memory is the path's own (ActivationLayout). Every row size below is a multiple of 64 bytes (kPad a multiple
+// of 128), so rows in one 64-byte aligned buffer stay aligned.
 #pragma once
 #include <cstddef>
 #include <cstdint>
