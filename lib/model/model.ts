@@ -121,7 +121,16 @@ export class Model implements AsyncDisposable {
     };
     checkAbort();
     const binding = loadNative();
-    resolveDevice(options.device ?? "auto", binding.systemInfo());
+    const system = binding.systemInfo();
+    resolveDevice(options.device ?? "auto", system);
+    const cpuPath = options.cpuPath ?? process.env.MS4_CPU_PATH ?? "";
+    if (cpuPath !== "" && cpuPath !== "auto" && !(system.cpu.kernelPaths as string[]).includes(cpuPath)) {
+      throw new InvalidArgumentError(
+        options.cpuPath !== undefined ? "options.cpuPath" : "MS4_CPU_PATH",
+        `a CPU kernel path this CPU and build can run (${system.cpu.kernelPaths.join(", ")})`,
+        cpuPath,
+      );
+    }
     const folder = resolve(dir ?? (await ensureBuiltinModel()));
     const plan = await openCheckpoint(folder, { layout: options.layout });
     onProgress?.({ phase: "plan", done: plan.tensors.length, total: plan.tensors.length });
@@ -174,7 +183,7 @@ export class Model implements AsyncDisposable {
       checkAbort();
       const spec = buildNativeSpec(plan, {
         threads: options.threads ?? physicalCores(),
-        cpuPath: options.cpuPath ?? process.env.MS4_CPU_PATH ?? "",
+        cpuPath,
         nvfp4Activations: options.nvfp4Activations ?? process.env.MS4_NVFP4_ACTIVATIONS ?? "",
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
       });

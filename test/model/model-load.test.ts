@@ -95,7 +95,21 @@ describe("Model.load", () => {
     await expect(Model.load(native, { nvfp4Activations: "int4" as never })).rejects.toThrow(
       /options\.nvfp4Activations/,
     );
+    await expect(Model.load(native, { cpuPath: "avx1024" as never })).rejects.toThrow(/options\.cpuPath/);
     await expect(Model.load("", {})).rejects.toThrow(/dir/);
+  });
+
+  test("a kernel path this CPU cannot run is an InvalidArgumentError listing the ones it can", async (ctx) => {
+    const runnable = loadNative().systemInfo().cpu.kernelPaths;
+    const missing = (["avx512", "avx2"] as const).find((p) => !runnable.includes(p));
+    if (missing === undefined) {
+      console.log("[model load] skipping: this CPU runs every kernel path");
+      ctx.skip();
+      return;
+    }
+    const err = await Model.load(native, { cpuPath: missing }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(String(err)).toContain(runnable.join(", "));
   });
 
   test("a missing folder, a missing tekken.json and a corrupt tekken.json are clear errors", async () => {
