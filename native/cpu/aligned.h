@@ -1,30 +1,68 @@
 // 64-byte aligned, owned memory for the CPU backend (weights, KV cache, scratch).
+// Large blocks (>= kHugeThreshold) are 2 MiB aligned and, on Linux, advised MADV_HUGEPAGE, so transparent huge
+// pages back the streamed weights where the kernel allows them ("madvise" mode included): a GEMV then crosses a
+// 4 KiB page boundary (a TLB miss and a stop of the hardware prefetcher) 512 times less often.
+// MS4_HUGE_PAGES=0 turns the advice off.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
-#include <new>
 #include <stdexcept>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(_WIN32)
+#include <malloc.h>
+#endif
 
 namespace ms4::cpu {
 
 constexpr size_t kAlign = 64;
+constexpr size_t kHugeAlign = size_t{2} << 20;
+constexpr size_t kHugeThreshold = size_t{4} << 20;
 
 struct AlignedDelete {
-    void operator()(void* p) const { ::operator delete(p, std::align_val_t(kAlign)); }
+    void operator()(void* p) const {
+#if defined(_WIN32)
+        _aligned_free(p);
+#else
+        std::free(p);
+#endif
+    }
 };
 using AlignedPtr = std::unique_ptr<uint8_t, AlignedDelete>;
+
+inline bool hugePagesWanted() {
+    static const bool wanted = [] {
+        const char* v = std::getenv("MS4_HUGE_PAGES");
+        return v == nullptr || std::string(v) != "0";
+    }();
+    return wanted;
+}
 
 // `bytes` (rounded up to a multiple of 64) of 64-byte aligned memory, or a std::runtime_error naming `what`.
 inline AlignedPtr alignedAlloc(size_t bytes, const char* what) {
     const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
     if (rounded < bytes) throw std::runtime_error(std::string("CPU backend: size overflow allocating ") + what);
-    void* p = ::operator new(rounded == 0 ? kAlign : rounded, std::align_val_t(kAlign), std::nothrow);
+    const size_t size = rounded == 0 ? kAlign : rounded;
+    const bool huge = size >= kHugeThreshold && hugePagesWanted();
+    const size_t align = huge ? kHugeAlign : kAlign;
+    void* p = nullptr;
+#if defined(_WIN32)
+    p = _aligned_malloc(size, align);
+#else
+    if (posix_memalign(&p, align, size) != 0) p = nullptr;
+#endif
     if (p == nullptr) {
         throw std::runtime_error(std::string("CPU backend: out of memory allocating ") + what + " (" +
                                  std::to_string(bytes) + " bytes)");
     }
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge) madvise(p, size / kHugeAlign * kHugeAlign, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
     return AlignedPtr(static_cast<uint8_t*>(p));
 }
 
