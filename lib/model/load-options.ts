@@ -32,7 +32,8 @@ export interface LoadOptions {
   /**
    * What NVFP4 weights are multiplied with on the CPU (default "auto", or MS4_NVFP4_ACTIVATIONS):
    * "f32" exact (the oracle, slowest), "int16" per-16-block int16 activations (~1e-5 relative error, about
-   * twice as fast), "int8" (~1e-2, fastest). "auto" = int16 on the avx2 path, f32 on the portable path.
+   * twice as fast), "int8" (~1e-2, fastest). "auto" = int16 on the vector paths (avx2, avx512), f32 on the
+   * portable path.
    */
   nvfp4Activations?: "auto" | "f32" | "int16" | "int8";
   /** Prompt and decode tokens one engine step may run at most (default 2048): caps prefill chunks. */
@@ -44,6 +45,7 @@ export interface LoadOptions {
 }
 
 const CPU_PATHS: readonly string[] = ["portable", "avx2", "avx512", "avx512-emulated"];
+export const NVFP4_ACTIVATIONS: readonly string[] = ["auto", "f32", "int16", "int8"];
 
 export function validateLoadOptions(o: LoadOptions): void {
   if (o === null || typeof o !== "object") throw new InvalidArgumentError("options", "an object", o);
@@ -77,10 +79,7 @@ export function validateLoadOptions(o: LoadOptions): void {
       o.cpuPath,
     );
   }
-  if (
-    o.nvfp4Activations !== undefined &&
-    !["auto", "f32", "int16", "int8"].includes(o.nvfp4Activations as string)
-  ) {
+  if (o.nvfp4Activations !== undefined && !NVFP4_ACTIVATIONS.includes(o.nvfp4Activations)) {
     throw new InvalidArgumentError(
       "options.nvfp4Activations",
       '"auto", "f32", "int16" or "int8"',

@@ -27,7 +27,7 @@ import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
 import { ensureBuiltinModel } from "./builtin-model";
 import { type KvPlan, planKvCache } from "./kv-budget";
-import { type LoadOptions, validateLoadOptions } from "./load-options";
+import { type LoadOptions, NVFP4_ACTIVATIONS, validateLoadOptions } from "./load-options";
 import { buildNativeSpec } from "./native-spec";
 import { physicalCores } from "./threads";
 
@@ -131,6 +131,14 @@ export class Model implements AsyncDisposable {
         cpuPath,
       );
     }
+    const nvfp4Activations = options.nvfp4Activations ?? process.env.MS4_NVFP4_ACTIVATIONS ?? "";
+    if (nvfp4Activations !== "" && !NVFP4_ACTIVATIONS.includes(nvfp4Activations)) {
+      throw new InvalidArgumentError(
+        "MS4_NVFP4_ACTIVATIONS",
+        '"auto", "f32", "int16" or "int8"',
+        nvfp4Activations,
+      );
+    }
     const folder = resolve(dir ?? (await ensureBuiltinModel()));
     const plan = await openCheckpoint(folder, { layout: options.layout });
     onProgress?.({ phase: "plan", done: plan.tensors.length, total: plan.tensors.length });
@@ -184,7 +192,7 @@ export class Model implements AsyncDisposable {
       const spec = buildNativeSpec(plan, {
         threads: options.threads ?? physicalCores(),
         cpuPath,
-        nvfp4Activations: options.nvfp4Activations ?? process.env.MS4_NVFP4_ACTIVATIONS ?? "",
+        nvfp4Activations,
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
       });
       await native.load(weights, spec, (ev) => {

@@ -96,6 +96,14 @@ describe("Model.load", () => {
       /options\.nvfp4Activations/,
     );
     await expect(Model.load(native, { cpuPath: "avx1024" as never })).rejects.toThrow(/options\.cpuPath/);
+    const savedActs = process.env.MS4_NVFP4_ACTIVATIONS;
+    process.env.MS4_NVFP4_ACTIVATIONS = "int4";
+    try {
+      await expect(Model.load(native)).rejects.toThrow(/MS4_NVFP4_ACTIVATIONS/);
+    } finally {
+      if (savedActs === undefined) delete process.env.MS4_NVFP4_ACTIVATIONS;
+      else process.env.MS4_NVFP4_ACTIVATIONS = savedActs;
+    }
     await expect(Model.load("", {})).rejects.toThrow(/dir/);
   });
 
