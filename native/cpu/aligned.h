@@ -1,8 +1,9 @@
 // 64-byte aligned, owned memory for the CPU backend (weights, KV cache, scratch).
-// Large blocks (>= kHugeThreshold) are 2 MiB aligned and, on Linux, advised MADV_HUGEPAGE, so transparent huge
-// pages back the streamed weights where the kernel allows them ("madvise" mode included): a GEMV then crosses a
-// 4 KiB page boundary (a TLB miss and a stop of the hardware prefetcher) 512 times less often.
-// MS4_HUGE_PAGES=0 turns the advice off.
+// Long-lived large blocks (Pages::Huge, >= kHugeThreshold: weights, the KV pool) are 2 MiB aligned and, on Linux,
+// advised MADV_HUGEPAGE, so transparent huge pages back them where the kernel allows it ("madvise" mode included):
+// a GEMV then crosses a 4 KiB page boundary (a TLB miss and a stop of the hardware prefetcher) 512 times less
+// often. Per-step scratch stays on ordinary pages (no 2 MiB zeroing per step). MS4_HUGE_PAGES=0 turns the advice
+// off.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -43,12 +44,14 @@ inline bool hugePagesWanted() {
     return wanted;
 }
 
+enum class Pages { Normal, Huge };
+
 // `bytes` (rounded up to a multiple of 64) of 64-byte aligned memory, or a std::runtime_error naming `what`.
-inline AlignedPtr alignedAlloc(size_t bytes, const char* what) {
+inline AlignedPtr alignedAlloc(size_t bytes, const char* what, Pages pages = Pages::Normal) {
     const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
     if (rounded < bytes) throw std::runtime_error(std::string("CPU backend: size overflow allocating ") + what);
     const size_t size = rounded == 0 ? kAlign : rounded;
-    const bool huge = size >= kHugeThreshold && hugePagesWanted();
+    const bool huge = pages == Pages::Huge && size >= kHugeThreshold && hugePagesWanted();
     const size_t align = huge ? kHugeAlign : kAlign;
     void* p = nullptr;
 #if defined(_WIN32)

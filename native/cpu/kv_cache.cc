@@ -12,9 +12,11 @@ namespace cpu {
 
 CpuKvCache::CpuKvCache(const KvCacheShape& s) : KvCache(s) {
     const size_t bytes = s.bytes();
-    data = alignedAlloc(bytes, ("the KV cache (" + std::to_string(s.layers) + " layers × " +
-                                std::to_string(s.numBlocks) + " blocks × " + std::to_string(s.blockSize) + " slots)")
-                                   .c_str());
+    data = alignedAlloc(bytes,
+                        ("the KV cache (" + std::to_string(s.layers) + " layers × " + std::to_string(s.numBlocks) +
+                         " blocks × " + std::to_string(s.blockSize) + " slots)")
+                            .c_str(),
+                        Pages::Huge);
     std::memset(data.get(), 0, bytes);
 }
 

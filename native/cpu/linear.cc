@@ -46,7 +46,7 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
         case WeightFormat::BF16: {
             w->kPad = roundUp(src.cols, 32);
             w->rowBytes = static_cast<size_t>(w->kPad) * 2;
-            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "a BF16 weight");
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "a BF16 weight", cpu::Pages::Huge);
             // Rows are copied on all threads: the source pages fault in from the mapped file in parallel.
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) {
@@ -64,7 +64,7 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->rowBytes = static_cast<size_t>(w->kPad);
             w->scale = src.scale;
             for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) * src.scale;
-            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight");
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight", cpu::Pages::Huge);
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) {
                     uint8_t* dst = w->data.get() + r * w->rowBytes;
@@ -80,7 +80,7 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->globalScale = src.scale;
             w->invGlobalScale = 1.0f / src.scale;
             for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) / src.scale;
-            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an NVFP4 weight");
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an NVFP4 weight", cpu::Pages::Huge);
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 LinearSource rows = src;  // rows [r0, r1) of the source, repacked into the same rows of the output
                 rows.rows = static_cast<int>(r1 - r0);

@@ -99,7 +99,7 @@ Napi::Object benchBandwidth(Napi::Env env, const Params& p, int threads) {
     const size_t bytes = static_cast<size_t>(p.num("bytes", 1024.0 * 1024 * 1024)) / 4096 * 4096;
     const int passes = std::max(1, static_cast<int>(p.num("passes", 5)));
     cpu::ThreadPool pool(threads);
-    cpu::AlignedPtr buf = cpu::alignedAlloc(bytes, "the bandwidth buffer");
+    cpu::AlignedPtr buf = cpu::alignedAlloc(bytes, "the bandwidth buffer", cpu::Pages::Huge);
     const size_t per = (bytes / threads + 4095) / 4096 * 4096;
     pool.parallelFor(threads, [&](int64_t b, int64_t e) {  // first touch by the thread that reads it
         for (int64_t t = b; t < e; ++t) {
