@@ -26,7 +26,11 @@ namespace cpu {
 constexpr int kNvfp4Chunk = 128;      // weights per repacked chunk
 constexpr int kNvfp4ChunkBytes = 72;  // 64 bytes of nibbles + 8 block scales
 constexpr int kTokenBlock = 4;        // tokens a linear kernel handles per pass over a weight row
-constexpr int kGemmMinTokens = 16;    // from this T on, linear uses CpuKernels::linearGemm when the path has one
+constexpr int kGemmMinTokens = 16;
+// Weight streams are prefetched this far ahead (into L1) by the vector kernels: measured on the 2-core Zen 3 VM, a
+// GEMV streaming from DRAM gains ~10 % (BF16) to ~15 % (NVFP4, quantized activations) over the hardware
+// prefetcher alone.
+constexpr int kPrefetchBytes = 2048;  // from this T on, linear uses CpuKernels::linearGemm when the path has one
 
 class CpuLinear : public LinearWeights {
    public:

@@ -11,12 +11,15 @@
 
 #include "cpu/avx2_util.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/formats.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
 namespace ms4::cpu {
 
-// The int16-activation NVFP4 kernel (nvfp4_q16_avx2.cc).
+// The quantized-activation NVFP4 kernels (nvfp4_quantized_avx2.cc).
+void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
+                      int r1);
 void linearRowsQ16Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                        int r1);
 
@@ -130,73 +133,6 @@ MS4_AVX2 void rowsNvfp4(const CpuLinear& w, const float* x, int xs, float* y, in
 #pragma GCC unroll 4
         for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(_mm256_add_ps(a0[t], a1[t]));
     }
-}
-
-// int8 activations (KERNEL-NOTES §3.1 path A on AVX2). Per 128-weight chunk, shared by the tokens:
-//   nibbles → w' = 2·e2m1 + 12 as u8 by one vpshufb per 32 weights ({12..24} for codes 0-7, {12..0} for 8-15);
-//   the 8 FP8 block scales, permuted to kQ8Pos order, as fp32 · 2^-8 (avx2::chunkScalesTimes2PowMinus8).
-// Per token: vpmaddubsw(w', q) (u8 × s8 pair sums, |·| <= 2·24·127 = 6096: no s16 saturation), three vphaddw
-// (s16 sums of 16 elements' halves, |·| <= 24384: exact), one vpmaddwd with ones → the 8 block sums of the chunk
-// in kQ8Pos order as s32, minus the per-token bias 12·Σq (exact integers), then one fp32 FMA with
-// (block scale · activation scale).
-// The row's sum is × 128 / globalScale at the end (2^8 of the FP16 trick, 1/2 of the doubled e2m1).
-// Every token's accumulation order is fixed and independent of T (batch invariance).
-template <int TB>
-MS4_AVX2 void rowsNvfp4Q8(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
-    const __m256i lut =
-        _mm256_broadcastsi128_si256(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-    const __m256i ones = _mm256_set1_epi16(1);
-    const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
-    const float rowFactor = 128.0f * w.invGlobalScale;
-    const int8_t* q[TB];
-    const float* sa[TB];
-    const int32_t* bias[TB];
-#pragma GCC unroll 4
-    for (int t = 0; t < TB; ++t) {
-        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
-        q[t] = q8Values(xt);
-        sa[t] = q8Scales(xt, kPad);
-        bias[t] = q8Bias(xt, kPad);
-    }
-    for (int r = r0; r < r1; ++r) {
-        const uint8_t* wr = w.row(r);
-        __m256 acc[TB];
-#pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
-        for (int c = 0; c < chunks; ++c) {
-            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-            __m256i v[4];  // u8 codes of elements 0..31, 32..63, 64..95, 96..127
-            avx2::chunkCodes(nib, lut, v);
-            const __m256i &l0 = v[0], &l1 = v[1], &h0 = v[2], &h1 = v[3];
-            const __m256 ws = avx2::chunkScalesTimes2PowMinus8(nib + 64);
-#pragma GCC unroll 4
-            for (int t = 0; t < TB; ++t) {
-                const int8_t* qc = q[t] + c * kNvfp4Chunk;
-                const __m256i m0 = _mm256_maddubs_epi16(l0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc)));
-                const __m256i m1 =
-                    _mm256_maddubs_epi16(l1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 32)));
-                const __m256i m2 =
-                    _mm256_maddubs_epi16(h0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 64)));
-                const __m256i m3 =
-                    _mm256_maddubs_epi16(h1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qc + 96)));
-                // s16 pair sums → [b0×4 b2×4 | b1×4 b3×4], [b4×4 b6×4 | b5×4 b7×4] → [b0 b0 b2 b2 b4 b4 b6 b6 |
-                // b1 b1 b3 b3 b5 b5 b7 b7] (|·| <= 8·24·127 = 24384, no s16 wrap) → s32 [b0 b2 b4 b6 | b1 b3 b5 b7]
-                __m256i blocks =
-                    _mm256_madd_epi16(_mm256_hadd_epi16(_mm256_hadd_epi16(m0, m1), _mm256_hadd_epi16(m2, m3)), ones);
-                blocks =
-                    _mm256_sub_epi32(blocks, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias[t] + c * 8)));
-                const __m256 scale = _mm256_mul_ps(ws, _mm256_loadu_ps(sa[t] + c * 8));
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(blocks), scale, acc[t]);
-            }
-        }
-#pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = hsum(acc[t]) * rowFactor;
-    }
-}
-
-MS4_AVX2 void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
-                               int r0, int r1) {
-    withTokenBlock(T, [&](auto tb) { rowsNvfp4Q8<decltype(tb)::value>(w, xq, xqStride, y, yStride, r0, r1); });
 }
 
 template <int TB>
@@ -378,65 +314,41 @@ MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, 
 }
 static_assert(kGemmK % kNvfp4Chunk == 0, "a GEMM column chunk holds whole NVFP4 chunks");
 
-MS4_AVX2 float dotAvx2(const float* a, const float* b, int n) {
+// The dot / axpy kernels over fp32 or BF16 (exactly widened) second operands.
+MS4_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+MS4_AVX2 inline __m256 load8(const uint16_t* p) { return loadBf16x8(p); }
+inline float valueAt(const float* p, int i) { return p[i]; }
+inline float valueAt(const uint16_t* p, int i) { return bf16ToFloat(p[i]); }
+
+template <typename B>
+MS4_AVX2 float dotT(const float* a, const B* b, int n) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int i = 0;
     for (; i + 16 <= n; i += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), a1);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load8(b + i + 8), a1);
     }
     if (i + 8 <= n) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), a0);
         i += 8;
     }
     float s = hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; ++i) s += a[i] * b[i];
+    for (; i < n; ++i) s += a[i] * valueAt(b, i);
     return s;
 }
 
-MS4_AVX2 float dotBf16Avx2(const float* a, const uint16_t* b, int n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), loadBf16x8(b + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), loadBf16x8(b + i + 8), a1);
-    }
-    if (i + 8 <= n) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), loadBf16x8(b + i), a0);
-        i += 8;
-    }
-    float s = hsum(_mm256_add_ps(a0, a1));
-    for (; i < n; ++i) {
-        const uint32_t bits = static_cast<uint32_t>(b[i]) << 16;
-        float f;
-        __builtin_memcpy(&f, &bits, 4);
-        s += a[i] * f;
-    }
-    return s;
-}
-
-MS4_AVX2 void axpyAvx2(float* y, float a, const float* x, int n) {
+template <typename X>
+MS4_AVX2 void axpyT(float* y, float a, const X* x, int n) {
     const __m256 av = _mm256_set1_ps(a);
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    }
-    for (; i < n; ++i) y[i] += a * x[i];
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, load8(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += a * valueAt(x, i);
 }
 
-MS4_AVX2 void axpyBf16Avx2(float* y, float a, const uint16_t* x, int n) {
-    const __m256 av = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, loadBf16x8(x + i), _mm256_loadu_ps(y + i)));
-    }
-    for (; i < n; ++i) {
-        const uint32_t bits = static_cast<uint32_t>(x[i]) << 16;
-        float f;
-        __builtin_memcpy(&f, &bits, 4);
-        y[i] += a * f;
-    }
-}
+MS4_AVX2 float dotAvx2(const float* a, const float* b, int n) { return dotT(a, b, n); }
+MS4_AVX2 float dotBf16Avx2(const float* a, const uint16_t* b, int n) { return dotT(a, b, n); }
+MS4_AVX2 void axpyAvx2(float* y, float a, const float* x, int n) { axpyT(y, a, x, n); }
+MS4_AVX2 void axpyBf16Avx2(float* y, float a, const uint16_t* x, int n) { axpyT(y, a, x, n); }
 
 MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
     __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();

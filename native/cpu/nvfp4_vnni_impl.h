@@ -42,31 +42,94 @@ MS4_VNNI_TARGET inline __m512i codeLut(int bias) {
 
 // A chunk's 128 codes through `lut`: lo = elements 0..63, hi = 64..127 (byte i = element i of the half).
 MS4_VNNI_TARGET inline void chunkCodes(const uint8_t* nib, __m512i lut, __m512i& lo, __m512i& hi) {
-    _mm_prefetch(reinterpret_cast<const char*>(nib) + 2048, _MM_HINT_T0);  // as avx2::prefetchAhead
+    _mm_prefetch(reinterpret_cast<const char*>(nib) + kPrefetchBytes, _MM_HINT_T0);
     const __m512i lowMask = _mm512_set1_epi8(0x0f);
     const __m512i b = _mm512_loadu_si512(nib);
     lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(b, lowMask));
     hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(b, 4), lowMask));
 }
 
-template <int TB>
-MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
-    const __m512i lut = codeLut(12);
-    // lanes → block: lo lanes 0..15 = blocks 0,0,0,0,1,...,3; hi = blocks 4..7
-    const __m512i toLo = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m512i toHi = _mm512_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+// int8 (vpdpbusd): u8 codes 2·e2m1 + 12 × s8 activations; 16 lanes of 4-element sums per 64 weights (block b of
+// the half = lanes 4b..4b+3), minus the per-lane bias 12·Σq.
+struct Int8Lanes {
+    static constexpr int kCodeBias = 12;
+    struct Token {
+        const int8_t* q;
+        const float* s;
+        const int32_t* bias;
+    };
+    static Token token(const uint8_t* row, int kPad) {
+        return {q8Values(row), q8LaneScales(row, kPad), q8LaneBias(row, kPad)};
+    }
+    struct Weights {
+        __m512i lo, hi;     // codes of elements 0..63, 64..127
+        __m512 wsLo, wsHi;  // each lane's block scale
+    };
+    MS4_VNNI_TARGET static Weights prepare(__m512i lo, __m512i hi, __m512 ws) {
+        const __m512i toLo = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        const __m512i toHi = _mm512_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+        return {lo, hi, _mm512_permutexvar_ps(toLo, ws), _mm512_permutexvar_ps(toHi, ws)};
+    }
+    MS4_VNNI_TARGET static __m512 accumulate(const Weights& w, const Token& x, int c, __m512 acc) {
+        const size_t e = static_cast<size_t>(c) * kNvfp4Chunk, l = e / 4;
+        __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.lo, _mm512_loadu_si512(x.q + e));
+        __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.hi, _mm512_loadu_si512(x.q + e + 64));
+        sLo = _mm512_sub_epi32(sLo, _mm512_loadu_si512(x.bias + l));
+        sHi = _mm512_sub_epi32(sHi, _mm512_loadu_si512(x.bias + l + 16));
+        acc = _mm512_fmadd_ps(cvtI32x16ToF32(sLo), _mm512_mul_ps(w.wsLo, _mm512_loadu_ps(x.s + l)), acc);
+        return _mm512_fmadd_ps(cvtI32x16ToF32(sHi), _mm512_mul_ps(w.wsHi, _mm512_loadu_ps(x.s + l + 16)), acc);
+    }
+};
+
+// int16 (vpdpwssd): s16 codes 2·e2m1 (vpmovsxbw of 32 codes) × s16 activations; 16 lanes of pair sums per 32
+// weights (group g: lanes 0..7 = block 2g, 8..15 = block 2g + 1).
+struct Int16Lanes {
+    static constexpr int kCodeBias = 0;
+    struct Token {
+        const int16_t* q;
+        const float* s;
+    };
+    static Token token(const uint8_t* row, int kPad) { return {q16Values(row), q16LaneScales(row, kPad)}; }
+    struct Weights {
+        __m512i w16[4];  // elements 32g..32g+31 as int16
+        __m512 ws[4];    // each lane's block scale
+    };
+    MS4_VNNI_TARGET static Weights prepare(__m512i lo, __m512i hi, __m512 ws) {
+        Weights w;
+        w.w16[0] = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(lo));
+        w.w16[1] = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(lo, 1));
+        w.w16[2] = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(hi));
+        w.w16[3] = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(hi, 1));
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; ++g) {
+            const __m512i toGroup =
+                _mm512_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1,
+                                  2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
+            w.ws[g] = _mm512_permutexvar_ps(toGroup, ws);
+        }
+        return w;
+    }
+    MS4_VNNI_TARGET static __m512 accumulate(const Weights& w, const Token& x, int c, __m512 acc) {
+        const size_t e = static_cast<size_t>(c) * kNvfp4Chunk;
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; ++g) {
+            const __m512i s =
+                _mm512_dpwssd_epi32(_mm512_setzero_si512(), w.w16[g], _mm512_loadu_si512(x.q + e + 32 * g));
+            const __m512 scale = _mm512_mul_ps(w.ws[g], _mm512_loadu_ps(x.s + e / 2 + 16 * g));
+            acc = _mm512_fmadd_ps(cvtI32x16ToF32(s), scale, acc);
+        }
+        return acc;
+    }
+};
+
+template <typename Act, int TB>
+MS4_VNNI_TARGET void rows(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
+    const __m512i lut = codeLut(Act::kCodeBias);
     const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
     const float rowFactor = 128.0f * w.invGlobalScale;
-    const int8_t* q[TB];
-    const float* sa[TB];
-    const int32_t* bias[TB];
+    typename Act::Token x[TB];
 #pragma GCC unroll 4
-    for (int t = 0; t < TB; ++t) {
-        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
-        q[t] = q8Values(xt);
-        sa[t] = q8LaneScales(xt, kPad);
-        bias[t] = q8LaneBias(xt, kPad);
-    }
+    for (int t = 0; t < TB; ++t) x[t] = Act::token(xq + static_cast<size_t>(t) * xqs, kPad);
     for (int r = r0; r < r1; ++r) {
         const uint8_t* wr = w.row(r);
         __m512 acc[TB];
@@ -76,107 +139,27 @@ MS4_VNNI_TARGET void rowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqs, f
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
             __m512i lo, hi;
             chunkCodes(nib, lut, lo, hi);
-            const __m512 ws = _mm512_castps256_ps512(chunkScales(nib + 64));
-            const __m512 wsLo = _mm512_permutexvar_ps(toLo, ws), wsHi = _mm512_permutexvar_ps(toHi, ws);
+            const typename Act::Weights wq = Act::prepare(lo, hi, _mm512_castps256_ps512(chunkScales(nib + 64)));
 #pragma GCC unroll 4
-            for (int t = 0; t < TB; ++t) {
-                const size_t e = static_cast<size_t>(c) * kNvfp4Chunk, l = e / 4;
-                __m512i sLo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512(q[t] + e));
-                __m512i sHi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, _mm512_loadu_si512(q[t] + e + 64));
-                sLo = _mm512_sub_epi32(sLo, _mm512_loadu_si512(bias[t] + l));
-                sHi = _mm512_sub_epi32(sHi, _mm512_loadu_si512(bias[t] + l + 16));
-                acc[t] = _mm512_fmadd_ps(cvtI32x16ToF32(sLo), _mm512_mul_ps(wsLo, _mm512_loadu_ps(sa[t] + l)), acc[t]);
-                acc[t] =
-                    _mm512_fmadd_ps(cvtI32x16ToF32(sHi), _mm512_mul_ps(wsHi, _mm512_loadu_ps(sa[t] + l + 16)), acc[t]);
-            }
+            for (int t = 0; t < TB; ++t) acc[t] = Act::accumulate(wq, x[t], c, acc[t]);
         }
 #pragma GCC unroll 4
         for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = sumLanes(acc[t]) * rowFactor;
     }
 }
 
-template <int TB>
-MS4_VNNI_TARGET void rowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqs, float* y, int ys, int r0, int r1) {
-    const __m512i lut = codeLut(0);
-    // group g (32 elements, blocks 2g and 2g + 1): lanes 0..7 → block 2g, 8..15 → block 2g + 1
-    __m512i toGroup[4];
-#pragma GCC unroll 4
-    for (int g = 0; g < 4; ++g) {
-        toGroup[g] = _mm512_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1,
-                                       2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1);
-    }
-    const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
-    const float rowFactor = 128.0f * w.invGlobalScale;
-    const int16_t* q[TB];
-    const float* sa[TB];
-#pragma GCC unroll 4
-    for (int t = 0; t < TB; ++t) {
-        const uint8_t* xt = xq + static_cast<size_t>(t) * xqs;
-        q[t] = q16Values(xt);
-        sa[t] = q16LaneScales(xt, kPad);
-    }
-    for (int r = r0; r < r1; ++r) {
-        const uint8_t* wr = w.row(r);
-        __m512 acc[TB];
-#pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
-        for (int c = 0; c < chunks; ++c) {
-            const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
-            __m512i lo, hi;
-            chunkCodes(nib, lut, lo, hi);
-            // w16[g]: elements 32g..32g+31 as int16
-            const __m512i w16[4] = {
-                _mm512_cvtepi8_epi16(_mm512_castsi512_si256(lo)),
-                _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(lo, 1)),
-                _mm512_cvtepi8_epi16(_mm512_castsi512_si256(hi)),
-                _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(hi, 1)),
-            };
-            const __m512 ws = _mm512_castps256_ps512(chunkScales(nib + 64));
-            __m512 wsg[4];
-#pragma GCC unroll 4
-            for (int g = 0; g < 4; ++g) wsg[g] = _mm512_permutexvar_ps(toGroup[g], ws);
-#pragma GCC unroll 4
-            for (int t = 0; t < TB; ++t) {
-                const size_t e = static_cast<size_t>(c) * kNvfp4Chunk;
-#pragma GCC unroll 4
-                for (int g = 0; g < 4; ++g) {
-                    const __m512i s =
-                        _mm512_dpwssd_epi32(_mm512_setzero_si512(), w16[g], _mm512_loadu_si512(q[t] + e + 32 * g));
-                    const __m512 scale = _mm512_mul_ps(wsg[g], _mm512_loadu_ps(sa[t] + e / 2 + 16 * g));
-                    acc[t] = _mm512_fmadd_ps(cvtI32x16ToF32(s), scale, acc[t]);
-                }
-            }
-        }
-#pragma GCC unroll 4
-        for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = sumLanes(acc[t]) * rowFactor;
-    }
-}
-
-MS4_VNNI_TARGET inline void linearRowsQ8(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
-                                         int yStride, int r0, int r1) {
+template <typename Act>
+MS4_VNNI_TARGET void linearRows(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
+                                int r0, int r1) {
     switch (T) {
         case 1:
-            return rowsQ8<1>(w, xq, xqStride, y, yStride, r0, r1);
+            return rows<Act, 1>(w, xq, xqStride, y, yStride, r0, r1);
         case 2:
-            return rowsQ8<2>(w, xq, xqStride, y, yStride, r0, r1);
+            return rows<Act, 2>(w, xq, xqStride, y, yStride, r0, r1);
         case 3:
-            return rowsQ8<3>(w, xq, xqStride, y, yStride, r0, r1);
+            return rows<Act, 3>(w, xq, xqStride, y, yStride, r0, r1);
         default:
-            return rowsQ8<4>(w, xq, xqStride, y, yStride, r0, r1);
-    }
-}
-
-MS4_VNNI_TARGET inline void linearRowsQ16(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
-                                          int yStride, int r0, int r1) {
-    switch (T) {
-        case 1:
-            return rowsQ16<1>(w, xq, xqStride, y, yStride, r0, r1);
-        case 2:
-            return rowsQ16<2>(w, xq, xqStride, y, yStride, r0, r1);
-        case 3:
-            return rowsQ16<3>(w, xq, xqStride, y, yStride, r0, r1);
-        default:
-            return rowsQ16<4>(w, xq, xqStride, y, yStride, r0, r1);
+            return rows<Act, 4>(w, xq, xqStride, y, yStride, r0, r1);
     }
 }
 
@@ -184,8 +167,8 @@ MS4_VNNI_TARGET inline void linearRowsQ16(const CpuLinear& w, const uint8_t* xq,
 inline CpuKernels makeTable(const char* name, const CpuKernels& avx2) {
     CpuKernels k = avx2;
     k.name = name;
-    k.linearRowsQ8 = linearRowsQ8;
-    k.linearRowsQ16 = linearRowsQ16;
+    k.linearRowsQ8 = linearRows<Int8Lanes>;
+    k.linearRowsQ16 = linearRows<Int16Lanes>;
     k.q8Layout = &kQ8LaneLayout;
     k.q16Layout = &kQ16LaneLayout;
     return k;
