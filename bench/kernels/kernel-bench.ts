@@ -1,4 +1,4 @@
-// CPU kernel micro-benchmarks (KERNEL-NOTES §5 row 8), printed as ONE JSON object:
+// CPU kernel micro-benchmarks (docs/cpu-backend.md#kernel-benchmarks), printed as ONE JSON object:
 //   - memory read bandwidth with the run's threads (best of several passes over 1 GiB);
 //   - NVFP4 GEMV 4096×4096 (fp32 activations = the exact path, int16 (the default) and int8 activations), and its
 //     compute ceiling with cache-resident weights on one thread;

@@ -1,5 +1,5 @@
 /**
- * The `[IMG]` token grid of one image (MODEL-SPEC §4 steps 2 and 5; mistral-common
+ * The `[IMG]` token grid of one image (docs/model.md#token-grid; mistral-common
  * `tokens/tokenizers/image.py`, `ImageEncoder._image_to_num_tokens` and `__call__`).
  */
 

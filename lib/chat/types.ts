@@ -1,5 +1,5 @@
 /**
- * OpenAI-style chat request types accepted by the v15 chat encoder (DESIGN.md §1).
+ * OpenAI-style chat request types accepted by the v15 chat encoder (README.md#api).
  * Field names follow the OpenAI chat-completions wire format where one exists (`tool_calls`,
  * `tool_call_id`, `image_url`), so a parsed HTTP body can be passed through unchanged.
  */

@@ -1,5 +1,5 @@
 /**
- * The v15 instruct prompt (MODEL-SPEC §6.1), token for token as mistral-common's
+ * The v15 instruct prompt (docs/model.md#prompt-layout), token for token as mistral-common's
  * `InstructTokenizerV15.encode_instruct` lays it out (`tokens/tokenizers/instruct.py`):
  *
  *   <s> [SYSTEM_PROMPT]…[/SYSTEM_PROMPT] (in place)

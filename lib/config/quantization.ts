@@ -1,7 +1,7 @@
 /**
  * Quantization config: compressed-tensors (NVFP4 `nvfp4-pack-quantized`, FP8 per-tensor `float-quantized`)
  * or Mistral/HF FP8 per-tensor, plus the rule deciding each module's weight format from `targets`/`ignore`
- * (MODEL-SPEC §3.3): the file decides, never a guess.
+ * (docs/model.md#which-modules-are-quantized): the file decides, never a guess.
  */
 import { UnsupportedQuantizationError } from "../errors";
 import { isObject, type JsonFields } from "./json-fields";
@@ -148,7 +148,7 @@ export function parseNativeQuantization(f: JsonFields | undefined): Quantization
     method: "fp8",
     format: null,
     groups: [fp8TensorGroup()],
-    // The HF convert script leaves these in BF16 for this scheme (MODEL-SPEC §1.1 item 3).
+    // The HF convert script leaves these in BF16 for this scheme (docs/model.md#which-modules-are-quantized).
     ignore: [
       "model.vision_tower",
       "model.multi_modal_projector",

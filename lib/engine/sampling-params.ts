@@ -1,5 +1,5 @@
 /**
- * User-facing sampling parameters (DESIGN.md §1): validation with defaults, and packing a batch of rows into
+ * User-facing sampling parameters (README.md#api): validation with defaults, and packing a batch of rows into
  * the typed arrays the native sampler takes (NativeSamplingBatch in lib/native.ts).
  *
  * The native sampler applies, per row: repetition penalty over the context (prompt + output) tokens,

@@ -1,4 +1,4 @@
-/** Requests, results and stream events of generate / stream / evaluate (DESIGN.md §1). */
+/** Requests, results and stream events of generate / stream / evaluate (README.md#api). */
 
 import type { ChatMessage, FunctionTool, ReasoningEffort } from "../chat/types";
 import type { OutputEvent } from "../output/types";

@@ -1,4 +1,4 @@
-/** Validation of Model.load options (DESIGN.md §1); all checks and messages live here, not in C++. */
+/** Validation of Model.load options (README.md#api); all checks and messages live here, not in C++. */
 import { InvalidArgumentError } from "../errors";
 import type { CpuKernelPath } from "../native";
 

@@ -1,4 +1,4 @@
-/** RoPE inverse frequencies for the rope dims: plain, or YaRN-interpolated (MODEL-SPEC §1.5). */
+/** RoPE inverse frequencies for the rope dims: plain, or YaRN-interpolated (docs/model.md#rope-and-yarn). */
 import type { ModelConfig } from "../config/model-config";
 
 export function ropeInverseFrequencies(c: ModelConfig): Float64Array {

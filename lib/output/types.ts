@@ -1,4 +1,4 @@
-/** Streaming events and the final result of parsing generated tokens (DESIGN.md §1 `stream` / `generate`). */
+/** Streaming events and the final parse of generated tokens (`stream` / `generate`, README.md#api). */
 
 export type OutputEvent =
   | { readonly type: "text"; readonly delta: string }

@@ -1,5 +1,5 @@
 /**
- * NVFP4 as compressed-tensors stores it (format `nvfp4-pack-quantized`, MODEL-SPEC §3.4):
+ * NVFP4 as compressed-tensors stores it (format `nvfp4-pack-quantized`, docs/model.md#nvfp4):
  * - `weight_packed` uint8 [rows, cols/2]: E2M1 codes, two per byte, the even column in the low nibble;
  * - `weight_scale` float8_e4m3fn [rows, cols/16]: one block scale per 16 consecutive columns;
  * - `weight_global_scale` float32: a divisor, W = e2m1 × fp8(scale) / global_scale.

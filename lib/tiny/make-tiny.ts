@@ -1,5 +1,5 @@
 /**
- * Writes a deterministic generated checkpoint with the real Mistral Small 4 architecture (MODEL-SPEC §1–§3)
+ * Writes a deterministic generated checkpoint with the real Mistral Small 4 architecture (docs/model.md)
  * at a chosen size: config (params.json or config.json), safetensors weights (single file or sharded with an
  * index), a small real tekken.json, and ms4-generated.json saying what it is. Random weights: the text it
  * produces is meaningless; it exists to exercise the whole pipeline.

@@ -13,7 +13,7 @@ export function fillerSpecialToken(rank: number): string {
 }
 
 /**
- * Named special tokens of a v15 file at their documented ranks (MODEL-SPEC §5: ranks 0..19 are
+ * Named special tokens of a v15 file at their documented ranks (docs/model.md#special-tokens: ranks 0..19 are
  * mistral-common's fixed list; the later ones follow its test layout).
  */
 export const V15_SPECIAL_TOKEN_LAYOUT: ReadonlyArray<readonly [rank: number, tokenStr: string]> = [

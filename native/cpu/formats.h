@@ -1,4 +1,4 @@
-// Scalar number formats used by the CPU kernels (same definitions as ref/ref_weights.cc, MODEL-SPEC §3.4).
+// Scalar number formats used by the CPU kernels (same definitions as ref/ref_weights.cc, docs/model.md#number-formats).
 #pragma once
 #include <cmath>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// MLA attention over the paged latent cache (MODEL-SPEC §2): the absorbed (decode) form with its query/output
+// MLA attention over the paged cache (docs/model.md#mla-attention): the absorbed (decode) form with its query/output
 // projections, and the expanded (prefill) form. Softmax is online (running max and sum, rescaled once per tile
 // of entries); dot products and the running sums are fp32. The absorbed form splits each token's context into
 // fixed partitions (batch invariant, see mlaAttentionAbsorbed); on the avx2 path each partition runs the

@@ -1,7 +1,7 @@
 // Mixture of experts: route every token (router logits in fp32, softmax in double, top-k with ties to the lower
 // index, optional renormalisation, × routedScale), group the tokens by expert, then run each active expert
 // (and the shared expert, on all tokens) over all of its tokens at once, so its weights stream once per step:
-// NVFP4 weights take quantized activations when the backend says so (CpuBackend::nvfp4Quantized, KERNEL-NOTES §3.1).
+// NVFP4 weights take quantized activations when the backend says so (CpuBackend::nvfp4Quantized, docs/cpu-backend.md).
 //   phase 1: tasks (expert, block of kRowsPerTask intermediate rows): g = x·W1ᵀ, u = x·W3ᵀ, h = silu(g)·u
 //   phase 2: tasks (expert, block of kRowsPerTask output rows):       o = h·W2ᵀ
 //   phase 3: per token, y = Σ_k w_k·o_k + o_shared (fixed order, deterministic)

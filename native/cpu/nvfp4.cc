@@ -1,5 +1,5 @@
-// NVFP4 repacking (checkpoint → 128-weight chunks, KERNEL-NOTES §3.1) and exact row dequantization of every
-// prepared format.
+// NVFP4 repacking (checkpoint → 128-weight chunks, docs/cpu-backend.md#weight-layouts) and exact row dequantization of
+// every prepared format.
 #include <cmath>
 #include <cstring>
 #include <stdexcept>

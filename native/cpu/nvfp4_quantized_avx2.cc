@@ -49,7 +49,7 @@ struct Int16Activations {
     }
 };
 
-// int8 (KERNEL-NOTES §3.1 path A on AVX2): vpmaddubsw(codes, q) (u8 × s8 pair sums, |·| <= 2·24·127 = 6096: no s16
+// int8 (docs/cpu-backend.md): vpmaddubsw(codes, q) (u8 × s8 pair sums, |·| <= 2·24·127 = 6096: no s16
 // saturation), three vphaddw (s16 sums of 16 elements' halves, |·| <= 24384: exact), one vpmaddwd with ones.
 struct Int8Activations {
     using Value = int8_t;

@@ -1,4 +1,4 @@
-// Quantized activations for NVFP4 weights (KERNEL-NOTES §3.1): each token's activations are quantized once per
+// Quantized activations for NVFP4 weights (docs/cpu-backend.md#nvfp4-activations): each token is quantized once per
 // 16-block (the NVFP4 block size), so a dot product with a weight block is an exact integer sum followed by one fp32
 // multiply by (weight block scale · activation block scale). A token's quantization depends only on that token,
 // never on the batch; the quantized values are the same on every kernel path (scalar code), only their layout

@@ -1,5 +1,5 @@
 // Reference paged latent cache and MLA attention, in both the absorbed (decode) and expanded (prefill) forms
-// of MODEL-SPEC §2.
+// of docs/model.md#absorbed-and-expanded-forms.
 #include <cmath>
 #include <vector>
 

@@ -1,5 +1,5 @@
 // Reference MoE: softmax routing → top-k (ties to the lower index) → renormalise → × routed scale; SwiGLU
-// experts; the shared expert added with weight 1 (MODEL-SPEC §1.2).
+// experts; the shared expert added with weight 1 (docs/model.md#moe).
 #include <algorithm>
 #include <cmath>
 #include <numeric>

@@ -1,4 +1,4 @@
-// Reference number formats and weight dequantization (MODEL-SPEC §3.4).
+// Reference number formats and weight dequantization (docs/model.md#weight-formats).
 #include <cmath>
 #include <cstring>
 

@@ -35,7 +35,7 @@ const SPEC_MESSAGES: ChatMessage[] = [
 ];
 
 describe("v15 prompt layout", () => {
-  it("matches the MODEL-SPEC §6.1 / mistral-common EXPECTED_TEXT_V15 golden token for token", () => {
+  it("matches the docs/model.md#prompt-layout / mistral-common EXPECTED_TEXT_V15 golden exactly", () => {
     const golden =
       "<s>[SYSTEM_PROMPT]S[/SYSTEM_PROMPT]" +
       '[AVAILABLE_TOOLS][{"type": "function", "function": {"name": "math_interpreter", ' +

@@ -12,7 +12,7 @@ describe("ModelConfig from the real model's published numbers", () => {
   const native = parseModelConfig(realParams(), "native", "params.json");
   const hf = parseModelConfig(realHf(), "hf", "config.json");
 
-  test("params.json gives every MODEL-SPEC §1 field", () => {
+  test("params.json gives every field of docs/model.md#dimensions", () => {
     expect(native).toMatchObject({
       format: "native",
       hiddenSize: 4096,

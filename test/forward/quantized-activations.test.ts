@@ -1,5 +1,5 @@
 // NVFP4 weights with quantized activations (Model.load's nvfp4Activations: "int16" is the avx2 default, "int8"
-// opt-in; KERNEL-NOTES §3.1) against the independent float64 reference. The integer products are exact; the only
+// opt-in; docs/cpu-backend.md#accuracy) against the float64 reference. Integer products are exact; the only
 // approximation is the per-16-block rounding of activations: at most absmax/65534 per value for int16, absmax/254
 // for int8.
 //   int16: measured max-relative logit error 3.4e-5..3.8e-5 with identical top-1 everywhere; bound 1e-3 (the bound

@@ -1,5 +1,5 @@
 /**
- * A minimal Tokenizer for tests: 1000 special slots at the ranks of MODEL-SPEC §5 (unnamed slots are
+ * A minimal Tokenizer for tests: 1000 special slots at the ranks of docs/model.md#special-tokens (unnamed:
  * `<SPECIAL_i>`), then one token per byte value (id = byte + 1000). Encoding is the UTF-8 bytes.
  */
 
@@ -13,7 +13,7 @@ import type {
 
 export const NUM_SPECIAL = 1000;
 
-/** Special-token ranks from MODEL-SPEC §5 (mistral-common's fixed 0–19 and its test layout after). */
+/** Special-token ranks from docs/model.md#special-tokens (fixed 0–19, then mistral-common's test layout). */
 export const SPECIAL_RANKS: Readonly<Record<string, number>> = {
   "<unk>": 0,
   "<s>": 1,

@@ -1,6 +1,6 @@
 /**
- * Tests of the float64 reference model itself: its pure pieces against hand-computed values (MODEL-SPEC §1.2,
- * §1.5), the attention against the independently written absorbed form (B) of §2, the MoE against a dense
+ * Tests of the float64 reference model itself: its pure pieces against hand-computed values (docs/model.md),
+ * the attention against the independently written absorbed form (docs/model.md), the MoE against a dense
  * masked sum, and whole-model properties on generated tiny checkpoints (causality, determinism, layout
  * independence, quantization closeness, llama-4 scaling beyond the original context).
  */
@@ -82,7 +82,7 @@ describe("pure pieces on hand-computed values", () => {
     expect(moeRoute([1, 3, 1, 1], 2, true, 1).experts).toEqual([1, 0]);
   });
 
-  it("llama4Scale at MODEL-SPEC §1.5 positions", () => {
+  it("llama4Scale at the docs/model.md#llama-4-query-scaling positions", () => {
     const s = { beta: 0.1, originalMaxPositionEmbeddings: 8192 };
     expect(llama4Scale(0, s)).toBe(1);
     expect(llama4Scale(8191, s)).toBe(1);
@@ -106,7 +106,7 @@ describe("pure pieces on hand-computed values", () => {
     expect([...y]).toEqual([0, -Math.SQRT1_2, 1, Math.SQRT1_2].map((v) => expect.closeTo(v, 14)));
   });
 
-  it("yarnInvFreq on Mistral Small 4's real config: low = 12, high = 25 (MODEL-SPEC §1.5)", () => {
+  it("yarnInvFreq on Mistral Small 4's config: low = 12, high = 25 (docs/model.md#rope-and-yarn)", () => {
     const c = parseModelConfig(readJsonObject(MS4_PARAMS), "native", MS4_PARAMS);
     expect(c.rope).toMatchObject({
       type: "yarn",
@@ -162,7 +162,7 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
     const last = m.invFreq[half - 1]! / c.rope.theta ** (-(2 * (half - 1)) / c.qkRopeHeadDim);
     expect(last).toBeCloseTo(1 / c.rope.factor, 14);
     expect(m.invFreq[0]).toBe(1);
-    // MODEL-SPEC §1.4: qk_head_dim^-0.5 · m², m = 1 + 0.1·ln(factor) (mscale_all_dim 1, apply_scale true).
+    // docs/model.md#softmax-scale: qk_head_dim^-0.5 · m², m = 1 + 0.1·ln(factor) (mscale_all_dim 1).
     const mscale = 1 + 0.1 * Math.log(c.rope.factor);
     expect(c.softmaxScale).toBeCloseTo(c.qkHeadDim ** -0.5 * mscale * mscale, 14);
   });
@@ -275,7 +275,7 @@ describe("ReferenceModel on generated tiny checkpoints", () => {
     expect(at(0)).toEqual(base);
   });
 
-  it("attention equals the absorbed MLA form (B) of MODEL-SPEC §2", async () => {
+  it("attention equals the absorbed MLA form of docs/model.md#absorbed-and-expanded-forms", async () => {
     const m = await model("native", "fp8");
     const c = m.config;
     const positions = TOKENS.map((_, i) => 8186 + 3 * i); // crosses 8192: llama-4 scale active for later tokens

@@ -1,11 +1,11 @@
 /**
- * An independent float64 reference of the Mistral Small 4 text forward pass (MODEL-SPEC §1.2, §1.4, §1.5, §2),
+ * An independent float64 reference of the Mistral Small 4 text forward pass (docs/model.md#forward-pass),
  * used by tests to check the native forward. Deliberately simple and separate from the native path:
  * - weights are read with node:fs straight from the safetensors byte ranges of the load plan and dequantized
  *   exactly into Float64Array (BF16/F16/F32 → f64; FP8 `W = fp8 · weight_scale`;
  *   NVFP4 `W = e2m1 · fp8(block_scale) / weight_global_scale`, low nibble first);
  * - activations are never quantized; every step is float64;
- * - attention uses the straightforward "MHA/prefill" form (A) of §2: k_nope and v are expanded from the
+ * - attention uses the expanded form (docs/model.md#absorbed-and-expanded-forms): k_nope and v come from the
  *   normalised latent with wkv_b for every head;
  * - each forward call recomputes everything (no KV cache).
  *
@@ -66,7 +66,7 @@ export type YarnRope = Pick<
 >;
 
 /**
- * YaRN correction range for `dim` rotary dims (MODEL-SPEC §1.5):
+ * YaRN correction range for `dim` rotary dims (docs/model.md#rope-and-yarn):
  * corr(n) = dim·ln(L0/(n·2π)) / (2·ln(base)); low = max(floor(corr(beta_fast)), 0), high = min(ceil(corr(beta_slow)), dim-1).
  */
 export function yarnCorrectionRange(rope: YarnRope, dim: number): { low: number; high: number } {
@@ -79,7 +79,7 @@ export function yarnCorrectionRange(rope: YarnRope, dim: number): { low: number;
 }
 
 /**
- * Inverse frequencies for `dim` rotary dims ([dim/2]). `default` rope: base^(-2i/dim). YaRN (MODEL-SPEC §1.5):
+ * Inverse frequencies for `dim` rotary dims. Plain: base^(-2i/dim). YaRN (docs/model.md#rope-and-yarn):
  * ramp[i] = clamp((i-low)/(high-low), 0, 1); inv_freq = inv_inter·ramp + inv_extra·(1-ramp), inv_inter = inv_extra/s.
  * When low == high the ramp denominator gets +0.001, as in HF/vLLM (never the case for MS4).
  */
@@ -128,7 +128,7 @@ export function applyRopeInterleaved(
   }
 }
 
-/** Llama-4 attention temperature (MODEL-SPEC §1.5): 1 + beta·ln(1 + floor(pos/L0)); 1 when the config has none. */
+/** Llama-4 query temperature (docs/model.md#llama-4-query-scaling): 1 + beta·ln(1 + floor(pos/L0)); 1 if none. */
 export function llama4Scale(pos: number, scaling: Llama4Scaling | null): number {
   if (!scaling) return 1;
   return 1 + scaling.beta * Math.log(1 + Math.floor(pos / scaling.originalMaxPositionEmbeddings));
@@ -143,7 +143,7 @@ export interface Route {
   readonly probs: Float64Array;
 }
 
-/** MoE routing (MODEL-SPEC §1.2): softmax → top-k (ties: lower expert index wins) → renormalise → × scale. */
+/** MoE routing (docs/model.md#moe): softmax → top-k (ties: lower expert index) → renormalise → × scale. */
 export function moeRoute(
   logits: ArrayLike<number>,
   topK: number,
@@ -219,7 +219,7 @@ function scalarOf(plan: LoadPlan, t: PlannedTensor): number {
   return values[0]!;
 }
 
-/** Dequantizes one module's weight exactly into float64 (MODEL-SPEC §3.1, §3.3). */
+/** Dequantizes one module's weight exactly into float64 (docs/model.md#weight-formats). */
 export function dequantizeModule(plan: LoadPlan, module: PlannedModule): Matrix {
   const [rows = 0, cols = 1] = module.spec.shape.length === 1 ? [module.spec.shape[0], 1] : module.spec.shape;
   const need = (part: keyof PlannedModule["tensors"]): PlannedTensor => {
@@ -385,7 +385,7 @@ export class ReferenceModel {
     return { embeddings, layers, finalNormed, logits };
   }
 
-  /** MLA attention, form (A) of MODEL-SPEC §2. x: [T, D] (already normalised). Returns [T, D]. */
+  /** MLA attention, expanded form (docs/model.md#mla-attention). x: [T, D], normalised. Returns [T, D]. */
   private attention(l: number, x: Float64Array, pos: readonly number[]): Float64Array {
     const c = this.config;
     const T = pos.length;
@@ -459,7 +459,7 @@ export class ReferenceModel {
     return linear(gate, this.weight(`${prefix}.w2`));
   }
 
-  /** MoE block (MODEL-SPEC §1.2). x: [T, D] (already normalised). Returns the block output [T, D]. */
+  /** MoE block (docs/model.md#moe). x: [T, D] (already normalised). Returns the block output [T, D]. */
   private moe(l: number, x: Float64Array): { out: Float64Array; routes: Route[] } {
     const c = this.config;
     const D = c.hiddenSize;
