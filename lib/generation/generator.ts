@@ -13,9 +13,11 @@ import { buildGrammar } from "../constrain/request";
 import { type TokenTable, tokenTableFor } from "../constrain/token-table";
 import type { Engine, EngineEvent } from "../engine/engine";
 import { maskWords, validateSamplingParams } from "../engine/sampling-params";
+import type { TokenConstraint } from "../engine/sequence";
 import { AbortError, InvalidArgumentError, UnsupportedFeatureError } from "../errors";
 import type { Tokenizer } from "../tokenizer/types";
 import { continuedPart } from "./continuation";
+import { ForbiddenTokenConstraint } from "./forbidden-token";
 import { OutputAssembler } from "./output-assembler";
 import type {
   EvaluateOptions,
@@ -241,13 +243,19 @@ export class Generator {
     req: GenerateRequest,
     checked: CheckedRequest,
     maxTokens: number,
-  ): { constraint: DecodingConstraint | undefined; grammar: Grammar | null } {
+  ): { constraint: TokenConstraint | undefined; grammar: Grammar | null } {
     const forced = checked.toolChoice.type === "required" || checked.toolChoice.type === "function";
     // Under plain "auto" / "none" tools only go into the prompt (their shape is checked with the request).
     const needsGrammar = checked.responseFormat.type !== "text" || forced;
     const { forbidToolCalls } = checked;
-    if (!needsGrammar && !forbidToolCalls && checked.maxReasoningTokens === undefined)
-      return { constraint: undefined, grammar: null };
+    if (!needsGrammar && checked.maxReasoningTokens === undefined) {
+      const toolCallsId = forbidToolCalls ? this.tokenizer.findSpecialId("[TOOL_CALLS]") : undefined;
+      const constraint =
+        toolCallsId === undefined
+          ? undefined
+          : new ForbiddenTokenConstraint(this.engine.vocabSize, toolCallsId);
+      return { constraint, grammar: null };
+    }
     const table = this.table();
     const grammar = needsGrammar
       ? buildGrammar(table, {
