@@ -13,12 +13,30 @@ export class Ms4Error extends Error {
   }
 }
 
-/** A caller passed a bad argument: names the argument, what was expected and what was received. */
+/**
+ * A caller passed a bad argument: names the argument, what was expected and what was received. `message`
+ * replaces the standard sentence where another wording reads better (an unknown option's "did you mean").
+ */
 export class InvalidArgumentError extends Ms4Error {
   readonly argument: string;
-  constructor(argument: string, expected: string, received: unknown) {
-    super("ERR_INVALID_ARGUMENT", `Expected ${expected} for ${argument} but received ${describe(received)}`);
+  constructor(argument: string, expected: string, received: unknown, message?: string) {
+    super(
+      "ERR_INVALID_ARGUMENT",
+      message ?? `Expected ${expected} for ${argument} but received ${describe(received)}`,
+    );
     this.argument = argument;
+  }
+}
+
+/**
+ * The request is well formed but needs something this version does not run yet. `feature` is stable and
+ * machine-readable: "vision" (image inputs need the vision encoder).
+ */
+export class UnsupportedFeatureError extends Ms4Error {
+  readonly feature: string;
+  constructor(feature: string, message: string) {
+    super("ERR_UNSUPPORTED_FEATURE", message);
+    this.feature = feature;
   }
 }
 

@@ -15,6 +15,7 @@ export {
   NativeAddonError,
   OutOfMemoryError,
   TokenizerError,
+  UnsupportedFeatureError,
   UnsupportedQuantizationError,
 } from "./errors";
 export type {
@@ -22,6 +23,8 @@ export type {
   FinishReason,
   GenerateRequest,
   GenerateResult,
+  InvalidToolCall,
+  InvalidToolCallReason,
   ResponseFormat,
   StreamEvent,
   TokenLogprob,

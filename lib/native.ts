@@ -150,9 +150,9 @@ export interface NativeModelSpec {
   lmHead: NativeLinearSpec;
   layers: NativeLayerSpec[];
   threads: number;
-  /** "" = pick by CPUID; a CpuKernelPath forces a path. */
+  /** The CpuKernelPath to run, resolved in TypeScript (lib/model/resolve-backend.ts). */
   cpuPath: string;
-  /** "" = MS4_NVFP4_ACTIVATIONS, else the kernel path's default; "f32" | "int16" | "int8". */
+  /** "f32" | "int16" | "int8", resolved in TypeScript (lib/model/resolve-backend.ts). */
   nvfp4Activations: string;
   kvCache: { numBlocks: number; blockSize: number; dtype: "bf16" | "f32" };
 }

@@ -24,6 +24,8 @@ export type Message =
       readonly role: "assistant";
       readonly content: Content | null;
       readonly toolCalls: readonly ToolCallEntry[] | null;
+      /** Mistral's `prefix`: the message is the start of the answer, rendered without `</s>` (last message only). */
+      readonly prefix: boolean;
     }
   | {
       readonly role: "tool";

@@ -51,7 +51,8 @@ function mergeAssistant(messages: readonly Message[]): Message {
   const toolCalls: ToolCallEntry[] = [];
   for (const m of messages) if (m.role === "assistant" && m.toolCalls) toolCalls.push(...m.toolCalls);
   const content = aggregateContents(messages.map((m) => m.content));
-  return { role: "assistant", content, toolCalls: toolCalls.length > 0 ? toolCalls : null };
+  const prefix = messages.some((m) => m.role === "assistant" && m.prefix);
+  return { role: "assistant", content, toolCalls: toolCalls.length > 0 ? toolCalls : null, prefix };
 }
 
 /** `_aggregate_content_chunks_impl`: texts coalesced, non-text chunks kept in place; all-text gives a string. */

@@ -6,6 +6,15 @@
  */
 
 import { ChatFormatError, InvalidArgumentError } from "../errors";
+import { checkKnownKeys } from "../options/known-keys";
+import {
+  checkToolDefinitionKeys,
+  IMAGE_URL_FIELDS,
+  MESSAGE_FIELDS,
+  PART_FIELDS,
+  TOOL_CALL_FIELDS,
+  TOOL_CALL_FUNCTION_FIELDS,
+} from "./known-fields";
 import type { Chunk, Content, Message, ParsedChatRequest, ToolCallEntry, ToolDefinition } from "./messages";
 import type { RenderChatOptions } from "./types";
 
@@ -41,6 +50,11 @@ export function parseChatRequest(request: unknown, options: RenderChatOptions = 
 function parseMessage(raw: unknown, where: string, options: RenderChatOptions): Message {
   const m = expectObject(raw, where);
   const role = m["role"];
+  if (role === "system" || role === "user" || role === "assistant" || role === "tool") {
+    checkKnownKeys(m, MESSAGE_FIELDS[role], { path: where, noun: "field" });
+    // OpenAI's participant name: checked, never rendered (mistral-common has no place for it).
+    optionalString(m["name"], `${where}.name`);
+  }
   switch (role) {
     case "system":
     case "user":
@@ -79,7 +93,34 @@ function parseAssistant(m: Record<string, unknown>, where: string, options: Rend
     }
     toolCalls = rawCalls.map((c, i) => parseToolCall(c, `${where}.tool_calls[${i}]`));
   }
-  return { role: "assistant", content, toolCalls };
+  const prefix = m["prefix"] ?? false;
+  if (typeof prefix !== "boolean") throw new InvalidArgumentError(`${where}.prefix`, "a boolean", prefix);
+  checkResponseOnlyFields(m, where);
+  return { role: "assistant", content, toolCalls, prefix };
+}
+
+/**
+ * Fields of an OpenAI response message that have no place in a Mistral prompt: accepted empty (as a reply
+ * sent back carries them), refused with content rather than dropped.
+ */
+function checkResponseOnlyFields(m: Record<string, unknown>, where: string): void {
+  for (const field of ["refusal", "audio", "function_call"] as const) {
+    const value = m[field];
+    if (value !== undefined && value !== null) {
+      throw new InvalidArgumentError(
+        `${where}.${field}`,
+        `null (${field} cannot be rendered for this model)`,
+        value,
+      );
+    }
+  }
+  const annotations = m["annotations"];
+  if (
+    annotations !== undefined &&
+    annotations !== null &&
+    !(Array.isArray(annotations) && annotations.length === 0)
+  )
+    throw new InvalidArgumentError(`${where}.annotations`, "null or an empty array", annotations);
 }
 
 function parseReasoning(m: Record<string, unknown>, where: string): string | null {
@@ -93,10 +134,12 @@ function parseReasoning(m: Record<string, unknown>, where: string): string | nul
 
 function parseToolCall(raw: unknown, where: string): ToolCallEntry {
   const call = expectObject(raw, where);
+  checkKnownKeys(call, TOOL_CALL_FIELDS, { path: where, noun: "field" });
   if (call["type"] !== undefined && call["type"] !== "function") {
     throw new InvalidArgumentError(`${where}.type`, '"function"', call["type"]);
   }
   const fn = expectObject(call["function"], `${where}.function`);
+  checkKnownKeys(fn, TOOL_CALL_FUNCTION_FIELDS, { path: `${where}.function`, noun: "field" });
   const name = fn["name"];
   if (typeof name !== "string") throw new InvalidArgumentError(`${where}.function.name`, "a string", name);
   const args = fn["arguments"] ?? null;
@@ -145,7 +188,10 @@ function parseContent(raw: unknown, where: string, role: Role, options: RenderCh
 
 function parsePart(raw: unknown, where: string, options: RenderChatOptions): Chunk {
   const part = expectObject(raw, where);
-  switch (part["type"]) {
+  const type = part["type"];
+  if (type === "text" || type === "thinking" || type === "image" || type === "image_url")
+    checkKnownKeys(part, PART_FIELDS[type], { path: where, noun: "field" });
+  switch (type) {
     case "text": {
       const text = part["text"];
       if (typeof text !== "string") throw new InvalidArgumentError(`${where}.text`, "a string", text);
@@ -173,6 +219,7 @@ function parsePart(raw: unknown, where: string, options: RenderChatOptions): Chu
 }
 
 function resolveImageUrl(raw: unknown, where: string, options: RenderChatOptions): Chunk {
+  if (isRecord(raw)) checkKnownKeys(raw, IMAGE_URL_FIELDS, { path: `${where}.image_url`, noun: "field" });
   const url = typeof raw === "string" ? raw : isRecord(raw) ? raw["url"] : undefined;
   if (typeof url !== "string") {
     throw new InvalidArgumentError(`${where}.image_url`, "a URL string or { url }", raw);
@@ -203,6 +250,7 @@ function imageChunk(width: unknown, height: unknown, where: string): Chunk {
 function parseTools(raw: unknown): ToolDefinition[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new InvalidArgumentError("request.tools", "an array of function tools", raw);
+  checkToolDefinitionKeys(raw, "request.tools");
   return raw.map((t, i) => {
     const where = `request.tools[${i}]`;
     const tool = expectObject(t, where);

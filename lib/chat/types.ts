@@ -41,11 +41,15 @@ export type ContentPart = TextPart | ImageUrlPart | ImageSizePart | ThinkingPart
 export interface SystemMessage {
   readonly role: "system";
   readonly content: string | readonly ContentPart[];
+  /** OpenAI participant name: accepted, not rendered. */
+  readonly name?: string | null;
 }
 
 export interface UserMessage {
   readonly role: "user";
   readonly content: string | readonly ContentPart[];
+  /** OpenAI participant name: accepted, not rendered. */
+  readonly name?: string | null;
 }
 
 /** A tool call made by the assistant; `arguments` is a JSON string as in OpenAI (an object is accepted too). */
@@ -66,6 +70,18 @@ export interface AssistantMessage {
   /** Same as `reasoning` (the name SGLang and older vLLM use); if both are given they must be equal. */
   readonly reasoning_content?: string | null;
   readonly tool_calls?: readonly AssistantToolCall[] | null;
+  /**
+   * Mistral's prefix: this last message is the start of the answer, rendered without `</s>` so the model
+   * continues it (as continueFinalMessage; set one or the other).
+   */
+  readonly prefix?: boolean;
+  /** OpenAI participant name: accepted, not rendered. */
+  readonly name?: string | null;
+  /** Fields an OpenAI response message carries: accepted when empty (null, or [] for annotations). */
+  readonly refusal?: null;
+  readonly annotations?: readonly never[] | null;
+  readonly audio?: null;
+  readonly function_call?: null;
 }
 
 export interface ToolMessage {
@@ -96,7 +112,7 @@ export interface ChatRequest {
   readonly tools?: readonly FunctionTool[] | null;
   /** Rendered as `[MODEL_SETTINGS]{"reasoning_effort": …}` when the tokenizer declares the setting. */
   readonly reasoningEffort?: ReasoningEffort | null;
-  /** Render the final assistant message without `</s>` so generation continues it. */
+  /** Render the final assistant message without `</s>` so generation continues it (mistral-common's continue_final_message). */
   readonly continueFinalMessage?: boolean;
 }
 

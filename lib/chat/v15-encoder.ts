@@ -55,7 +55,10 @@ export function renderChat(
   const firstUser = normalized.findIndex((m) => m.role === "user");
   normalized.forEach((message, i) => {
     if (i === firstUser) prompt.toolsAndSettings(parsed.tools, modelSettingsJson(settings));
-    const continueThis = parsed.continueFinalMessage && i === normalized.length - 1;
+    // continueFinalMessage, or Mistral's `prefix` on the final assistant message: no `</s>` after it.
+    const continueThis =
+      i === normalized.length - 1 &&
+      (parsed.continueFinalMessage || (message.role === "assistant" && message.prefix));
     prompt.message(message, continueThis);
   });
   return {

@@ -44,14 +44,24 @@ function validateStructure(messages: readonly Message[], continueFinal: boolean)
       `a conversation of one message must be a user or system message, not ${first.role}`,
     );
   }
-  if (last.role === "assistant" && !continueFinal) {
+  const lastIsPrefix = last.role === "assistant" && last.prefix;
+  if (last.role === "assistant" && !continueFinal && !lastIsPrefix) {
     throw new ChatFormatError(
-      "the last message is an assistant message: set continueFinalMessage to continue it, or end with a user or tool message",
+      "the last message is an assistant message: set continueFinalMessage (or the message's prefix) to continue it, or end with a user or tool message",
     );
   }
   if (continueFinal && last.role !== "assistant") {
     throw new ChatFormatError(`continueFinalMessage needs a final assistant message, not ${last.role}`);
   }
+  if (continueFinal && lastIsPrefix) {
+    throw new ChatFormatError(
+      "continueFinalMessage and the final message's prefix both continue it: set only one (mistral-common refuses both)",
+    );
+  }
+  messages.forEach((m, i) => {
+    if (m.role === "assistant" && m.prefix && i !== messages.length - 1)
+      throw new ChatFormatError(`messages[${i}]: only the last message can have prefix: true`);
+  });
   for (let i = 1; i < messages.length; i++) {
     const prev = messages[i - 1]!.role;
     const role = messages[i]!.role;

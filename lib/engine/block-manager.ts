@@ -201,11 +201,6 @@ export class BlockManager {
     this.byHash.set(hash, block);
   }
 
-  /** Forgets every cached block that no sequence uses (e.g. after the weights changed). */
-  clearCache(): void {
-    for (const [, block] of [...this.byHash]) if (this.isFree[block] === 1) this.evict(block);
-  }
-
   private take(): number {
     const block = this.head;
     if (block === NONE) throw new Error("BlockManager: no free block");

@@ -13,8 +13,11 @@ import { buildGrammar } from "../constrain/request";
 import { type TokenTable, tokenTableFor } from "../constrain/token-table";
 import type { Engine, EngineEvent } from "../engine/engine";
 import { maskWords, validateSamplingParams } from "../engine/sampling-params";
-import { AbortError, InvalidArgumentError } from "../errors";
+import type { TokenConstraint } from "../engine/sequence";
+import { AbortError, InvalidArgumentError, UnsupportedFeatureError } from "../errors";
 import type { Tokenizer } from "../tokenizer/types";
+import { continuedPart } from "./continuation";
+import { ForbiddenTokenConstraint } from "./forbidden-token";
 import { OutputAssembler } from "./output-assembler";
 import type {
   EvaluateOptions,
@@ -24,7 +27,12 @@ import type {
   StreamEvent,
   TokenLogprob,
 } from "./types";
-import { type CheckedRequest, checkGenerateRequest, checkTokenIds } from "./validate";
+import {
+  type CheckedRequest,
+  checkEvaluateOptionKeys,
+  checkGenerateRequest,
+  checkTokenIds,
+} from "./validate";
 
 /** maxTokens when a request gives none (capped by the room left in the context and the KV pool). */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -37,6 +45,8 @@ export interface GeneratorOptions {
   readonly renderChat: (request: ChatRequest) => {
     readonly tokens: readonly number[];
     readonly text: string;
+    /** The images the prompt holds (their `[IMG]` runs). */
+    readonly images: readonly unknown[];
   };
   readonly defaultMaxTokens?: number;
   /**
@@ -77,13 +87,15 @@ export class Generator {
   async *stream(req: GenerateRequest): AsyncGenerator<StreamEvent, void, undefined> {
     const checked = checkGenerateRequest(req);
     const sampling = validateSamplingParams(req);
-    const prompt = this.promptTokens(req, checked.source);
+    const prompt = this.promptTokens(req, checked);
+    const startInReasoning = checked.continuesMessage && this.continuesReasoning(prompt, checked);
     const maxTokens = this.maxTokens(prompt.length, checked.maxTokens, checked.source);
     const { constraint, grammar } = this.constraint(req, checked, maxTokens);
     const assembler = new OutputAssembler(this.tokenizer, {
       // The grammar decides where a constrained answer ends: stop strings would cut it.
       stop: grammar === null ? checked.stop : [],
-      toolCalls: checked.toolChoice.type !== "none",
+      tools: checked.toolChoice.type === "none" ? null : checked.tools.map((t) => t.name),
+      startInReasoning,
     });
     const handle = this.engine.addRequest({
       promptTokens: prompt,
@@ -113,12 +125,14 @@ export class Generator {
     yield* assembler.takeEvents();
 
     const toolCalls = assembler.calls;
+    // Only a valid call (to a declared tool) ends the answer with "tool_calls".
     const finishReason: FinishReason =
       reason === "stop" && toolCalls.length > 0 && !assembler.stopped ? "tool_calls" : reason;
     const result: GenerateResult = {
       text: assembler.text,
       reasoning: assembler.reasoning,
       toolCalls,
+      invalidToolCalls: assembler.invalidToolCalls.map((c) => ({ ...c })),
       finishReason,
       usage: {
         promptTokens: prompt.length,
@@ -138,6 +152,7 @@ export class Generator {
   async evaluate(tokens: ArrayLike<number>, options: EvaluateOptions = {}): Promise<Float32Array> {
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "an object", options);
+    checkEvaluateOptionKeys(options);
     const { allPositions, startPosition, signal } = options;
     if (allPositions !== undefined && typeof allPositions !== "boolean")
       throw new InvalidArgumentError("options.allPositions", "a boolean", allPositions);
@@ -146,6 +161,7 @@ export class Generator {
     if (signal !== undefined && !(signal instanceof AbortSignal))
       throw new InvalidArgumentError("options.signal", "an AbortSignal", signal);
     const ids = checkTokenIds("tokens", tokens, this.engine.vocabSize);
+    this.rejectImageTokens(ids, "tokens");
     const { maxContext } = this.engine;
     if (ids.length > maxContext)
       throw new InvalidArgumentError("tokens", `at most ${maxContext} tokens (the context size)`, ids.length);
@@ -166,21 +182,57 @@ export class Generator {
     return logits;
   }
 
-  /** Aborts every request and waits for the step in flight; later calls throw DisposedError. */
-  async close(): Promise<void> {
-    await this.engine.close();
-  }
-
-  private promptTokens(req: GenerateRequest, source: "messages" | "prompt" | "tokens"): number[] {
+  private promptTokens(req: GenerateRequest, checked: CheckedRequest): number[] {
     const vocab = this.engine.vocabSize;
-    if (source === "tokens") return checkTokenIds("tokens", req.tokens!, vocab);
-    if (source === "prompt") return [this.tokenizer.bosId, ...this.tokenizer.encode(req.prompt!)];
+    if (checked.source === "tokens") {
+      const ids = checkTokenIds("tokens", req.tokens!, vocab);
+      this.rejectImageTokens(ids, "tokens");
+      return ids;
+    }
+    if (checked.source === "prompt") return [this.tokenizer.bosId, ...this.tokenizer.encode(req.prompt!)];
     const rendered = this.renderChat({
       messages: req.messages!,
       tools: req.tools ?? null,
       reasoningEffort: req.reasoningEffort ?? null,
+      ...(req.continueFinalMessage !== undefined ? { continueFinalMessage: req.continueFinalMessage } : {}),
     });
+    if (rendered.images.length > 0)
+      throw imagesNeedVision(`the messages hold ${rendered.images.length} image(s)`);
     return [...rendered.tokens];
+  }
+
+  /** Image placeholders mean nothing to the text model: their features come from the vision encoder. */
+  private rejectImageTokens(ids: readonly number[], argument: string): void {
+    const imageIds = ["[IMG]", "[IMG_BREAK]", "[IMG_END]"]
+      .map((s) => this.tokenizer.findSpecialId(s))
+      .filter((id) => id !== undefined);
+    const at = ids.findIndex((id) => imageIds.includes(id));
+    if (at >= 0)
+      throw imagesNeedVision(
+        `${argument}[${at}] is the image token ${this.tokenizer.specialString(ids[at]!)}`,
+      );
+  }
+
+  /**
+   * Whether a continued message ends inside an open `[THINK]` block (the answer then starts as reasoning).
+   * Refuses what the continuation cannot honour: a message ending in a tool call (its continuation would be
+   * arguments), and a reasoning budget for an already open block.
+   */
+  private continuesReasoning(prompt: readonly number[], checked: CheckedRequest): boolean {
+    const part = continuedPart(prompt, this.tokenizer);
+    if (part === "tool_call")
+      throw new InvalidArgumentError(
+        "continueFinalMessage",
+        "a final assistant message that does not end in a tool call (its continuation would be arguments)",
+        true,
+      );
+    if (part === "reasoning" && checked.maxReasoningTokens !== undefined)
+      throw new InvalidArgumentError(
+        "maxReasoningTokens",
+        "no reasoning budget when the continued message ends in an open thinking part",
+        checked.maxReasoningTokens,
+      );
+    return part === "reasoning";
   }
 
   /**
@@ -191,13 +243,19 @@ export class Generator {
     req: GenerateRequest,
     checked: CheckedRequest,
     maxTokens: number,
-  ): { constraint: DecodingConstraint | undefined; grammar: Grammar | null } {
+  ): { constraint: TokenConstraint | undefined; grammar: Grammar | null } {
     const forced = checked.toolChoice.type === "required" || checked.toolChoice.type === "function";
     // Under plain "auto" / "none" tools only go into the prompt (their shape is checked with the request).
     const needsGrammar = checked.responseFormat.type !== "text" || forced;
-    const forbidToolCalls = checked.toolChoice.type === "none";
-    if (!needsGrammar && !forbidToolCalls && checked.maxReasoningTokens === undefined)
-      return { constraint: undefined, grammar: null };
+    const { forbidToolCalls } = checked;
+    if (!needsGrammar && checked.maxReasoningTokens === undefined) {
+      const toolCallsId = forbidToolCalls ? this.tokenizer.findSpecialId("[TOOL_CALLS]") : undefined;
+      const constraint =
+        toolCallsId === undefined
+          ? undefined
+          : new ForbiddenTokenConstraint(this.engine.vocabSize, toolCallsId);
+      return { constraint, grammar: null };
+    }
     const table = this.table();
     const grammar = needsGrammar
       ? buildGrammar(table, {
@@ -269,4 +327,12 @@ export class Generator {
   private tokenText(id: number): string {
     return this.tokenizer.decode([id], { specialTokens: "keep" });
   }
+}
+
+function imagesNeedVision(what: string): UnsupportedFeatureError {
+  return new UnsupportedFeatureError(
+    "vision",
+    `${what}, but images need the vision encoder, which this version does not run yet; ` +
+      "send text only (renderChat still lays out [IMG] tokens, e.g. to count them)",
+  );
 }

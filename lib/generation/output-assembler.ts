@@ -6,20 +6,26 @@
  */
 
 import { OutputParser } from "../output/index";
-import type { OutputEvent, ParsedToolCall } from "../output/types";
+import type { InvalidToolCall, OutputEvent, ParsedToolCall } from "../output/types";
 import type { Tokenizer } from "../tokenizer/types";
 import { StopStringMatcher } from "./stop-strings";
 
 export interface OutputAssemblerOptions {
   readonly stop: readonly string[];
-  /** Parse `[TOOL_CALLS]` into tool calls (false: tool calls are not parsed). */
-  readonly toolCalls: boolean;
+  /**
+   * Names of the declared tools: `[TOOL_CALLS]` output is parsed, calls to these tools into `toolCalls` and
+   * calls to any other name into `invalidToolCalls`. null: nothing is parsed as a tool call.
+   */
+  readonly tools: readonly string[] | null;
+  /** The prompt ends inside an open `[THINK]` block (a continued message): output starts as reasoning. */
+  readonly startInReasoning?: boolean;
 }
 
 export class OutputAssembler {
   text = "";
   reasoning = "";
   readonly toolCalls: { id: string; name: string; arguments: string }[] = [];
+  readonly invalidToolCalls: InvalidToolCall[] = [];
   /** The stop string that ended the output, if one did. */
   stoppedBy: string | undefined;
   private readonly parser: OutputParser;
@@ -28,7 +34,11 @@ export class OutputAssembler {
   private finished = false;
 
   constructor(tokenizer: Tokenizer, options: OutputAssemblerOptions) {
-    this.parser = new OutputParser(tokenizer, { toolCalls: options.toolCalls });
+    this.parser = new OutputParser(tokenizer, {
+      toolCalls: options.tools !== null,
+      declaredTools: options.tools ?? undefined,
+      startInReasoning: options.startInReasoning ?? false,
+    });
     this.matcher = new StopStringMatcher(options.stop);
   }
 
@@ -76,6 +86,7 @@ export class OutputAssembler {
     if (e.type === "reasoning") this.reasoning += e.delta;
     else if (e.type === "tool_call_start") this.toolCalls.push({ id: e.id, name: e.name, arguments: "" });
     else if (e.type === "tool_call_delta") this.toolCalls[e.index]!.arguments += e.argumentsDelta;
+    else if (e.type === "invalid_tool_call") this.invalidToolCalls.push(e.call);
   }
 
   private emitText(delta: string): void {

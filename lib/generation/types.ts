@@ -1,12 +1,15 @@
 /** Requests, results and stream events of generate / stream / evaluate (README.md#api). */
 
 import type { ChatMessage, FunctionTool, ReasoningEffort } from "../chat/types";
-import type { OutputEvent } from "../output/types";
+import type { InvalidToolCall, OutputEvent } from "../output/types";
+
+export type { InvalidToolCall, InvalidToolCallReason } from "../output/types";
 
 /**
- * OpenAI's tool_choice. "auto": the model decides; "none": no tool call can be made; "required": exactly
- * one call to one of the tools, forced by a grammar; a named function (OpenAI shape, or `{ name }`): one
- * call to that tool.
+ * OpenAI's tool_choice. "auto": the model decides; "none": no tool call can be made (`[TOOL_CALLS]` is
+ * masked out); "required": exactly one call to one of the tools, forced by a grammar; a named function
+ * (OpenAI shape, or `{ name }`): one call to that tool. The default is "auto" when tools are declared and
+ * "none" when none are, as in OpenAI's API.
  */
 export type ToolChoice =
   | "auto"
@@ -52,9 +55,19 @@ export interface GenerateRequest extends SamplingOptions {
   readonly prompt?: string;
   /** Prompt token ids, used as they are. */
   readonly tokens?: ArrayLike<number>;
+  /**
+   * Tools the model may call (messages only; rendered into the v15 prompt). Without tools no output is
+   * parsed as a tool call; with them, a call naming an undeclared tool goes to `invalidToolCalls`.
+   */
   readonly tools?: readonly FunctionTool[] | null;
   readonly toolChoice?: ToolChoice | null;
   readonly reasoningEffort?: ReasoningEffort | null;
+  /**
+   * Continue the final assistant message (messages only): it is rendered without `</s>` and the answer is
+   * what the model writes after it (inside its reasoning when it ends in an open thinking part). Not with
+   * responseFormat or a forced tool call, which shape a whole answer.
+   */
+  readonly continueFinalMessage?: boolean;
   /** Constrains the answer to JSON (a schema, or any object); the output always parses and validates. */
   readonly responseFormat?: ResponseFormat | null;
   /**
@@ -102,7 +115,10 @@ export interface TokenLogprob extends TokenLogprobAlternative {
 export interface GenerateResult {
   readonly text: string;
   readonly reasoning: string;
+  /** Calls naming a declared tool (finishReason "tool_calls" when there is at least one). */
   readonly toolCalls: readonly ToolCall[];
+  /** Calls the model wrote that are not valid (e.g. naming a tool that was not declared); never run them. */
+  readonly invalidToolCalls: readonly InvalidToolCall[];
   readonly finishReason: FinishReason;
   readonly usage: Usage;
   /** Every generated token id (EOS included when the model ended with it). */

@@ -1,6 +1,11 @@
-/** Validation of Model.load options (README.md#api); all checks and messages live here, not in C++. */
+/**
+ * Validation of Model.load options: their keys and the shape of each value. Choices that depend on the
+ * machine or the environment (device, CPU kernel path, NVFP4 activations) are resolved in resolve-backend.ts;
+ * native code receives concrete values and checks nothing of its own.
+ */
 import { InvalidArgumentError } from "../errors";
 import type { CpuKernelPath } from "../native";
+import { checkKnownKeys } from "../options/known-keys";
 
 export type DeviceOption = "auto" | "cpu" | "cuda" | `cuda:${number}`;
 
@@ -25,10 +30,10 @@ export interface LoadOptions {
   /** Tokens per KV block (default 16). */
   kvBlockSize?: number;
   /**
-   * Force a CPU kernel path ("portable" | "avx2" | "avx512" | "avx512-emulated", see CpuKernelPath); default: the
-   * best this CPU supports (or MS4_CPU_PATH).
+   * The CPU kernel path: "portable", "avx2" or "avx512" ("avx512-emulated" is a test path, see CpuKernelPath);
+   * default "auto" (or MS4_CPU_PATH): the best this CPU and build run.
    */
-  cpuPath?: CpuKernelPath;
+  cpuPath?: "auto" | CpuKernelPath;
   /**
    * What NVFP4 weights are multiplied with on the CPU (default "auto", or MS4_NVFP4_ACTIVATIONS):
    * "f32" exact (the oracle, slowest), "int16" per-16-block int16 activations (~1e-5 relative error, about
@@ -42,13 +47,36 @@ export interface LoadOptions {
   prefixCaching?: boolean;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /** Path of the native addon (mistral4.node) to load instead of the one found next to the package. */
+  addonPath?: string;
 }
 
-const CPU_PATHS: readonly string[] = ["portable", "avx2", "avx512", "avx512-emulated"];
-export const NVFP4_ACTIVATIONS: readonly string[] = ["auto", "f32", "int16", "int8"];
+/** Every load option (the compiler keeps this list equal to LoadOptions). */
+export const LOAD_OPTION_KEYS: readonly string[] = Object.keys({
+  device: true,
+  threads: true,
+  maxContext: true,
+  maxBatchSize: true,
+  kvCacheMemory: true,
+  layout: true,
+  kvCacheDtype: true,
+  kvBlockSize: true,
+  cpuPath: true,
+  nvfp4Activations: true,
+  maxTokensPerStep: true,
+  prefixCaching: true,
+  onProgress: true,
+  signal: true,
+  addonPath: true,
+} satisfies Record<keyof LoadOptions, true>);
+
+const CPU_PATHS: readonly string[] = ["auto", "portable", "avx2", "avx512", "avx512-emulated"];
+const NVFP4_ACTIVATIONS: readonly string[] = ["auto", "f32", "int16", "int8"];
 
 export function validateLoadOptions(o: LoadOptions): void {
-  if (o === null || typeof o !== "object") throw new InvalidArgumentError("options", "an object", o);
+  if (o === null || typeof o !== "object" || Array.isArray(o))
+    throw new InvalidArgumentError("options", "an object", o);
+  checkKnownKeys(o, LOAD_OPTION_KEYS, { path: "options" });
   const { device } = o;
   if (
     device !== undefined &&
@@ -73,11 +101,7 @@ export function validateLoadOptions(o: LoadOptions): void {
     throw new InvalidArgumentError("options.kvCacheDtype", '"bf16" or "f32"', o.kvCacheDtype);
   }
   if (o.cpuPath !== undefined && !CPU_PATHS.includes(o.cpuPath)) {
-    throw new InvalidArgumentError(
-      "options.cpuPath",
-      '"portable", "avx2", "avx512" or "avx512-emulated"',
-      o.cpuPath,
-    );
+    throw new InvalidArgumentError("options.cpuPath", '"auto", "portable", "avx2" or "avx512"', o.cpuPath);
   }
   if (o.nvfp4Activations !== undefined && !NVFP4_ACTIVATIONS.includes(o.nvfp4Activations)) {
     throw new InvalidArgumentError(
@@ -105,5 +129,8 @@ export function validateLoadOptions(o: LoadOptions): void {
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError("options.signal", "an AbortSignal", o.signal);
+  }
+  if (o.addonPath !== undefined && !(typeof o.addonPath === "string" && o.addonPath.length > 0)) {
+    throw new InvalidArgumentError("options.addonPath", "a path to mistral4.node", o.addonPath);
   }
 }

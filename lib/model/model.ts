@@ -12,23 +12,19 @@ import type { LoadPlan } from "../checkpoint/load-plan";
 import { openCheckpoint } from "../checkpoint/open-checkpoint";
 import type { ModelConfig } from "../config/model-config";
 import { Engine, type EngineStats } from "../engine/engine";
-import {
-  AbortError,
-  CheckpointError,
-  DisposedError,
-  InvalidArgumentError,
-  Ms4Error,
-  NativeAddonError,
-} from "../errors";
+import { AbortError, CheckpointError, DisposedError, InvalidArgumentError, Ms4Error } from "../errors";
 import { Generator } from "../generation/generator";
 import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
-import { loadNative, type NativeModel, type SystemInfo } from "../native";
+import { GENERATE_REQUEST_KEYS } from "../generation/validate";
+import { loadNative, type NativeModel } from "../native";
+import { checkKnownKeys } from "../options/known-keys";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
 import { ensureBuiltinModel } from "./builtin-model";
 import { type KvPlan, planKvCache } from "./kv-budget";
-import { type LoadOptions, NVFP4_ACTIVATIONS, validateLoadOptions } from "./load-options";
+import { type LoadOptions, validateLoadOptions } from "./load-options";
 import { buildNativeSpec } from "./native-spec";
+import { resolveBackend } from "./resolve-backend";
 import { physicalCores } from "./threads";
 
 export interface ModelMemory {
@@ -121,24 +117,7 @@ export class Model implements AsyncDisposable {
     };
     checkAbort();
     const binding = loadNative();
-    const system = binding.systemInfo();
-    resolveDevice(options.device ?? "auto", system);
-    const cpuPath = options.cpuPath ?? process.env.MS4_CPU_PATH ?? "";
-    if (cpuPath !== "" && cpuPath !== "auto" && !(system.cpu.kernelPaths as string[]).includes(cpuPath)) {
-      throw new InvalidArgumentError(
-        options.cpuPath !== undefined ? "options.cpuPath" : "MS4_CPU_PATH",
-        `a CPU kernel path this CPU and build can run (${system.cpu.kernelPaths.join(", ")})`,
-        cpuPath,
-      );
-    }
-    const nvfp4Activations = options.nvfp4Activations ?? process.env.MS4_NVFP4_ACTIVATIONS ?? "";
-    if (nvfp4Activations !== "" && !NVFP4_ACTIVATIONS.includes(nvfp4Activations)) {
-      throw new InvalidArgumentError(
-        "MS4_NVFP4_ACTIVATIONS",
-        '"auto", "f32", "int16" or "int8"',
-        nvfp4Activations,
-      );
-    }
+    const backend = resolveBackend(options, binding.systemInfo());
     const folder = resolve(dir ?? (await ensureBuiltinModel()));
     const plan = await openCheckpoint(folder, { layout: options.layout });
     onProgress?.({ phase: "plan", done: plan.tensors.length, total: plan.tensors.length });
@@ -191,8 +170,8 @@ export class Model implements AsyncDisposable {
       checkAbort();
       const spec = buildNativeSpec(plan, {
         threads: options.threads ?? physicalCores(),
-        cpuPath,
-        nvfp4Activations,
+        cpuPath: backend.cpuPath,
+        nvfp4Activations: backend.nvfp4Activations,
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
       });
       await native.load(weights, spec, (ev) => {
@@ -236,6 +215,10 @@ export class Model implements AsyncDisposable {
   /** The exact prompt the model will see for a chat request: token ids and their text (specials spelled out). */
   renderChat(request: ChatRequest, options: RenderChatOptions = {}): RenderedChat {
     this.live();
+    // A whole generate request may be passed (to count its prompt): its other fields are known, not rendered.
+    if (request !== null && typeof request === "object") checkKnownKeys(request, GENERATE_REQUEST_KEYS);
+    if (options !== null && typeof options === "object")
+      checkKnownKeys(options, ["defaultSystemPrompt"], { path: "options" });
     return renderChatTokens(this.tokenizer, request, {
       defaultSystemPrompt: options.defaultSystemPrompt === false ? undefined : this.systemPrompt,
     });
@@ -295,17 +278,4 @@ function loadTokenizer(dir: string): Tokenizer {
       file: dir,
     });
   return Tekken.fromFile(path);
-}
-
-/** Checks the requested device against what this build and machine offer. Today every model runs on the CPU. */
-function resolveDevice(device: string, info: SystemInfo): "cpu" {
-  if (device === "auto" || device === "cpu") return "cpu";
-  const reason = info.cuda.compiled
-    ? info.cuda.devices.length === 0
-      ? `no usable CUDA device (${info.cuda.error})`
-      : "the CUDA backend does not run models yet in this version"
-    : "this build of the addon has no CUDA backend";
-  throw new NativeAddonError(
-    `device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`,
-  );
 }

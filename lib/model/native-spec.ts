@@ -1,15 +1,24 @@
 /** Builds the NativeModelSpec (lib/native.ts) from a validated load plan: dimensions and tensor indices. */
 import type { LoadPlan, PlannedModule } from "../checkpoint/load-plan";
 import { CheckpointError } from "../errors";
-import type { NativeExpertSpec, NativeLinearSpec, NativeModelSpec, NativeNormSpec } from "../native";
+import type {
+  CpuKernelPath,
+  NativeExpertSpec,
+  NativeLinearSpec,
+  NativeModelSpec,
+  NativeNormSpec,
+} from "../native";
+import type { Nvfp4Activations } from "./resolve-backend";
 import { ropeInverseFrequencies } from "./yarn";
 
 const FORMAT_CODE = { bf16: 0, fp8: 1, nvfp4: 2 } as const;
 
 export interface NativeRuntimeOptions {
   threads: number;
-  cpuPath: string;
-  nvfp4Activations: string;
+  /** A concrete kernel path (resolve-backend.ts), never "" or "auto". */
+  cpuPath: CpuKernelPath;
+  /** A concrete activation mode (resolve-backend.ts), never "" or "auto". */
+  nvfp4Activations: Nvfp4Activations;
   kvCache: NativeModelSpec["kvCache"];
 }
 

@@ -1,3 +1,4 @@
+export { DeclaredToolFilter } from "./declared-tool-filter";
 export { OutputParser, type OutputParserOptions, parseOutput } from "./output-parser";
 export { ReasoningSplitter, type RoutedPiece, type ThinkTokenIds } from "./reasoning-splitter";
 export { TokenTextDecoder } from "./token-text-decoder";

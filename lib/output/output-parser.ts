@@ -6,17 +6,25 @@
  */
 
 import type { Tokenizer } from "../tokenizer/types";
+import { DeclaredToolFilter } from "./declared-tool-filter";
 import { ReasoningSplitter } from "./reasoning-splitter";
 import { TokenTextDecoder } from "./token-text-decoder";
 import { randomToolCallId } from "./tool-call-id";
 import { ToolCallParser } from "./tool-call-parser";
-import type { OutputEvent, OutputPiece, ParsedOutput, ParsedToolCall } from "./types";
+import type { InvalidToolCall, OutputEvent, OutputPiece, ParsedOutput, ParsedToolCall } from "./types";
 
 export interface OutputParserOptions {
   /** Split `[THINK]…[/THINK]` into reasoning (default true; needs the tokenizer's think tokens). */
   readonly reasoning?: boolean;
   /** Parse `[TOOL_CALLS]` into tool calls (default true). */
   readonly toolCalls?: boolean;
+  /**
+   * Names of the tools the request declared: a call naming another tool becomes an `invalid_tool_call`
+   * event and goes to `invalidToolCalls`, never to `toolCalls`. Omitted: names are not checked.
+   */
+  readonly declaredTools?: readonly string[];
+  /** The prompt ends inside an open `[THINK]` block (a continued message): output starts as reasoning. */
+  readonly startInReasoning?: boolean;
   /** Id of each new tool call; defaults to 9 random alphanumerics. */
   readonly generateToolCallId?: () => string;
 }
@@ -25,9 +33,11 @@ export class OutputParser {
   private readonly decoder: TokenTextDecoder;
   private readonly splitter: ReasoningSplitter | undefined;
   private readonly toolCalls: ToolCallParser;
+  private readonly toolFilter: DeclaredToolFilter | undefined;
   private text = "";
   private reasoning = "";
   private readonly calls: { id: string; name: string; arguments: string }[] = [];
+  private readonly invalidCalls: InvalidToolCall[] = [];
   private finished = false;
 
   constructor(tokenizer: Tokenizer, options: OutputParserOptions = {}) {
@@ -37,7 +47,7 @@ export class OutputParser {
     this.splitter =
       options.reasoning === false || think === undefined
         ? undefined
-        : new ReasoningSplitter({ think, endThink });
+        : new ReasoningSplitter({ think, endThink }, options.startInReasoning === true);
     this.toolCalls = new ToolCallParser(
       {
         toolCalls: options.toolCalls === false ? undefined : tokenizer.findSpecialId("[TOOL_CALLS]"),
@@ -45,6 +55,8 @@ export class OutputParser {
       },
       options.generateToolCallId ?? randomToolCallId,
     );
+    this.toolFilter =
+      options.declaredTools === undefined ? undefined : new DeclaredToolFilter(options.declaredTools);
   }
 
   /** Feeds generated ids; returns the events they complete (adjacent deltas of one kind merged). */
@@ -62,7 +74,7 @@ export class OutputParser {
     const events: OutputEvent[] = [];
     if (!this.finished) {
       for (const piece of this.decoder.finish()) this.route(piece, events);
-      events.push(...this.toolCalls.finish());
+      this.pushToolEvents(this.toolCalls.finish(), events);
       this.finished = true;
     }
     return { events: this.record(events), result: this.result };
@@ -71,7 +83,12 @@ export class OutputParser {
   /** The result so far (complete after finish()). */
   get result(): ParsedOutput {
     const toolCalls: ParsedToolCall[] = this.calls.map((c) => ({ ...c }));
-    return { text: this.text, reasoning: this.reasoning, toolCalls };
+    return {
+      text: this.text,
+      reasoning: this.reasoning,
+      toolCalls,
+      invalidToolCalls: [...this.invalidCalls],
+    };
   }
 
   private route(piece: OutputPiece, events: OutputEvent[]): void {
@@ -79,7 +96,14 @@ export class OutputParser {
       this.splitter === undefined ? { channel: "content" as const, piece } : this.splitter.push(piece);
     if (routed === undefined) return;
     if (routed.channel === "reasoning") events.push({ type: "reasoning", delta: routed.text });
-    else events.push(...this.toolCalls.push(routed.piece));
+    else this.pushToolEvents(this.toolCalls.push(routed.piece), events);
+  }
+
+  private pushToolEvents(parsed: readonly OutputEvent[], events: OutputEvent[]): void {
+    for (const e of parsed) {
+      if (this.toolFilter === undefined) events.push(e);
+      else events.push(...this.toolFilter.push(e));
+    }
   }
 
   private record(events: OutputEvent[]): OutputEvent[] {
@@ -89,6 +113,7 @@ export class OutputParser {
       else if (e.type === "reasoning") this.reasoning += e.delta;
       else if (e.type === "tool_call_start") this.calls.push({ id: e.id, name: e.name, arguments: "" });
       else if (e.type === "tool_call_delta") this.calls[e.index]!.arguments += e.argumentsDelta;
+      else if (e.type === "invalid_tool_call") this.invalidCalls.push(e.call);
     }
     return merged;
   }

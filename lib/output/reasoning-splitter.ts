@@ -20,9 +20,15 @@ export interface ThinkTokenIds {
 }
 
 export class ReasoningSplitter {
-  private state: "before" | "thinking" | "after" = "before";
+  private state: "before" | "thinking" | "after";
 
-  constructor(private readonly ids: ThinkTokenIds) {}
+  /** `startInReasoning`: the output continues a `[THINK]` block the prompt opened (its first `[/THINK]` ends it). */
+  constructor(
+    private readonly ids: ThinkTokenIds,
+    startInReasoning = false,
+  ) {
+    this.state = startInReasoning ? "thinking" : "before";
+  }
 
   /** True between `[THINK]` and its `[/THINK]`. */
   get inReasoning(): boolean {

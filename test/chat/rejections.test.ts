@@ -291,7 +291,99 @@ describe("malformed requests are InvalidArgumentError", () => {
         ],
       },
     ],
+    ["a non-boolean prefix", { messages: [USER, { role: "assistant", content: "a", prefix: "yes" }] }],
+    ["a name that is not a string", { messages: [{ role: "user", content: "x", name: 3 }] }],
+    ["a refusal with text", { messages: [USER, { role: "assistant", content: "a", refusal: "no" }, USER] }],
   ])("refuses %s", (_, request) => {
     expect(() => render(request as ChatRequest)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("fields a chat request may carry", () => {
+  it.each<[string, unknown, RegExp]>([
+    [
+      "a misspelt message field",
+      { messages: [{ role: "user", contents: "x" }] },
+      /^unknown field "contents" in request.messages\[0\] \(did you mean "content"\?\)$/,
+    ],
+    [
+      "an OpenAI assistant field on a user message",
+      { messages: [{ role: "user", content: "x", tool_calls: [] }] },
+      /unknown field "tool_calls" in request.messages\[0\] \(expected one of: role, content, name\)/,
+    ],
+    [
+      "tool_call_id on an assistant message",
+      { messages: [USER, { role: "assistant", content: "a", toolCallId: "x" }, USER] },
+      /unknown field "toolCallId" in request.messages\[1\]/,
+    ],
+    [
+      "a misspelt content-part field",
+      { messages: [{ role: "user", content: [{ type: "text", txt: "x" }] }] },
+      /unknown field "txt" in request.messages\[0\].content\[0\] \(did you mean "text"\?\)/,
+    ],
+    [
+      "a misspelt image_url field",
+      { messages: [{ role: "user", content: [{ type: "image_url", image_url: { ulr: "x" } }] }] },
+      /unknown field "ulr" in request.messages\[0\].content\[0\].image_url \(did you mean "url"\?\)/,
+    ],
+    [
+      "a misspelt tool-call field",
+      {
+        messages: [
+          USER,
+          { role: "assistant", tool_calls: [{ id: "123456789", function: { name: "f", argument: "{}" } }] },
+          { role: "tool", tool_call_id: "123456789", content: "r" },
+        ],
+      },
+      /unknown field "argument" in request.messages\[1\].tool_calls\[0\].function \(did you mean "arguments"\?\)/,
+    ],
+    [
+      "a misspelt tool definition field",
+      { messages: [USER], tools: [{ type: "function", function: { name: "f", descripton: "d" } }] },
+      /unknown field "descripton" in request.tools\[0\].function \(did you mean "description"\?\)/,
+    ],
+  ])("refuses %s, naming it", (_, request, message) => {
+    expect(() => render(request as ChatRequest)).toThrow(InvalidArgumentError);
+    expect(() => render(request as ChatRequest)).toThrow(message);
+  });
+
+  it("accepts what OpenAI messages carry: names, and a response message's empty fields", () => {
+    const plain = render({
+      messages: [USER, { role: "assistant", content: "a" }, USER],
+    });
+    const carried = render({
+      messages: [
+        { role: "user", content: "u", name: "alice" },
+        {
+          role: "assistant",
+          content: "a",
+          name: "bot",
+          refusal: null,
+          annotations: [],
+          audio: null,
+          function_call: null,
+        },
+        { role: "user", content: "u", name: "alice" },
+      ],
+    });
+    expect(carried.tokens).toEqual(plain.tokens);
+  });
+});
+
+describe("Mistral's prefix on the final assistant message", () => {
+  const prefixed: ChatMessage = { role: "assistant", content: "Hello, ", prefix: true };
+
+  it("renders it without </s>, exactly as continueFinalMessage does", () => {
+    const viaPrefix = render({ messages: [USER, prefixed] });
+    expect(viaPrefix.text.endsWith("[/INST]Hello,")).toBe(true);
+    expect(viaPrefix.tokens).toEqual(
+      render({ messages: [USER, { role: "assistant", content: "Hello, " }], continueFinalMessage: true })
+        .tokens,
+    );
+  });
+
+  it("refuses prefix before the last message, and prefix together with continueFinalMessage", () => {
+    rejects({ messages: [USER, prefixed, USER] }, /only the last message can have prefix/);
+    rejects({ messages: [USER, prefixed], continueFinalMessage: true }, /set only one/);
   });
 });

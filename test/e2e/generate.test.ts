@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DisposedError, InvalidArgumentError } from "../../lib/errors";
+import { DisposedError, InvalidArgumentError, UnsupportedFeatureError } from "../../lib/errors";
 import { Model } from "../../lib/model/model";
 import { compareLogits } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
@@ -108,6 +108,46 @@ describe("generate() end to end on the tiny model", () => {
     expect(
       compareLogits(far, reference.forward(tokens, positions), model.config.vocabSize).relError,
     ).toBeLessThan(2e-2);
+  });
+
+  test("continueFinalMessage continues the assistant text: the first greedy token follows it, no </s> between", async () => {
+    const messages = [
+      { role: "user" as const, content: "Say hello" },
+      { role: "assistant" as const, content: "Hello" },
+    ];
+    const rendered = model.renderChat({ messages, continueFinalMessage: true });
+    expect(rendered.tokens.at(-1)).not.toBe(model.tokenizer.eosId);
+    expect(rendered.text.endsWith("[/INST]Hello")).toBe(true);
+    const r = await model.generate({ messages, continueFinalMessage: true, maxTokens: 1, temperature: 0 });
+    expect(r.usage.promptTokens).toBe(rendered.tokens.length);
+    expect(r.tokens[0]).toBe(argmax(await model.evaluate(rendered.tokens)));
+  });
+
+  test("unknown request options and image parts are typed errors, not silently ignored", async () => {
+    const messages = [{ role: "user" as const, content: "Bonjour" }];
+    await expect(model.generate({ messages, max_tokens: 4 } as never)).rejects.toThrow(
+      'unknown option "max_tokens" (did you mean "maxTokens"?)',
+    );
+    expect(() => model.renderChat({ messages, continue_final_message: true } as never)).toThrow(
+      /did you mean "continueFinalMessage"\?/,
+    );
+    // A whole generate request may be rendered (to count its prompt).
+    expect(model.renderChat({ messages, temperature: 0, maxTokens: 3 } as never).tokens).toEqual(
+      model.renderChat({ messages }).tokens,
+    );
+    const image = [
+      {
+        role: "user" as const,
+        content: [
+          { type: "text" as const, text: "What is this?" },
+          { type: "image" as const, width: 28, height: 28 },
+        ],
+      },
+    ];
+    expect(model.renderChat({ messages: image }).images).toHaveLength(1);
+    await expect(model.generate({ messages: image, maxTokens: 1 })).rejects.toBeInstanceOf(
+      UnsupportedFeatureError,
+    );
   });
 
   test("invalid requests are typed errors naming the field", async () => {

@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { renderChat } from "../../lib/chat/index";
+import type { ChatMessage, ChatRequest, FunctionTool } from "../../lib/chat/types";
 import { Engine, type EngineOptions } from "../../lib/engine/engine";
-import { AbortError, DisposedError, InvalidArgumentError, OutOfMemoryError } from "../../lib/errors";
+import {
+  AbortError,
+  ChatFormatError,
+  DisposedError,
+  InvalidArgumentError,
+  OutOfMemoryError,
+  UnsupportedFeatureError,
+} from "../../lib/errors";
 import { Generator } from "../../lib/generation/generator";
 import type { GenerateRequest, GenerateResult, StreamEvent } from "../../lib/generation/types";
+import type { NativeStepBatch } from "../../lib/native";
 import { barScript, FakeModel, type FakeModelOptions, fakeLogit } from "../engine/fake-model";
 import { ByteTokenizer } from "../helpers/byte-tokenizer";
 
@@ -52,6 +61,20 @@ async function streamAll(
 
 const textOf = (events: StreamEvent[]) => events.map((e) => (e.type === "text" ? e.delta : "")).join("");
 
+const USER_HI: ChatMessage[] = [{ role: "user", content: "hi" }];
+const tool = (name: string): FunctionTool => ({
+  type: "function",
+  function: { name, parameters: { type: "object" } },
+});
+const promptLength = (chat: ChatRequest) => renderChat(tokenizer, chat).tokens.length;
+/** Whether the mask of sampling row `row` in a step allows token `id` (no mask: everything allowed). */
+const allows = (batch: NativeStepBatch, row: number, id: number): boolean => {
+  const masks = batch.sampling?.masks;
+  if (!masks) return true;
+  const words = Math.ceil(VOCAB / 32);
+  return ((masks[row * words + (id >>> 5)]! >>> (id & 31)) & 1) === 1;
+};
+
 describe("Generator.generate", () => {
   it("continues a raw prompt after BOS and stops at EOS", async () => {
     const { generator, fake } = setup();
@@ -60,6 +83,7 @@ describe("Generator.generate", () => {
       text: "hello world",
       reasoning: "",
       toolCalls: [],
+      invalidToolCalls: [],
       finishReason: "stop",
       usage: { promptTokens: 18, completionTokens: 12, cachedPromptTokens: 0 },
       tokens: [...bytes("hello world"), EOS],
@@ -104,12 +128,9 @@ describe("Generator.generate", () => {
   it("splits reasoning and reports tool calls with finishReason tool_calls", async () => {
     const script = [THINK, ...bytes("plan"), END_THINK, ...bytes("ok"), TOOL_CALLS, ...bytes("get"), ARGS];
     script.push(...bytes('{"a":1}'), EOS);
-    const { generator } = setup({}, { next: scriptAfter(3, script) });
-    const { events, result: r } = await streamAll(generator, {
-      tokens: [1, 1065, 1066],
-      topLogprobs: 2,
-      logprobs: true,
-    });
+    const chat = { messages: USER_HI, tools: [tool("get")] };
+    const { generator } = setup({}, { next: scriptAfter(promptLength(chat), script) });
+    const { events, result: r } = await streamAll(generator, { ...chat, topLogprobs: 2, logprobs: true });
     expect(events.map((e) => e.type)).toEqual([
       ...new Array(4).fill("reasoning"),
       "text",
@@ -130,7 +151,7 @@ describe("Generator.generate", () => {
     expect(r.logprobs![1]!.top.map((t) => t.token)).toHaveLength(2);
     expect(r.logprobs![1]!.top[0]).toMatchObject({ token: "p", id: bytes("p")[0] });
 
-    const none = await generator.generate({ tokens: [1, 1065, 1066], toolChoice: "none" });
+    const none = await generator.generate({ ...chat, toolChoice: "none" });
     expect(none.toolCalls).toEqual([]);
     expect(none.text).toBe('okget{"a":1}');
     expect(none.finishReason).toBe("stop");
@@ -372,10 +393,244 @@ describe("request validation", () => {
     expect(r).toMatchObject({ finishReason: "length", usage: { completionTokens: 12 } });
   });
 
-  it("throws DisposedError after close", async () => {
-    const { generator } = setup();
-    await generator.close();
+  it("throws DisposedError once the engine is closed", async () => {
+    const { generator, engine } = setup();
+    await engine.close();
     await expect(generator.generate({ prompt: "a" })).rejects.toThrow(DisposedError);
     await expect(generator.evaluate([1])).rejects.toThrow(DisposedError);
+  });
+});
+
+describe("tool calls", () => {
+  const call = (name: string, args = "{}") => [TOOL_CALLS, ...bytes(name), ARGS, ...bytes(args)];
+
+  it("without tools, a chat masks [TOOL_CALLS] out and nothing parses as a call", async () => {
+    const chat = { messages: USER_HI };
+    const script = [...bytes("ok"), ...call("get", '{"a":1}'), EOS];
+    // The fake model ignores masks, so it writes the call anyway: the parser must not take it as one.
+    const { generator, fake } = setup({}, { next: scriptAfter(promptLength(chat), script) });
+    const r = await generator.generate(chat);
+    expect(r.toolCalls).toEqual([]);
+    expect(r.invalidToolCalls).toEqual([]);
+    expect(r.finishReason).toBe("stop");
+    expect(r.text).toBe('okget{"a":1}');
+    const sampled = fake.calls.filter((b) => b.sampling !== null);
+    expect(sampled.length).toBeGreaterThan(0);
+    for (const b of sampled) {
+      expect(allows(b, 0, TOOL_CALLS)).toBe(false);
+      expect(allows(b, 0, bytes("o")[0]!)).toBe(true);
+    }
+    // An explicit "auto" without tools is the same: there is nothing to call.
+    const auto = await generator.generate({ ...chat, toolChoice: "auto" });
+    expect(auto).toMatchObject({ toolCalls: [], finishReason: "stop" });
+  });
+
+  it("a raw prompt is continued as the model writes it: no mask, no tool call parsed", async () => {
+    const script = [...bytes("ok"), ...call("get"), EOS];
+    const { generator, fake } = setup({}, { next: scriptAfter(3, script) });
+    const r = await generator.generate({ tokens: [1, 1065, 1066] });
+    expect(r).toMatchObject({ text: "okget{}", toolCalls: [], invalidToolCalls: [], finishReason: "stop" });
+    expect(fake.calls.every((b) => (b.sampling?.masks ?? null) === null)).toBe(true);
+  });
+
+  it("a call naming an undeclared tool is reported in invalidToolCalls, never as a valid call", async () => {
+    const chat = { messages: USER_HI, tools: [tool("get"), tool("put")] };
+    const { generator } = setup(
+      { maxContext: 400, numBlocks: 128 },
+      { next: scriptAfter(promptLength(chat), [...call("delete_all"), EOS]) },
+    );
+    const { events, result } = await streamAll(generator, chat);
+    expect(result.toolCalls).toEqual([]);
+    expect(result.finishReason).toBe("stop");
+    expect(result.invalidToolCalls).toEqual([
+      {
+        id: expect.stringMatching(/^[A-Za-z0-9]{9}$/),
+        name: "delete_all",
+        arguments: "{}",
+        reason: "unknown_tool",
+        message: 'the model called "delete_all", which is not a declared tool (declared: get, put)',
+      },
+    ]);
+    expect(events.map((e) => e.type)).toEqual(["invalid_tool_call", "done"]);
+  });
+
+  it("keeps valid calls beside invalid ones, numbered among themselves, and ends with tool_calls", async () => {
+    const chat = { messages: USER_HI, tools: [tool("get")] };
+    const script = [...call("nope", '{"x":1}'), ...call("get", '{"a":2}'), EOS];
+    const { generator } = setup({}, { next: scriptAfter(promptLength(chat), script) });
+    const { events, result } = await streamAll(generator, chat);
+    expect(result.toolCalls).toEqual([{ id: expect.any(String), name: "get", arguments: '{"a":2}' }]);
+    expect(result.invalidToolCalls).toMatchObject([{ name: "nope", arguments: '{"x":1}' }]);
+    expect(result.finishReason).toBe("tool_calls");
+    const starts = events.filter((e) => e.type === "tool_call_start");
+    expect(starts).toEqual([{ type: "tool_call_start", index: 0, id: result.toolCalls[0]!.id, name: "get" }]);
+  });
+});
+
+describe("unknown options", () => {
+  const cases: [string, unknown, RegExp][] = [
+    [
+      "a snake_case field",
+      { prompt: "a", max_tokens: 4 },
+      /^unknown option "max_tokens" \(did you mean "maxTokens"\?\)$/,
+    ],
+    [
+      "a misspelt field",
+      { prompt: "a", temprature: 0 },
+      /unknown option "temprature" \(did you mean "temperature"\?\)/,
+    ],
+    [
+      "a field with no near match",
+      { prompt: "a", beamWidth: 4 },
+      /unknown option "beamWidth" \(expected one of: messages, prompt/,
+    ],
+    [
+      "a responseFormat field",
+      { prompt: "a", responseFormat: { type: "json_schema", json_schema: { nmae: "x", schema: {} } } },
+      /unknown option "nmae" in responseFormat.json_schema \(did you mean "name"\?\)/,
+    ],
+    [
+      "a responseFormat wrapper field",
+      { prompt: "a", responseFormat: { type: "json_schema", jsonSchema: { schema: {} } } },
+      /unknown option "jsonSchema" in responseFormat \(did you mean "json_schema"\?\)/,
+    ],
+    [
+      "a toolChoice field",
+      { messages: USER_HI, tools: [tool("f")], toolChoice: { type: "function", function: { nmae: "f" } } },
+      /unknown option "nmae" in toolChoice.function \(did you mean "name"\?\)/,
+    ],
+    [
+      "a tool definition field",
+      { messages: USER_HI, tools: [{ type: "function", function: { name: "f", paramters: {} } }] },
+      /unknown field "paramters" in tools\[0\].function \(did you mean "parameters"\?\)/,
+    ],
+    [
+      "a message field",
+      { messages: [{ role: "user", content: "x", contnet: "y" }] },
+      /unknown field "contnet" in request.messages\[0\] \(did you mean "content"\?\)/,
+    ],
+  ];
+  for (const [name, req, message] of cases) {
+    it(`rejects ${name}, naming it and the closest known one`, async () => {
+      const { generator, fake } = setup();
+      const err = await generator.generate(req as GenerateRequest).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message).toMatch(message);
+      expect(fake.calls).toHaveLength(0);
+    });
+  }
+
+  it("rejects unknown evaluate options", async () => {
+    const { generator } = setup();
+    await expect(generator.evaluate([1, 2], { allPosition: true } as never)).rejects.toThrow(
+      /unknown option "allPosition" in options \(did you mean "allPositions"\?\)/,
+    );
+  });
+});
+
+describe("continueFinalMessage", () => {
+  const messages: ChatMessage[] = [
+    { role: "user", content: "Say hello" },
+    { role: "assistant", content: "Hello," },
+  ];
+
+  it("renders the final assistant message without </s> and returns only what follows it", async () => {
+    const rendered = renderChat(tokenizer, { messages, continueFinalMessage: true });
+    expect(rendered.text.endsWith("[/INST]Hello,")).toBe(true);
+    const { generator, fake } = setup({}, { next: scriptAfter(rendered.tokens.length, bytes(" world")) });
+    const r = await generator.generate({ messages, continueFinalMessage: true });
+    expect(r).toMatchObject({
+      text: " world",
+      finishReason: "stop",
+      usage: { promptTokens: rendered.tokens.length },
+    });
+    const sent = fake.calls.flatMap((c) => [...c.tokens]).slice(0, rendered.tokens.length);
+    expect(sent).toEqual(rendered.tokens);
+    expect(sent.at(-1)).not.toBe(EOS);
+  });
+
+  it("treats Mistral's prefix on the final message the same way", async () => {
+    const prefixed: ChatMessage[] = [messages[0]!, { role: "assistant", content: "Hello,", prefix: true }];
+    const rendered = renderChat(tokenizer, { messages: prefixed });
+    expect(rendered.tokens).toEqual(renderChat(tokenizer, { messages, continueFinalMessage: true }).tokens);
+    const { generator } = setup({}, { next: scriptAfter(rendered.tokens.length, bytes(" world")) });
+    expect((await generator.generate({ messages: prefixed })).text).toBe(" world");
+  });
+
+  it("continues an open thinking part as reasoning", async () => {
+    const thinking: ChatMessage[] = [
+      messages[0]!,
+      { role: "assistant", content: [{ type: "thinking", thinking: "Let me", closed: false }] },
+    ];
+    const rendered = renderChat(tokenizer, { messages: thinking, continueFinalMessage: true });
+    expect(rendered.text.endsWith("[THINK]Let me")).toBe(true);
+    const script = [...bytes(" think"), END_THINK, ...bytes("Hi"), EOS];
+    const { generator } = setup({}, { next: scriptAfter(rendered.tokens.length, script) });
+    const r = await generator.generate({ messages: thinking, continueFinalMessage: true });
+    expect(r).toMatchObject({ reasoning: " think", text: "Hi" });
+    await expect(
+      generator.generate({ messages: thinking, continueFinalMessage: true, maxReasoningTokens: 4 }),
+    ).rejects.toThrow(/maxReasoningTokens/);
+  });
+
+  it("refuses what a continuation cannot honour", async () => {
+    const { generator, fake } = setup();
+    const schema = { type: "json_schema", schema: { type: "object" } } as const;
+    await expect(
+      generator.generate({ messages, continueFinalMessage: true, responseFormat: schema }),
+    ).rejects.toThrow(/no responseFormat or forced tool call with a continued message/);
+    const withCall: ChatMessage[] = [
+      messages[0]!,
+      { role: "assistant", tool_calls: [{ id: "abcdefghi", function: { name: "f", arguments: "{}" } }] },
+    ];
+    await expect(generator.generate({ messages: withCall, continueFinalMessage: true })).rejects.toThrow(
+      /does not end in a tool call/,
+    );
+    await expect(generator.generate({ prompt: "x", continueFinalMessage: true })).rejects.toThrow(
+      /unless the request uses messages/,
+    );
+    await expect(generator.generate({ messages })).rejects.toThrow(ChatFormatError);
+    expect(fake.calls).toHaveLength(0);
+  });
+});
+
+describe("images", () => {
+  const withImage: ChatMessage[] = [
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "What is this?" },
+        { type: "image", width: 28, height: 28 },
+      ],
+    },
+  ];
+
+  it("a request with an image part is an UnsupportedFeatureError, not a silent text-only run", async () => {
+    const { generator, fake } = setup();
+    // Rendering still lays the image out (renderChat counts its tokens).
+    expect(renderChat(tokenizer, { messages: withImage }).images).toHaveLength(1);
+    const err = await generator.generate({ messages: withImage }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedFeatureError);
+    expect(err).toMatchObject({ code: "ERR_UNSUPPORTED_FEATURE", feature: "vision" });
+    expect((err as Error).message).toMatch(/images need the vision encoder/);
+    const streamed = (async () => {
+      for await (const _ of generator.stream({ messages: withImage })) {
+        // never reached
+      }
+    })();
+    await expect(streamed).rejects.toThrow(UnsupportedFeatureError);
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it("image tokens in a token prompt or in evaluate() are refused the same way", async () => {
+    const { generator, fake } = setup();
+    const IMG = tokenizer.specialId("[IMG]");
+    await expect(generator.generate({ tokens: [1, IMG, 1065] })).rejects.toThrow(
+      /tokens\[1\] is the image token \[IMG\], but images need the vision encoder/,
+    );
+    await expect(generator.evaluate([1, 1065, tokenizer.specialId("[IMG_END]")])).rejects.toThrow(
+      UnsupportedFeatureError,
+    );
+    expect(fake.calls).toHaveLength(0);
   });
 });

@@ -10,6 +10,7 @@ import {
   TokenizerError,
 } from "../../lib/errors";
 import { Model } from "../../lib/model/model";
+import { automaticCpuPath, runnableUserPaths } from "../../lib/model/resolve-backend";
 import { loadNative } from "../../lib/native";
 import { makeTiny } from "../../lib/tiny/make-tiny";
 import { makeTempDir } from "../helpers/temp-dir";
@@ -107,6 +108,49 @@ describe("Model.load", () => {
     await expect(Model.load("", {})).rejects.toThrow(/dir/);
   });
 
+  test("an unknown load option is an InvalidArgumentError naming it and the closest known one", async () => {
+    const err = await Model.load(native, { maxContxt: 10 } as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toBe('unknown option "maxContxt" in options (did you mean "maxContext"?)');
+    await expect(Model.load(native, { kv_cache_memory: 1 << 20 } as never)).rejects.toThrow(
+      /did you mean "kvCacheMemory"\?/,
+    );
+    await expect(Model.load(native, { addonPath: 5 } as never)).rejects.toThrow(/options\.addonPath/);
+  });
+
+  test('device "cuda" is an InvalidArgumentError saying why the addon cannot use CUDA', async () => {
+    const { cuda } = loadNative().systemInfo();
+    for (const device of ["cuda", "cuda:0"] as const) {
+      const err = await Model.load(native, { device }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      const message = (err as Error).message;
+      expect(message).toMatch(new RegExp(`^device "${device}" is unavailable: `));
+      if (!cuda.compiled) expect(message).toContain(cuda.error);
+      else if (cuda.devices.length === 0) expect(message).toContain("no usable CUDA device");
+      else expect(message).toContain("the CUDA backend does not run models yet");
+    }
+  });
+
+  test("the kernel path and activations chosen in TypeScript are the ones the model runs", async () => {
+    const saved = [process.env.MS4_CPU_PATH, process.env.MS4_NVFP4_ACTIVATIONS];
+    delete process.env.MS4_NVFP4_ACTIVATIONS;
+    try {
+      delete process.env.MS4_CPU_PATH;
+      const auto = await Model.load(native, { kvCacheMemory: 1 << 20 });
+      expect(auto.kernelPath).toBe(`cpu-${automaticCpuPath(loadNative().systemInfo())}`);
+      expect(auto.nvfp4Activations).toBe(auto.kernelPath === "cpu-portable" ? "f32" : "int16");
+      await auto.dispose();
+      process.env.MS4_CPU_PATH = "portable";
+      const portable = await Model.load(native, { kvCacheMemory: 1 << 20 });
+      expect([portable.kernelPath, portable.nvfp4Activations]).toEqual(["cpu-portable", "f32"]);
+      await portable.dispose();
+    } finally {
+      if (saved[0] === undefined) delete process.env.MS4_CPU_PATH;
+      else process.env.MS4_CPU_PATH = saved[0];
+      if (saved[1] !== undefined) process.env.MS4_NVFP4_ACTIVATIONS = saved[1];
+    }
+  });
+
   test("a kernel path this CPU cannot run is an InvalidArgumentError listing the ones it can", async (ctx) => {
     const runnable = loadNative().systemInfo().cpu.kernelPaths;
     const missing = (["avx512", "avx2"] as const).find((p) => !runnable.includes(p));
@@ -117,7 +161,11 @@ describe("Model.load", () => {
     }
     const err = await Model.load(native, { cpuPath: missing }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(String(err)).toContain(runnable.join(", "));
+    // The emulated test path is never offered to users.
+    expect(String(err)).toContain(
+      `this CPU and build run: ${runnableUserPaths(loadNative().systemInfo()).join(", ")}`,
+    );
+    expect(String(err)).not.toContain("emulated");
   });
 
   test("a missing folder, a missing tekken.json and a corrupt tekken.json are clear errors", async () => {

@@ -109,6 +109,7 @@ describe("OutputParser on canned streams", () => {
         text: c.text,
         reasoning: c.reasoning,
         toolCalls: whole.calls.map(({ id, name, arguments: a }) => ({ id, name, arguments: a })),
+        invalidToolCalls: [],
       });
       for (const chunks of splits(ids.length)) expect(feed(ids, chunks)).toEqual(whole);
     });
@@ -157,8 +158,59 @@ describe("OutputParser details", () => {
       text: "af{}",
       reasoning: "",
       toolCalls: [],
+      invalidToolCalls: [],
     });
     expect(parseOutput(tokenizer, tokenizeGolden("[THINK]x[/THINK]y"), { reasoning: false }).text).toBe("xy");
+  });
+
+  it("reports a call naming an undeclared tool as invalid, never as a tool call, however the tokens are split", () => {
+    const ids = tokenizeGolden(
+      'ok[TOOL_CALLS]get[ARGS]{"a":1}[TOOL_CALLS]rm_rf[ARGS]{"p":"/"}[TOOL_CALLS]put[ARGS]{}',
+    );
+    const whole = feed(ids, [], { declaredTools: ["get", "put"] });
+    // Valid calls stream as start / deltas / end, numbered among valid calls only.
+    expect(whole.calls).toEqual([
+      { id: "call00000", name: "get", arguments: '{"a":1}', ended: true },
+      { id: "call00002", name: "put", arguments: "{}", ended: true },
+    ]);
+    // The invalid one arrives whole, once it has ended.
+    expect(whole.invalid).toEqual([
+      {
+        id: "call00001",
+        name: "rm_rf",
+        arguments: '{"p":"/"}',
+        reason: "unknown_tool",
+        message: 'the model called "rm_rf", which is not a declared tool (declared: get, put)',
+      },
+    ]);
+    expect(whole.result).toEqual({
+      text: "ok",
+      reasoning: "",
+      toolCalls: [
+        { id: "call00000", name: "get", arguments: '{"a":1}' },
+        { id: "call00002", name: "put", arguments: "{}" },
+      ],
+      invalidToolCalls: whole.invalid,
+    });
+    for (const chunks of splits(ids.length)) {
+      expect(feed(ids, chunks, { declaredTools: ["get", "put"] })).toEqual(whole);
+    }
+    // With no tool declared every call is invalid; without declaredTools names are not checked.
+    const none = parseOutput(tokenizer, ids, { declaredTools: [] });
+    expect(none.toolCalls).toEqual([]);
+    expect(none.invalidToolCalls.map((c) => c.message)).toContain(
+      'the model called "get", which is not a declared tool (declared: none)',
+    );
+    expect(parseOutput(tokenizer, ids).toolCalls).toHaveLength(3);
+  });
+
+  it("starts in reasoning when the prompt left a [THINK] block open", () => {
+    const ids = tokenizeGolden("still thinking[/THINK]answer");
+    expect(parseOutput(tokenizer, ids, { startInReasoning: true })).toMatchObject({
+      reasoning: "still thinking",
+      text: "answer",
+    });
+    expect(parseOutput(tokenizer, ids)).toMatchObject({ reasoning: "", text: "still thinkinganswer" });
   });
 
   it("gives tool calls random 9-character alphanumeric ids by default", () => {

@@ -1,5 +1,5 @@
 import { OutputParser, type OutputParserOptions } from "../../lib/output/index";
-import type { OutputEvent, ParsedOutput } from "../../lib/output/types";
+import type { InvalidToolCall, OutputEvent, ParsedOutput } from "../../lib/output/types";
 import { ByteTokenizer } from "../helpers/byte-tokenizer";
 
 export const tokenizer = new ByteTokenizer();
@@ -14,6 +14,8 @@ export interface StreamSummary {
   readonly text: string;
   readonly reasoning: string;
   readonly calls: { id: string; name: string; arguments: string; ended: boolean }[];
+  /** invalid_tool_call events, in order. */
+  readonly invalid: InvalidToolCall[];
   readonly result: ParsedOutput;
 }
 
@@ -40,6 +42,7 @@ function summarize(events: readonly OutputEvent[], result: ParsedOutput): Stream
   let text = "";
   let reasoning = "";
   const calls: StreamSummary["calls"] = [];
+  const invalid: InvalidToolCall[] = [];
   for (const e of events) {
     switch (e.type) {
       case "text":
@@ -65,9 +68,13 @@ function summarize(events: readonly OutputEvent[], result: ParsedOutput): Stream
         call.ended = true;
         break;
       }
+      case "invalid_tool_call":
+        if (e.index !== invalid.length) throw new Error(`invalid call ${e.index} out of order`);
+        invalid.push(e.call);
+        break;
     }
   }
-  return { text, reasoning, calls, result };
+  return { text, reasoning, calls, invalid, result };
 }
 
 /** Every way of cutting the stream once, every fixed chunk size, and some seeded random partitions. */
