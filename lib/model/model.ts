@@ -22,7 +22,7 @@ import {
 } from "../errors";
 import { Generator } from "../generation/generator";
 import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
-import { loadNative, type NativeModel, type SystemInfo } from "../native";
+import { loadNative, type NativeBackendOptions, type NativeModel, type SystemInfo } from "../native";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
 import { ensureBuiltinModel } from "./builtin-model";
@@ -163,6 +163,7 @@ export class Model implements AsyncDisposable {
     );
     checkAbort();
 
+    const maxTokensPerStep = options.maxTokensPerStep ?? kv.maxTokensPerStep;
     const weights = new binding.NativeWeights();
     const native = new binding.NativeModel();
     let aborted = false;
@@ -190,12 +191,23 @@ export class Model implements AsyncDisposable {
       );
       checkAbort();
       const spec = buildNativeSpec(plan, {
-        threads: options.threads ?? physicalCores(),
-        cpuPath,
-        nvfp4Activations,
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
+        scratch: {
+          maxStepTokens: maxTokensPerStep,
+          logitRowsPerChunk: Math.min(maxTokensPerStep, Math.max(kv.maxBatchSize, 64)),
+        },
       });
-      await native.load(weights, spec, (ev) => {
+      const backend: NativeBackendOptions = {
+        device: "cpu",
+        deviceIndex: 0,
+        cpu: {
+          threads: options.threads ?? physicalCores(),
+          path: cpuPath,
+          nvfp4Activations,
+          hugePages: process.env.MS4_HUGE_PAGES !== "0",
+        },
+      };
+      await native.load(weights, spec, backend, (ev) => {
         if (aborted) return;
         progress?.(ev);
       });
@@ -210,7 +222,7 @@ export class Model implements AsyncDisposable {
       weights.dispose();
     }
     return new Model(folder, plan, tokenizer, native, kv, {
-      maxTokensPerStep: options.maxTokensPerStep,
+      maxTokensPerStep,
       prefixCaching: options.prefixCaching,
     });
   }

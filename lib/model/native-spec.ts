@@ -6,11 +6,10 @@ import { ropeInverseFrequencies } from "./yarn";
 
 const FORMAT_CODE = { bf16: 0, fp8: 1, nvfp4: 2 } as const;
 
+/** How the engine will drive the model: the KV pool and the scratch arena's sizes. */
 export interface NativeRuntimeOptions {
-  threads: number;
-  cpuPath: string;
-  nvfp4Activations: string;
   kvCache: NativeModelSpec["kvCache"];
+  scratch: NativeModelSpec["scratch"];
 }
 
 export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): NativeModelSpec {
@@ -95,9 +94,7 @@ export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): 
     finalNorm: norm("norm"),
     lmHead: linear("output"),
     layers,
-    threads: runtime.threads,
-    cpuPath: runtime.cpuPath,
-    nvfp4Activations: runtime.nvfp4Activations,
     kvCache: runtime.kvCache,
+    scratch: runtime.scratch,
   };
 }
