@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { NativeAddonError } from "./errors";
 
 /** Bumped together with kAbiVersion in native/addon.cc whenever the binding changes shape. */
-export const EXPECTED_ABI_VERSION = 1;
+export const EXPECTED_ABI_VERSION = 2;
 
 export interface NativeProgressEvent {
   phase: string;
@@ -149,12 +149,30 @@ export interface NativeModelSpec {
   finalNorm: NativeNormSpec;
   lmHead: NativeLinearSpec;
   layers: NativeLayerSpec[];
-  threads: number;
-  /** The CpuKernelPath to run, resolved in TypeScript (lib/model/resolve-backend.ts). */
-  cpuPath: string;
-  /** "f32" | "int16" | "int8", resolved in TypeScript (lib/model/resolve-backend.ts). */
-  nvfp4Activations: string;
   kvCache: { numBlocks: number; blockSize: number; dtype: "bf16" | "f32" };
+  /**
+   * The scratch arena is sized at load for the largest step (tokens; the engine's maxTokensPerStep) and for
+   * `logitRowsPerChunk` rows of logits (steps with more logit rows run the lm_head in chunks).
+   */
+  scratch: { maxStepTokens: number; logitRowsPerChunk: number };
+}
+
+/**
+ * Where the model runs, fully resolved in TypeScript (lib/model/resolve-backend.ts): native code reads no
+ * environment variable for these choices.
+ */
+export interface NativeBackendOptions {
+  device: "cpu" | "cuda";
+  deviceIndex: number;
+  cpu: {
+    threads: number;
+    /** A concrete CpuKernelPath. */
+    path: string;
+    /** "f32" | "int16" | "int8". */
+    nvfp4Activations: string;
+    /** Advise transparent huge pages for the weights and the KV pool. */
+    hugePages: boolean;
+  };
 }
 
 /** Sampling parameters, one entry per logit row. Penalty token lists are ragged: row r owns [starts[r], starts[r+1]). */
@@ -205,8 +223,15 @@ export interface NativeStepBatch {
   /** Copy the logits of logitRows back ([rows, vocab]). */
   returnLogits: boolean;
   sampling: NativeSamplingBatch | null;
-  /** Attention form: "auto" picks per step; tests force one. */
-  attention: "auto" | "absorbed" | "expanded";
+  /**
+   * Tests only: force an MLA attention form. Production leaves it unset and native code runs the absorbed form,
+   * the batch-invariant one (native/model/mistral4.h kProductionAttention).
+   */
+  attention?: "absorbed" | "expanded";
+  /** Rows of the step whose first-layer input is given here instead of their token's embedding. */
+  inputRows?: Int32Array;
+  /** [inputRows.length × hiddenSize] embeddings for those rows. */
+  inputEmbeddings?: Float32Array;
 }
 
 export interface NativeStepResult extends Partial<NativeSampleResult> {
@@ -217,6 +242,7 @@ export interface NativeModel {
   load(
     weights: NativeWeights,
     spec: NativeModelSpec,
+    backend: NativeBackendOptions,
     onProgress?: (ev: NativeProgressEvent) => void,
   ): Promise<void>;
   step(batch: NativeStepBatch): Promise<NativeStepResult>;
@@ -224,6 +250,8 @@ export interface NativeModel {
     kernelPath: string;
     nvfp4Activations: string;
     weightBytes: number;
+    /** The scratch arena: activations of the largest step and one chunk of logits. */
+    scratchBytes: number;
     kvBytes: number;
     numBlocks: number;
     blockSize: number;
@@ -238,9 +266,9 @@ export interface NativeBinding {
   systemInfo(): SystemInfo;
   /** Samples one token per row of logits [rows, vocab] (the same sampler step() uses). */
   sample(logits: Float32Array, vocab: number, sampling: NativeSamplingBatch): NativeSampleResult;
-  /** Every CPU op against its reference op: see native/napi/op_checks.cc. */
+  /** Every CPU op against its reference op: see native/checks/op_checks.h. */
   opChecks(filter?: string, path?: string): OpCheck[];
-  /** CPU kernel micro-benchmarks: see native/napi/bench_functions.cc and bench/kernels/. */
+  /** Kernel micro-benchmarks: see native/checks/kernel_bench.cc and bench/kernels/. */
   kernelBench(name: string, params?: Record<string, number | string>): Record<string, number | string>;
 }
 

@@ -1,16 +1,16 @@
 // Module entry: registers the addon's classes and functions, nothing else.
 #include <napi.h>
 
-#include "napi/bench_functions.h"
+#include "napi/kernel_bench_binding.h"
 #include "napi/model_object.h"
-#include "napi/op_checks.h"
+#include "napi/op_checks_binding.h"
 #include "napi/sample_function.h"
 #include "napi/system_info.h"
 #include "napi/weights_object.h"
 
 namespace {
 
-constexpr int kAbiVersion = 1;  // bumped whenever the JS-visible binding changes shape
+constexpr int kAbiVersion = 2;  // bumped whenever the JS-visible binding changes shape
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

@@ -87,7 +87,6 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
     logitRows: Int32Array.of(tokens.length - 1),
     returnLogits: true,
     sampling: null,
-    attention: "auto",
   });
   const measureBandwidth = () =>
     Number(loadNative().kernelBench("bandwidth", { threads, bytes: 512 * 2 ** 20, passes: 5 }).bestGbps);

@@ -34,7 +34,11 @@ export interface EngineOptions {
   readonly maxBatchSize?: number;
   /** Token budget of one step, decode tokens and prefill chunks together (default 2048). */
   readonly maxTokensPerStep?: number;
-  readonly attention?: "auto" | "absorbed" | "expanded";
+  /**
+   * Tests only: force an MLA attention form. Unset, native code runs the absorbed form for every step — the
+   * batch-invariant one this engine's guarantees rest on (native/model/mistral4.h kProductionAttention).
+   */
+  readonly attention?: "absorbed" | "expanded";
   /** Reuse the KV blocks of prompt prefixes seen before (default true). */
   readonly prefixCaching?: boolean;
   /** Unread events after which a request is paused until its consumer catches up (default 64). */
@@ -177,7 +181,7 @@ export class Engine {
       blockSize: options.blockSize,
       vocabSize: options.vocabSize,
       runStep: options.runStep,
-      attention: options.attention ?? "absorbed",
+      ...(options.attention ? { attention: options.attention } : {}),
     });
     this.maxContext = options.maxContext;
     this.vocabSize = options.vocabSize;

@@ -110,7 +110,7 @@ export class Runner {
         logitRows: Int32Array.from(logitRows),
         returnLogits,
         sampling,
-        attention: this.options.attention ?? "auto",
+        ...(this.options.attention ? { attention: this.options.attention } : {}),
       },
       rows,
     };

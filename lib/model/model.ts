@@ -16,7 +16,7 @@ import { AbortError, CheckpointError, DisposedError, InvalidArgumentError, Ms4Er
 import { Generator } from "../generation/generator";
 import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
 import { GENERATE_REQUEST_KEYS } from "../generation/validate";
-import { loadNative, type NativeModel } from "../native";
+import { loadNative, type NativeBackendOptions, type NativeModel } from "../native";
 import { checkKnownKeys } from "../options/known-keys";
 import { Tekken } from "../tokenizer/tekken";
 import type { Tokenizer } from "../tokenizer/types";
@@ -142,6 +142,7 @@ export class Model implements AsyncDisposable {
     );
     checkAbort();
 
+    const maxTokensPerStep = options.maxTokensPerStep ?? kv.maxTokensPerStep;
     const weights = new binding.NativeWeights();
     const native = new binding.NativeModel();
     let aborted = false;
@@ -169,12 +170,23 @@ export class Model implements AsyncDisposable {
       );
       checkAbort();
       const spec = buildNativeSpec(plan, {
-        threads: options.threads ?? physicalCores(),
-        cpuPath: backend.cpuPath,
-        nvfp4Activations: backend.nvfp4Activations,
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
+        scratch: {
+          maxStepTokens: maxTokensPerStep,
+          logitRowsPerChunk: Math.min(maxTokensPerStep, Math.max(kv.maxBatchSize, 64)),
+        },
       });
-      await native.load(weights, spec, (ev) => {
+      const nativeBackend: NativeBackendOptions = {
+        device: backend.device,
+        deviceIndex: 0,
+        cpu: {
+          threads: options.threads ?? physicalCores(),
+          path: backend.cpuPath,
+          nvfp4Activations: backend.nvfp4Activations,
+          hugePages: backend.hugePages,
+        },
+      };
+      await native.load(weights, spec, nativeBackend, (ev) => {
         if (aborted) return;
         progress?.(ev);
       });
@@ -189,7 +201,7 @@ export class Model implements AsyncDisposable {
       weights.dispose();
     }
     return new Model(folder, plan, tokenizer, native, kv, {
-      maxTokensPerStep: options.maxTokensPerStep,
+      maxTokensPerStep,
       prefixCaching: options.prefixCaching,
     });
   }

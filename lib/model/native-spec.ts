@@ -13,13 +13,10 @@ import { ropeInverseFrequencies } from "./yarn";
 
 const FORMAT_CODE = { bf16: 0, fp8: 1, nvfp4: 2 } as const;
 
+/** How the engine will drive the model: the KV pool and the scratch arena's sizes. */
 export interface NativeRuntimeOptions {
-  threads: number;
-  /** A concrete kernel path (resolve-backend.ts), never "" or "auto". */
-  cpuPath: CpuKernelPath;
-  /** A concrete activation mode (resolve-backend.ts), never "" or "auto". */
-  nvfp4Activations: Nvfp4Activations;
   kvCache: NativeModelSpec["kvCache"];
+  scratch: NativeModelSpec["scratch"];
 }
 
 export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): NativeModelSpec {
@@ -104,9 +101,7 @@ export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): 
     finalNorm: norm("norm"),
     lmHead: linear("output"),
     layers,
-    threads: runtime.threads,
-    cpuPath: runtime.cpuPath,
-    nvfp4Activations: runtime.nvfp4Activations,
     kvCache: runtime.kvCache,
+    scratch: runtime.scratch,
   };
 }

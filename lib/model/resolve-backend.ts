@@ -8,7 +8,8 @@
  *   (`systemInfo().cpu.kernelPaths` lists them best last), never "avx512-emulated" (a test path that runs the
  *   AVX-512 kernels through SIMDe; it is taken only when asked for by name);
  * - NVFP4 activations: the option, else MS4_NVFP4_ACTIVATIONS, else automatic: "int16" on the vector paths,
- *   "f32" (exact) on the portable path.
+ *   "f32" (exact) on the portable path;
+ * - huge pages: weights and the KV pool are advised onto transparent huge pages unless MS4_HUGE_PAGES=0.
  * docs/cpu-backend.md describes the paths and activation modes.
  */
 import { InvalidArgumentError } from "../errors";
@@ -21,12 +22,14 @@ export interface ResolvedBackend {
   readonly device: "cpu";
   readonly cpuPath: CpuKernelPath;
   readonly nvfp4Activations: Nvfp4Activations;
+  readonly hugePages: boolean;
 }
 
 /** The environment variables this module reads (process.env by default). */
 export interface BackendEnvironment {
   readonly MS4_CPU_PATH?: string | undefined;
   readonly MS4_NVFP4_ACTIVATIONS?: string | undefined;
+  readonly MS4_HUGE_PAGES?: string | undefined;
 }
 
 /** The test-only kernel path: accepted by name, never chosen automatically nor offered in messages. */
@@ -44,7 +47,7 @@ export function resolveBackend(
   const device = resolveDevice(options.device ?? "auto", system);
   const cpuPath = resolveCpuPath(options.cpuPath, env.MS4_CPU_PATH, system);
   const nvfp4Activations = resolveActivations(options.nvfp4Activations, env.MS4_NVFP4_ACTIVATIONS, cpuPath);
-  return { device, cpuPath, nvfp4Activations };
+  return { device, cpuPath, nvfp4Activations, hugePages: env.MS4_HUGE_PAGES !== "0" };
 }
 
 /** The best kernel path this CPU and build run, as the automatic choice (never the emulated test path). */

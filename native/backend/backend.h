@@ -1,7 +1,8 @@
-// The seam between the model and the hardware (ggml's idea, not its size): weight preparation, memory, and
-// one method per fused op the Mistral Small 4 forward needs. The model (model/mistral4.cc) is written once
-// against this interface; cpu/ implements it now, cuda/ later. Every op has a plain reference in ref/ that
-// defines what it means; backends are tested against it (napi/op_checks.cc).
+// The seam between the model and the hardware: weight preparation, memory, the step context, and one method
+// per fused op the Mistral Small 4 forward needs. The model (model/mistral4.cc) is written once against this
+// interface and never sees a concrete backend: backend/create_backend.cc builds one from BackendOptions. cpu/
+// implements it; a new device adds a folder and one branch in createBackend (docs/architecture.md#adding-a-backend).
+// Every op has a plain reference in ref/ that defines what it means; checks/ runs any backend against it.
 //
 // Conventions: activations are float32, row-major, in the backend's memory space; `T` tokens, `H` heads,
 // `D` hidden size, `L` latent rank (kv_lora_rank), `R` rope dims. A `stride` is in elements between rows.
@@ -9,24 +10,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backend/kv_cache.h"
+#include "backend/step.h"
 #include "backend/weights.h"
 
 namespace ms4 {
-
-// The sequences of one step: tokens of sequence s are rows [seqStarts[s], seqStarts[s+1]) of the activations;
-// after this step's cache writes, sequence s has contextLens[s] cache entries, in blocks blockTables[s][0..].
-// New token k of sequence s (0-based among its new tokens) sees entries [0, contextLens[s] - n_s + k] (causal).
-struct AttentionBatch {
-    int numTokens = 0;
-    int numSeqs = 0;
-    const int32_t* seqStarts = nullptr;    // [numSeqs + 1]
-    const int32_t* contextLens = nullptr;  // [numSeqs]
-    const int32_t* blockTables = nullptr;  // [numSeqs, maxBlocksPerSeq]
-    int maxBlocksPerSeq = 0;
-};
 
 // MLA dimensions of one attention layer.
 struct MlaDims {
@@ -68,57 +59,81 @@ struct MoeWeights {
     float routedScale = 1.0f;
 };
 
+// wkv_b ([H·(nope+v), L]: per head, W_UK rows [nope, L] then W_UV rows [v, L]) prepared for the MLA ops.
+class MlaUpWeights {
+   public:
+    virtual ~MlaUpWeights() = default;
+    MlaDims dims;
+    size_t bytes = 0;  // memory the prepared weight occupies
+};
+
 class Backend {
    public:
     virtual ~Backend() = default;
     virtual const char* name() const = 0;
     // Which kernel path this backend runs (e.g. "cpu-avx2"), for reports and benchmarks.
     virtual std::string kernelPath() const = 0;
-    // What NVFP4 weights are multiplied with (CPU: "f32" | "int16" | "int8" activations), for reports.
+    // What NVFP4 weights are multiplied with (CPU: "f32" | "int16" | "int8" activations), for reports and checks.
     virtual std::string nvfp4ActivationsName() const = 0;
 
     // ---- memory ----
-    virtual float* allocFloats(size_t count) = 0;  // zero-initialised scratch; freed by freeFloats
+    virtual float* allocFloats(size_t count) = 0;  // zero-initialised; freed by freeFloats
     virtual void freeFloats(float* p) = 0;
-    virtual void upload(float* dst, const float* src, size_t count) = 0;
-    virtual void download(float* dst, const float* src, size_t count) = 0;
+    virtual void upload(float* dst, const float* src, size_t count) = 0;    // host → backend
+    virtual void download(float* dst, const float* src, size_t count) = 0;  // backend → host (waits for the data)
+    // Waits until every op issued so far has finished (a no-op where ops run synchronously).
+    virtual void synchronize() = 0;
 
-    // ---- weights (load time) ----
+    // ---- weights and cache (load time) ----
     // Converts a checkpoint-layout linear weight into this backend's kernel layout (a copy it owns).
     virtual std::unique_ptr<LinearWeights> prepareLinear(const LinearSource& src) = 0;
+    // Prepares wkv_b (checkpoint layout [H·(nope+v), L]) for mlaAbsorbQuery / mlaAbsorbOutput / mlaAttentionExpanded.
+    virtual std::unique_ptr<MlaUpWeights> prepareMlaUp(const LinearSource& wkvb, const MlaDims& d) = 0;
     virtual std::unique_ptr<KvCache> allocKvCache(const KvCacheShape& shape) = 0;
+    // The cache entries of `layer` as float32 [numBlocks·blockSize, L + R] on the host (for checks and tests).
+    virtual void downloadKvLayer(const KvCache& cache, int layer, float* out) = 0;
+
+    // ---- the step ----
+    // Takes the step's integer arrays (and input embeddings) once, checks them for consistency, and returns the
+    // context the ops below read them from. The host arrays must stay valid until the context is destroyed.
+    virtual std::unique_ptr<StepContext> beginStep(const StepInputs& in) = 0;
 
     // ---- ops ----
     // y[T, rows] = x[T, cols] · Wᵀ  (x row stride xStride, y row stride yStride)
     virtual void linear(const LinearWeights& w, const float* x, int xStride, int T, float* y, int yStride) = 0;
-    // out[T, cols] = rows `ids` of the table (an embedding stored like a linear weight [vocab, D])
-    virtual void embedRows(const LinearWeights& table, const int32_t* ids, int T, float* out) = 0;
+    // out[t, 0..D) = row tokens[t] of the table (an embedding stored like a linear weight [vocab, D]) for every
+    // token of the step, except rows carrying an input embedding, which get that embedding.
+    virtual void embedTokens(const LinearWeights& table, const StepContext& step, float* out) = 0;
+    // out[i, 0..width) = x[logitRows[first + i], 0..width) for i < count (x row stride xStride; out rows dense).
+    virtual void gatherLogitRows(const float* x, int xStride, int width, const StepContext& step, int first, int count,
+                                 float* out) = 0;
     // y = x · rsqrt(mean(x²) + eps) · w over n values per row; y may equal x
     virtual void rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y,
                          int yStride) = 0;
-    // Rotates interleaved pairs (x[2i], x[2i+1]) of the first 2·invFreq.size() values of each of `heads`
-    // vectors per token by angle positions[t]·invFreq[i]; vector h of token t starts at x + t·tokenStride +
-    // h·headStride.
-    virtual void ropeInterleaved(float* x, int T, int heads, int tokenStride, int headStride, const int32_t* positions,
+    // Rotates interleaved pairs (x[2i], x[2i+1]) of the first 2·invFreq.size() values of each of `heads` vectors
+    // of every token t of the step by angle positions[t]·invFreq[i]; vector h of token t starts at
+    // x + t·tokenStride + h·headStride.
+    virtual void ropeInterleaved(float* x, int heads, int tokenStride, int headStride, const StepContext& step,
                                  const RopeParams& rope) = 0;
-    // Multiplies row t (n values, row stride `stride`) by the llama-4 factor of positions[t].
-    virtual void queryScale(float* x, int T, int n, int stride, const int32_t* positions, const QueryScaling& s) = 0;
-    // Writes latent[t, 0..L) and kpe[t, 0..R) into cache slot slotMapping[t] of `layer`.
+    // Multiplies row t (n values, row stride `stride`) of every token of the step by the llama-4 factor of
+    // positions[t].
+    virtual void queryScale(float* x, int n, int stride, const StepContext& step, const QueryScaling& s) = 0;
+    // Writes latent[t, 0..L) and kpe[t, 0..R) of every token of the step into cache slot slotMapping[t] of
+    // `layer` (no write where the slot is -1).
     virtual void kvWrite(KvCache& cache, int layer, const float* latent, int latentStride, const float* kpe,
-                         int kpeStride, const int32_t* slotMapping, int T) = 0;
+                         int kpeStride, const StepContext& step) = 0;
     // qLat[t, h, :] = qNope[t, h, :] · W_UK[h]   with W_UK[h] = wkvb rows [h(nope+v), h(nope+v)+nope) : [nope, L]
-    virtual void mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const MlaDims& d, int T,
-                                float* qLat) = 0;
-    // Absorbed attention over the cached latent (decode form): scores = qLat·c_kv + qPe·k_pe, softmax(scale),
-    // oLat[t, h, :] = Σ_s p[h, s] c_kv[s].  qPe rows: t·qTokenStride + h·(nope+rope) + nope.
+    virtual void mlaAbsorbQuery(const float* q, int qTokenStride, const MlaUpWeights& wkvb, int T, float* qLat) = 0;
+    // Absorbed attention over the cached latent (decode form) for every token of the step: scores = qLat·c_kv +
+    // qPe·k_pe, softmax(scale), oLat[t, h, :] = Σ_s p[h, s] c_kv[s].  qPe rows: t·qTokenStride + h·(nope+rope) + nope.
     virtual void mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& cache,
-                                      int layer, const AttentionBatch& batch, const MlaDims& d, float* oLat) = 0;
+                                      int layer, const StepContext& step, const MlaDims& d, float* oLat) = 0;
     // out[t, h, :] = W_UV[h] · oLat[t, h, :]   with W_UV[h] = wkvb rows [h(nope+v)+nope, (h+1)(nope+v)) : [v, L]
-    virtual void mlaAbsorbOutput(const float* oLat, const float* wkvb, const MlaDims& d, int T, float* out) = 0;
-    // Expanded ("MHA") attention, suited to prefill: K/V of every visible cache entry re-expanded with wkv_b.
-    // q rows as above (nope then rope per head); out[t, h, 0..v).
+    virtual void mlaAbsorbOutput(const float* oLat, const MlaUpWeights& wkvb, int T, float* out) = 0;
+    // Expanded ("MHA") attention: K/V of every visible cache entry re-expanded with wkv_b. q rows as above (nope
+    // then rope per head); out[t, h, 0..v).
     virtual void mlaAttentionExpanded(const float* q, int qTokenStride, const KvCache& cache, int layer,
-                                      const AttentionBatch& batch, const float* wkvb, const MlaDims& d, float* out) = 0;
+                                      const StepContext& step, const MlaUpWeights& wkvb, float* out) = 0;
     // y[T, D] = Σ_k w_k · expert_k(x) + shared(x)   (routing included)
     virtual void moe(const MoeWeights& w, const float* x, int T, int D, float* y) = 0;
     // y[i] += x[i]

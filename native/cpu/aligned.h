@@ -2,8 +2,8 @@
 // Long-lived large blocks (Pages::Huge, >= kHugeThreshold: weights, the KV pool) are 2 MiB aligned and, on Linux,
 // advised MADV_HUGEPAGE, so transparent huge pages back them where the kernel allows it ("madvise" mode included):
 // a GEMV then crosses a 4 KiB page boundary (a TLB miss and a stop of the hardware prefetcher) 512 times less
-// often. Per-step scratch stays on ordinary pages (no 2 MiB zeroing per step). MS4_HUGE_PAGES=0 turns the advice
-// off.
+// often. Per-step scratch stays on ordinary pages (no 2 MiB zeroing per step). The backend asks for Pages::Huge only
+// when its hugePages option is on (CpuBackend::longLivedPages; MS4_HUGE_PAGES=0 turns it off, read in TypeScript).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -36,14 +36,6 @@ struct AlignedDelete {
 };
 using AlignedPtr = std::unique_ptr<uint8_t, AlignedDelete>;
 
-inline bool hugePagesWanted() {
-    static const bool wanted = [] {
-        const char* v = std::getenv("MS4_HUGE_PAGES");
-        return v == nullptr || std::string(v) != "0";
-    }();
-    return wanted;
-}
-
 enum class Pages { Normal, Huge };
 
 // `bytes` (rounded up to a multiple of 64) of 64-byte aligned memory, or a std::runtime_error naming `what`.
@@ -51,7 +43,7 @@ inline AlignedPtr alignedAlloc(size_t bytes, const char* what, Pages pages = Pag
     const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
     if (rounded < bytes) throw std::runtime_error(std::string("CPU backend: size overflow allocating ") + what);
     const size_t size = rounded == 0 ? kAlign : rounded;
-    const bool huge = pages == Pages::Huge && size >= kHugeThreshold && hugePagesWanted();
+    const bool huge = pages == Pages::Huge && size >= kHugeThreshold;
     const size_t align = huge ? kHugeAlign : kAlign;
     void* p = nullptr;
 #if defined(_WIN32)

@@ -19,6 +19,12 @@ MS4_AVX2 inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+// 8 BF16 values → fp32 (exact: a shift into the high half).
+MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+}
+
 // Prefetches the weight stream kPrefetchBytes ahead.
 MS4_AVX2 inline void prefetchAhead(const void* p) {
     _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes, _MM_HINT_T0);

@@ -1,7 +1,6 @@
 // CpuBackend: construction, kernel-path selection, memory.
 #include "cpu/cpu_backend.h"
 
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -9,29 +8,18 @@
 
 namespace ms4 {
 
-CpuBackend::CpuBackend(int threads, const cpu::CpuKernels& kernels, cpu::Nvfp4Activations acts)
-    : k_(kernels), acts_(acts), pool_(threads) {}
+CpuBackend::CpuBackend(int threads, const cpu::CpuKernels& kernels, cpu::Nvfp4Activations acts, bool hugePages)
+    : k_(kernels), acts_(acts), hugePages_(hugePages), pool_(threads) {}
 
-cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& requested) {
-    const char* env = std::getenv("MS4_NVFP4_ACTIVATIONS");
-    const std::string v = !requested.empty() ? requested : env != nullptr ? env : "";
+cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& v) {
     if (v.empty() || v == "auto") return path == "portable" ? cpu::Nvfp4Activations::F32 : cpu::Nvfp4Activations::Int16;
     if (v == "f32") return cpu::Nvfp4Activations::F32;
     if (v == "int16") return cpu::Nvfp4Activations::Int16;
     if (v == "int8") return cpu::Nvfp4Activations::Int8;
-    throw std::runtime_error("unknown MS4_NVFP4_ACTIVATIONS \"" + v +
-                             "\" (expected \"auto\", \"f32\", \"int16\" or \"int8\")");
+    throw std::runtime_error("unknown NVFP4 activation mode \"" + v + "\" (expected \"f32\", \"int16\" or \"int8\")");
 }
 
-std::string resolveCpuPath(const std::string& forcePath) {
-    std::string path = forcePath, source = "CPU kernel path";
-    if (path.empty()) {
-        const char* env = std::getenv("MS4_CPU_PATH");
-        if (env != nullptr) {
-            path = env;
-            source = "MS4_CPU_PATH";
-        }
-    }
+std::string resolveCpuPath(const std::string& path) {
     const CpuFeatures& f = cpuFeatures();
     const bool avx2Ok = cpu::avx2Kernels() != nullptr && f.avx2 && f.fma && f.f16c;
     const bool avx512Ok = avx2Ok && cpu::avx512Kernels() != nullptr && f.avx512f && f.avx512bw && f.avx512vnni;
@@ -40,28 +28,28 @@ std::string resolveCpuPath(const std::string& forcePath) {
     if (path == "avx2") {
         if (!avx2Ok) {
             throw std::runtime_error(
-                source + " \"avx2\" was requested but this CPU (or build) lacks AVX2+FMA+F16C; use \"portable\"");
+                "CPU kernel path \"avx2\" was requested but this CPU (or build) lacks AVX2+FMA+F16C; use \"portable\"");
         }
         return path;
     }
     if (path == "avx512") {
         if (!avx512Ok) {
-            throw std::runtime_error(source +
-                                     " \"avx512\" was requested but this CPU (or build) lacks AVX-512 F/BW/VNNI with "
-                                     "AVX2+FMA+F16C; use \"avx2\" or \"portable\"");
+            throw std::runtime_error(
+                "CPU kernel path \"avx512\" was requested but this CPU (or build) lacks AVX-512 F/BW/VNNI with "
+                "AVX2+FMA+F16C; use \"avx2\" or \"portable\"");
         }
         return path;
     }
     if (path == "avx512-emulated") {
         if (!avx2Ok || cpu::avx512EmulatedKernels() == nullptr) {
-            throw std::runtime_error(source +
-                                     " \"avx512-emulated\" (a test path) needs AVX2+FMA+F16C and an addon built with "
-                                     "SIMDe's headers (Debian: libsimde-dev)");
+            throw std::runtime_error(
+                "CPU kernel path \"avx512-emulated\" (a test path) needs AVX2+FMA+F16C and an addon built with "
+                "SIMDe's headers (Debian: libsimde-dev)");
         }
         return path;
     }
-    throw std::runtime_error("unknown " + source + " \"" + path +
-                             "\" (expected \"auto\", \"portable\", \"avx2\", \"avx512\" or \"avx512-emulated\")");
+    throw std::runtime_error("unknown CPU kernel path \"" + path +
+                             "\" (expected \"portable\", \"avx2\" or \"avx512\")");
 }
 
 const cpu::CpuKernels& cpuKernelsFor(const std::string& path) {
@@ -71,15 +59,27 @@ const cpu::CpuKernels& cpuKernelsFor(const std::string& path) {
     return cpu::portableKernels();
 }
 
-std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath, const std::string& activations) {
-    const std::string path = resolveCpuPath(forcePath);
-    const cpu::CpuKernels& k = cpuKernelsFor(path);
-    return std::make_unique<CpuBackend>(threads, k, resolveNvfp4Activations(path, activations));
+std::unique_ptr<CpuBackend> createCpuBackend(const CpuBackendOptions& o) {
+    const std::string path = resolveCpuPath(o.path);
+    return std::make_unique<CpuBackend>(o.threads, cpuKernelsFor(path),
+                                        resolveNvfp4Activations(path, o.nvfp4Activations), o.hugePages);
 }
 
 const cpu::CpuLinear& asCpuLinear(const LinearWeights& w) {
     const auto* c = dynamic_cast<const cpu::CpuLinear*>(&w);
     if (c == nullptr) throw std::runtime_error("CPU backend: a linear weight was not prepared by the CPU backend");
+    return *c;
+}
+
+const cpu::CpuMlaUp& asCpuMlaUp(const MlaUpWeights& w) {
+    const auto* c = dynamic_cast<const cpu::CpuMlaUp*>(&w);
+    if (c == nullptr) throw std::runtime_error("CPU backend: wkv_b was not prepared by the CPU backend");
+    return *c;
+}
+
+const cpu::CpuStepContext& asCpuStep(const StepContext& s) {
+    const auto* c = dynamic_cast<const cpu::CpuStepContext*>(&s);
+    if (c == nullptr) throw std::runtime_error("CPU backend: the step context was not made by the CPU backend");
     return *c;
 }
 

@@ -8,13 +8,15 @@
 //   NVFP4  per row, kPad/128 chunks of 72 bytes: 64 bytes of nibbles (byte j: low nibble = element j of the
 //          chunk, high nibble = element j + 64) then the chunk's 8 FP8 block scales (block b = elements
 //          16b..16b+15); kPad = cols rounded up to 128, padding has zero codes and zero scales;
-//          value = e2m1(code) · (fp8(scale) / globalScale)   (KERNEL-NOTES §3.1)
+//          value = e2m1(code) · (fp8(scale) / globalScale)   (docs/cpu-backend.md#weight-layouts)
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
+#include "backend/create_backend.h"
 #include "cpu/aligned.h"
 #include "cpu/quantized_activations.h"
 #include "cpu/thread_pool.h"
@@ -26,11 +28,11 @@ namespace cpu {
 constexpr int kNvfp4Chunk = 128;      // weights per repacked chunk
 constexpr int kNvfp4ChunkBytes = 72;  // 64 bytes of nibbles + 8 block scales
 constexpr int kTokenBlock = 4;        // tokens a linear kernel handles per pass over a weight row
-constexpr int kGemmMinTokens = 16;
+constexpr int kGemmMinTokens = 16;    // from this T on, linear uses CpuKernels::linearGemm when the path has one
 // Weight streams are prefetched this far ahead (into L1) by the vector kernels: measured on the 2-core Zen 3 VM, a
 // GEMV streaming from DRAM gains ~10 % (BF16) to ~15 % (NVFP4, quantized activations) over the hardware
 // prefetcher alone.
-constexpr int kPrefetchBytes = 2048;  // from this T on, linear uses CpuKernels::linearGemm when the path has one
+constexpr int kPrefetchBytes = 2048;
 
 class CpuLinear : public LinearWeights {
    public:
@@ -48,7 +50,7 @@ class CpuLinear : public LinearWeights {
 
 class CpuKvCache : public KvCache {
    public:
-    explicit CpuKvCache(const KvCacheShape& s);
+    CpuKvCache(const KvCacheShape& s, Pages pages);
     AlignedPtr data;  // per layer contiguous [numBlocks·blockSize][L + R], F32 or BF16
     size_t layerValues() const { return static_cast<size_t>(shape.numBlocks) * shape.blockSize * shape.width(); }
     size_t slotCount() const { return static_cast<size_t>(shape.numBlocks) * shape.blockSize; }
@@ -94,11 +96,29 @@ void decodeRow(const CpuLinear& w, int r, float* out);
 // NVFP4 checkpoint layout → repacked rows (see the layout above); `out` holds rows·(kPad/128)·72 bytes.
 void repackNvfp4(const LinearSource& src, int kPad, uint8_t* out);
 
+// wkv_b for the MLA ops: float32 [H·(nope+v), L], dequantized exactly (cpu::decodeRow) at load.
+class CpuMlaUp : public MlaUpWeights {
+   public:
+    AlignedPtr data;
+    const float* values() const { return reinterpret_cast<const float*>(data.get()); }
+};
+
+// A step on the CPU: views of the caller's host arrays (valid for the step), checked once at beginStep, and the
+// per-token facts the attention ops need (sequence of each token, entries it sees).
+class CpuStepContext : public StepContext {
+   public:
+    explicit CpuStepContext(const StepInputs& in) : StepContext(in), in(in) {}
+    const StepInputs in;
+    std::vector<int> seqOf;    // [T] sequence of each token
+    std::vector<int> visible;  // [T] cache entries each token sees
+};
+
 }  // namespace cpu
 
 class CpuBackend : public Backend {
    public:
-    CpuBackend(int threads, const cpu::CpuKernels& kernels, cpu::Nvfp4Activations acts = cpu::Nvfp4Activations::F32);
+    CpuBackend(int threads, const cpu::CpuKernels& kernels, cpu::Nvfp4Activations acts = cpu::Nvfp4Activations::F32,
+               bool hugePages = true);
 
     const char* name() const override { return "cpu"; }
     std::string kernelPath() const override { return std::string("cpu-") + k_.name; }
@@ -110,25 +130,31 @@ class CpuBackend : public Backend {
     void freeFloats(float* p) override;
     void upload(float* dst, const float* src, size_t count) override;
     void download(float* dst, const float* src, size_t count) override;
+    void synchronize() override {}
 
     std::unique_ptr<LinearWeights> prepareLinear(const LinearSource& src) override;
+    std::unique_ptr<MlaUpWeights> prepareMlaUp(const LinearSource& wkvb, const MlaDims& d) override;
     std::unique_ptr<KvCache> allocKvCache(const KvCacheShape& shape) override;
+    void downloadKvLayer(const KvCache& cache, int layer, float* out) override;
+
+    std::unique_ptr<StepContext> beginStep(const StepInputs& in) override;
 
     void linear(const LinearWeights& w, const float* x, int xStride, int T, float* y, int yStride) override;
-    void embedRows(const LinearWeights& table, const int32_t* ids, int T, float* out) override;
+    void embedTokens(const LinearWeights& table, const StepContext& step, float* out) override;
+    void gatherLogitRows(const float* x, int xStride, int width, const StepContext& step, int first, int count,
+                         float* out) override;
     void rmsNorm(const float* x, int xStride, const float* w, int T, int n, float eps, float* y, int yStride) override;
-    void ropeInterleaved(float* x, int T, int heads, int tokenStride, int headStride, const int32_t* positions,
+    void ropeInterleaved(float* x, int heads, int tokenStride, int headStride, const StepContext& step,
                          const RopeParams& rope) override;
-    void queryScale(float* x, int T, int n, int stride, const int32_t* positions, const QueryScaling& s) override;
+    void queryScale(float* x, int n, int stride, const StepContext& step, const QueryScaling& s) override;
     void kvWrite(KvCache& cache, int layer, const float* latent, int latentStride, const float* kpe, int kpeStride,
-                 const int32_t* slotMapping, int T) override;
-    void mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const MlaDims& d, int T,
-                        float* qLat) override;
+                 const StepContext& step) override;
+    void mlaAbsorbQuery(const float* q, int qTokenStride, const MlaUpWeights& wkvb, int T, float* qLat) override;
     void mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& cache, int layer,
-                              const AttentionBatch& batch, const MlaDims& d, float* oLat) override;
-    void mlaAbsorbOutput(const float* oLat, const float* wkvb, const MlaDims& d, int T, float* out) override;
+                              const StepContext& step, const MlaDims& d, float* oLat) override;
+    void mlaAbsorbOutput(const float* oLat, const MlaUpWeights& wkvb, int T, float* out) override;
     void mlaAttentionExpanded(const float* q, int qTokenStride, const KvCache& cache, int layer,
-                              const AttentionBatch& batch, const float* wkvb, const MlaDims& d, float* out) override;
+                              const StepContext& step, const MlaUpWeights& wkvb, float* out) override;
     void moe(const MoeWeights& w, const float* x, int T, int D, float* y) override;
     void addInPlace(float* y, const float* x, size_t n) override;
 
@@ -147,8 +173,9 @@ class CpuBackend : public Backend {
         activationLayout().quantize(x, kPad, out);
     }
     cpu::Nvfp4Activations nvfp4Activations() const { return acts_; }
-    void setNvfp4Activations(cpu::Nvfp4Activations a) { acts_ = a; }
     const cpu::CpuKernels& kernels() const { return k_; }
+    // Pages for long-lived blocks (weights, the KV pool): huge-page advice unless turned off.
+    cpu::Pages longLivedPages() const { return hugePages_ ? cpu::Pages::Huge : cpu::Pages::Normal; }
 
    private:
     const cpu::ActivationLayout& activationLayout() const {
@@ -156,26 +183,28 @@ class CpuBackend : public Backend {
     }
     const cpu::CpuKernels& k_;
     cpu::Nvfp4Activations acts_;
+    bool hugePages_;
     cpu::ThreadPool pool_;
 };
 
-// threads <= 0: hardware concurrency. forcePath: "" (MS4_CPU_PATH, else the best the CPU supports) or a path
-// name (see resolveCpuPath); throws when the path is unknown or the CPU lacks it. activations: see
-// resolveNvfp4Activations.
-std::unique_ptr<Backend> createCpuBackend(int threads, const std::string& forcePath,
-                                          const std::string& activations = "");
-// The NVFP4 activation mode on kernel path `path` ("portable" / "avx2"): `requested` ("f32" | "int16" | "int8"),
-// else MS4_NVFP4_ACTIVATIONS, else the path's default ("auto"): int16 on avx2 (2x the exact path's speed, error
-// ~1e-5), f32 on portable (the exact oracle). Throws on an unknown value.
-cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& requested = "");
-// The kernel path createCpuBackend would pick for forcePath ("portable" / "avx2" / "avx512" / "avx512-emulated"), or a
-// thrown error. Automatic choice: avx512 > avx2 > portable, by CPUID.
-std::string resolveCpuPath(const std::string& forcePath);
+// A CPU backend for `options` (threads, kernel path, NVFP4 activations, huge pages): see CpuBackendOptions.
+// Throws when the path or the activation mode is unknown or this CPU / build cannot run the path.
+std::unique_ptr<CpuBackend> createCpuBackend(const CpuBackendOptions& options);
+// The NVFP4 activation mode on kernel path `path`: `requested` ("f32" | "int16" | "int8"), or for "" / "auto" the
+// path's default: int16 on the vector paths (2x the exact path's speed, error ~1e-5), f32 on portable (the exact
+// oracle). Throws on an unknown value.
+cpu::Nvfp4Activations resolveNvfp4Activations(const std::string& path, const std::string& requested);
+// The kernel path to run for `requested` ("portable" / "avx2" / "avx512" / "avx512-emulated"), or for "" / "auto"
+// the best this CPU runs (avx512 > avx2 > portable, by CPUID; never the emulated test path); throws when the CPU or
+// build cannot run the requested path.
+std::string resolveCpuPath(const std::string& requested);
 // The kernel table of a path resolveCpuPath returned.
 const cpu::CpuKernels& cpuKernelsFor(const std::string& path);
 
 // The prepared (CPU-layout) form of a weight, or an error when it came from another backend.
 const cpu::CpuLinear& asCpuLinear(const LinearWeights& w);
+const cpu::CpuMlaUp& asCpuMlaUp(const MlaUpWeights& w);
 const cpu::CpuKvCache& asCpuKvCache(const KvCache& c);
+const cpu::CpuStepContext& asCpuStep(const StepContext& s);
 
 }  // namespace ms4

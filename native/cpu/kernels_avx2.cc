@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "backend/number_formats.h"
 #include "cpu/avx2_util.h"
 #include "cpu/cpu_backend.h"
-#include "cpu/formats.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -26,12 +26,8 @@ void linearRowsQ16Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, i
 namespace {
 
 using avx2::hsum;
+using avx2::loadBf16x8;
 using avx2::withTokenBlock;
-
-MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
-}
 
 // 16 FP8-E4M3 codes → fp32 · 2^-8 (exact), two vectors of 8: each code becomes FP16 by bit moves
 // (s eeee mmm → s 0eeee mmm0000000, exactly fp8 · 2^-8, subnormals included), then vcvtph2ps. The per-tensor

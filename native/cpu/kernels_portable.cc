@@ -2,8 +2,8 @@
 // dequantized exactly (decodeRow) once per row per token block; dot products use 8 fp32 partial sums.
 #include <vector>
 
+#include "backend/number_formats.h"
 #include "cpu/cpu_backend.h"
-#include "cpu/formats.h"
 
 namespace ms4::cpu {
 

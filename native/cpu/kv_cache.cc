@@ -3,20 +3,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "backend/number_formats.h"
 #include "cpu/cpu_backend.h"
-#include "cpu/formats.h"
 
 namespace ms4 {
 
 namespace cpu {
 
-CpuKvCache::CpuKvCache(const KvCacheShape& s) : KvCache(s) {
+CpuKvCache::CpuKvCache(const KvCacheShape& s, Pages pages) : KvCache(s) {
     const size_t bytes = s.bytes();
     data = alignedAlloc(bytes,
                         ("the KV cache (" + std::to_string(s.layers) + " layers × " + std::to_string(s.numBlocks) +
                          " blocks × " + std::to_string(s.blockSize) + " slots)")
                             .c_str(),
-                        Pages::Huge);
+                        pages);
     std::memset(data.get(), 0, bytes);
 }
 
@@ -38,12 +38,16 @@ std::unique_ptr<KvCache> CpuBackend::allocKvCache(const KvCacheShape& shape) {
         static_cast<double>(shape.numBlocks) * shape.blockSize > 2147483647.0) {
         throw std::runtime_error("allocKvCache: the cache is too large (" + std::to_string(bytes) + " bytes)");
     }
-    return std::make_unique<cpu::CpuKvCache>(shape);
+    return std::make_unique<cpu::CpuKvCache>(shape, longLivedPages());
 }
 
 // BF16 values are rounded to nearest even (|relative error| ≤ 2^-9); F32 values are copied exactly.
 void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latentStride, const float* kpe, int kpeStride,
-                         const int32_t* slotMapping, int T) {
+                         const StepContext& step) {
+    const StepInputs& in = asCpuStep(step).in;
+    const int T = in.numTokens;
+    const int32_t* slotMapping = in.slotMapping;
+    if (T > 0 && slotMapping == nullptr) throw std::runtime_error("kvWrite: the step has no slot mapping");
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
     const KvCacheShape& s = cache.shape;
     if (layer < 0 || layer >= s.layers) {
@@ -52,7 +56,7 @@ void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latent
     }
     const int64_t slots = static_cast<int64_t>(cache.slotCount());
     for (int t = 0; t < T; ++t) {
-        if (slotMapping[t] >= slots) {
+        if (slotMapping[t] < -1 || slotMapping[t] >= slots) {
             throw std::runtime_error("kvWrite: slot " + std::to_string(slotMapping[t]) + " outside the pool of " +
                                      std::to_string(slots) + " slots");
         }
@@ -69,9 +73,23 @@ void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latent
             std::memcpy(d + L, kt, sizeof(float) * R);
         } else {
             uint16_t* d = reinterpret_cast<uint16_t*>(dst);
-            for (int i = 0; i < L; ++i) d[i] = cpu::floatToBf16(lt[i]);
-            for (int i = 0; i < R; ++i) d[L + i] = cpu::floatToBf16(kt[i]);
+            for (int i = 0; i < L; ++i) d[i] = floatToBf16(lt[i]);
+            for (int i = 0; i < R; ++i) d[L + i] = floatToBf16(kt[i]);
         }
+    }
+}
+
+void CpuBackend::downloadKvLayer(const KvCache& kv, int layer, float* out) {
+    const cpu::CpuKvCache& cache = asCpuKvCache(kv);
+    if (layer < 0 || layer >= cache.shape.layers)
+        throw std::runtime_error("downloadKvLayer: no layer " + std::to_string(layer));
+    const size_t n = cache.layerValues();
+    const uint8_t* base = cache.slotPtr(layer, 0);
+    if (cache.shape.dtype == KvDtype::F32) {
+        std::memcpy(out, base, n * sizeof(float));
+    } else {
+        const uint16_t* v = reinterpret_cast<const uint16_t*>(base);
+        for (size_t i = 0; i < n; ++i) out[i] = bf16ToFloat(v[i]);
     }
 }
 

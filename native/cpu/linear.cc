@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "backend/number_formats.h"
 #include "cpu/cpu_backend.h"
-#include "cpu/formats.h"
 
 namespace ms4 {
 
@@ -46,7 +46,7 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
         case WeightFormat::BF16: {
             w->kPad = roundUp(src.cols, 32);
             w->rowBytes = static_cast<size_t>(w->kPad) * 2;
-            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "a BF16 weight", cpu::Pages::Huge);
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "a BF16 weight", longLivedPages());
             // Rows are copied on all threads: the source pages fault in from the mapped file in parallel.
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) {
@@ -63,8 +63,8 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->kPad = roundUp(src.cols, 64);
             w->rowBytes = static_cast<size_t>(w->kPad);
             w->scale = src.scale;
-            for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) * src.scale;
-            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight", cpu::Pages::Huge);
+            for (int v = 0; v < 256; ++v) w->table[v] = fp8e4m3ToFloat(static_cast<uint8_t>(v)) * src.scale;
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight", longLivedPages());
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) {
                     uint8_t* dst = w->data.get() + r * w->rowBytes;
@@ -79,8 +79,8 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
             w->rowBytes = static_cast<size_t>(w->kPad / cpu::kNvfp4Chunk) * cpu::kNvfp4ChunkBytes;
             w->globalScale = src.scale;
             w->invGlobalScale = 1.0f / src.scale;
-            for (int v = 0; v < 256; ++v) w->table[v] = cpu::fp8e4m3ToFloat(static_cast<uint8_t>(v)) / src.scale;
-            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an NVFP4 weight", cpu::Pages::Huge);
+            for (int v = 0; v < 256; ++v) w->table[v] = fp8e4m3ToFloat(static_cast<uint8_t>(v)) / src.scale;
+            w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an NVFP4 weight", longLivedPages());
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 LinearSource rows = src;  // rows [r0, r1) of the source, repacked into the same rows of the output
                 rows.rows = static_cast<int>(r1 - r0);
@@ -171,24 +171,60 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
         1);
 }
 
-void CpuBackend::embedRows(const LinearWeights& table, const int32_t* ids, int T, float* out) {
+void CpuBackend::embedTokens(const LinearWeights& table, const StepContext& step, float* out) {
     const cpu::CpuLinear& w = asCpuLinear(table);
+    const StepInputs& in = asCpuStep(step).in;
+    const int T = in.numTokens;
+    if (T > 0 && in.tokens == nullptr) throw std::runtime_error("embedTokens: the step has no token ids");
     for (int t = 0; t < T; ++t) {
-        if (ids[t] < 0 || ids[t] >= w.rows) {
-            throw std::runtime_error("embedRows: token id " + std::to_string(ids[t]) + " outside [0, " +
+        if (in.tokens[t] < 0 || in.tokens[t] >= w.rows) {
+            throw std::runtime_error("embedTokens: token id " + std::to_string(in.tokens[t]) + " outside [0, " +
                                      std::to_string(w.rows) + ")");
         }
     }
+    if (in.numInputRows > 0 && in.embeddingWidth != w.cols) {
+        throw std::runtime_error("embedTokens: input embeddings have " + std::to_string(in.embeddingWidth) +
+                                 " values per row but the hidden size is " + std::to_string(w.cols));
+    }
+    // out: [T, D] — the table row of every token, then the step's input embeddings over their rows.
     pool_.parallelFor(
         T,
         [&](int64_t b, int64_t e) {
             std::vector<float> row(w.kPad);
             for (int64_t t = b; t < e; ++t) {
-                cpu::decodeRow(w, ids[t], row.data());
+                cpu::decodeRow(w, in.tokens[t], row.data());
                 std::memcpy(out + static_cast<size_t>(t) * w.cols, row.data(), sizeof(float) * w.cols);
             }
         },
         1);
+    for (int i = 0; i < in.numInputRows; ++i) {
+        std::memcpy(out + static_cast<size_t>(in.inputRows[i]) * w.cols,
+                    in.inputEmbeddings + static_cast<size_t>(i) * in.embeddingWidth, sizeof(float) * w.cols);
+    }
+}
+
+// wkv_b through this backend's own preparation (prepareLinear) and exact row decoder: float32 [rows, L].
+std::unique_ptr<MlaUpWeights> CpuBackend::prepareMlaUp(const LinearSource& src, const MlaDims& d) {
+    if (src.rows != d.heads * (d.nope + d.v) || src.cols != d.latent) {
+        throw std::runtime_error("prepareMlaUp: wkv_b is [" + std::to_string(src.rows) + ", " +
+                                 std::to_string(src.cols) + "] but the MLA dims need [" +
+                                 std::to_string(d.heads * (d.nope + d.v)) + ", " + std::to_string(d.latent) + "]");
+    }
+    const std::unique_ptr<LinearWeights> packed = prepareLinear(src);
+    const cpu::CpuLinear& w = asCpuLinear(*packed);
+    auto up = std::make_unique<cpu::CpuMlaUp>();
+    up->dims = d;
+    up->bytes = static_cast<size_t>(src.rows) * src.cols * sizeof(float);
+    up->data = cpu::alignedAlloc(up->bytes, "wkv_b", longLivedPages());
+    float* values = reinterpret_cast<float*>(up->data.get());
+    pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
+        std::vector<float> row(w.kPad);
+        for (int64_t r = r0; r < r1; ++r) {
+            cpu::decodeRow(w, static_cast<int>(r), row.data());
+            std::memcpy(values + static_cast<size_t>(r) * src.cols, row.data(), sizeof(float) * src.cols);
+        }
+    });
+    return up;
 }
 
 }  // namespace ms4

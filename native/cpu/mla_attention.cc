@@ -1,6 +1,6 @@
-// MLA attention over the paged cache (docs/model.md#mla-attention): the absorbed (decode) form with its query/output
-// projections, and the expanded (prefill) form. Softmax is online (running max and sum, rescaled once per tile
-// of entries); dot products and the running sums are fp32. The absorbed form splits each token's context into
+// MLA attention over the paged latent cache (docs/model.md#mla-attention): the absorbed (decode) form with its
+// query/output projections, and the expanded (prefill) form. Softmax is online (running max and sum, rescaled once per
+// tile of entries); dot products and the running sums are fp32. The absorbed form splits each token's context into
 // fixed partitions (batch invariant, see mlaAttentionAbsorbed); on the avx2 path each partition runs the
 // head-folded kernel of cpu/mla_avx2.cc.
 #include <algorithm>
@@ -19,9 +19,12 @@ namespace {
 constexpr int kTile = 64;          // cache entries per online-softmax step
 constexpr int kTokensPerTask = 8;  // tokens per task of the absorb projections
 
-// Checks the batch against the cache so the kernels can index without checks; fills seqOf / visible per token.
-void prepareBatch(const cpu::CpuKvCache& cache, int layer, const AttentionBatch& b, const MlaDims& d, const char* op,
-                  std::vector<int>& seqOf, std::vector<int>& visible) {
+// Checks the step (already consistent in itself, see step_context.cc) against the cache and the dims, so the kernels
+// can index without checks: the layer exists, the dims match, and every block a sequence uses is in the pool.
+const cpu::CpuStepContext& checkStep(const cpu::CpuKvCache& cache, int layer, const StepContext& step, const MlaDims& d,
+                                     const char* op) {
+    const cpu::CpuStepContext& ctx = asCpuStep(step);
+    const StepInputs& b = ctx.in;
     const KvCacheShape& s = cache.shape;
     auto fail = [&](const std::string& why) { throw std::runtime_error(std::string(op) + ": " + why); };
     if (layer < 0 || layer >= s.layers) fail("layer " + std::to_string(layer) + " is outside the cache");
@@ -29,18 +32,9 @@ void prepareBatch(const cpu::CpuKvCache& cache, int layer, const AttentionBatch&
         fail("MLA dims (latent " + std::to_string(d.latent) + ", rope " + std::to_string(d.rope) +
              ") do not match the cache (" + std::to_string(s.latent) + ", " + std::to_string(s.rope) + ")");
     }
-    if (b.numTokens < 0 || b.numSeqs < 0) fail("negative token or sequence count");
-    if (b.numSeqs > 0 && (b.seqStarts[0] != 0 || b.seqStarts[b.numSeqs] != b.numTokens)) {
-        fail("seqStarts must run from 0 to numTokens");
-    }
-    seqOf.assign(b.numTokens, 0);
-    visible.assign(b.numTokens, 0);
+    if (b.numTokens > 0 && b.numSeqs == 0) fail("the step has tokens but no sequences");
     for (int q = 0; q < b.numSeqs; ++q) {
-        const int begin = b.seqStarts[q], end = b.seqStarts[q + 1], n = end - begin, ctx = b.contextLens[q];
-        if (n < 0) fail("seqStarts is not non-decreasing");
-        if (n == 0) continue;
-        if (ctx < n) fail("sequence " + std::to_string(q) + " has more new tokens than cache entries");
-        const int blocks = (ctx + s.blockSize - 1) / s.blockSize;
+        const int blocks = (b.contextLens[q] + s.blockSize - 1) / s.blockSize;
         if (blocks > b.maxBlocksPerSeq)
             fail("sequence " + std::to_string(q) + " needs more blocks than maxBlocksPerSeq");
         for (int i = 0; i < blocks; ++i) {
@@ -50,18 +44,15 @@ void prepareBatch(const cpu::CpuKvCache& cache, int layer, const AttentionBatch&
                      " is outside the pool");
             }
         }
-        for (int k = 0; k < n; ++k) {
-            seqOf[begin + k] = q;
-            visible[begin + k] = ctx - n + k + 1;
-        }
     }
+    return ctx;
 }
 
 // Reads cache entries of one sequence in either dtype through the active kernels.
 struct EntryReader {
     const cpu::CpuKvCache& cache;
     const cpu::CpuKernels& k;
-    const AttentionBatch& b;
+    const StepInputs& b;
     int layer;
     bool bf16;
 
@@ -104,8 +95,9 @@ inline void onlineSoftmaxTile(float* scores, int count, float& m, float& l, floa
 
 }  // namespace
 
-void CpuBackend::mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const MlaDims& d, int T,
-                                float* qLat) {
+void CpuBackend::mlaAbsorbQuery(const float* q, int qTokenStride, const MlaUpWeights& up, int T, float* qLat) {
+    const float* wkvb = asCpuMlaUp(up).values();
+    const MlaDims& d = up.dims;
     const int H = d.heads, L = d.latent, qk = d.nope + d.rope, rowsPerHead = d.nope + d.v;
     const int tokenBlocks = (T + kTokensPerTask - 1) / kTokensPerTask;
     pool_.parallelFor(
@@ -125,7 +117,9 @@ void CpuBackend::mlaAbsorbQuery(const float* q, int qTokenStride, const float* w
         1);
 }
 
-void CpuBackend::mlaAbsorbOutput(const float* oLat, const float* wkvb, const MlaDims& d, int T, float* out) {
+void CpuBackend::mlaAbsorbOutput(const float* oLat, const MlaUpWeights& up, int T, float* out) {
+    const float* wkvb = asCpuMlaUp(up).values();
+    const MlaDims& d = up.dims;
     const int H = d.heads, L = d.latent, rowsPerHead = d.nope + d.v;
     const int tokenBlocks = (T + kTokensPerTask - 1) / kTokensPerTask;
     pool_.parallelFor(
@@ -199,14 +193,18 @@ void partitionPortable(const cpu::MlaPartArgs& a, const cpu::CpuKernels& k) {
 }  // namespace
 
 void CpuBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const KvCache& kv, int layer,
-                                      const AttentionBatch& batch, const MlaDims& d, float* oLat) {
+                                      const StepContext& step, const MlaDims& d, float* oLat) {
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
-    std::vector<int> seqOf, visible;
-    prepareBatch(cache, layer, batch, d, "mlaAttentionAbsorbed", seqOf, visible);
+    const cpu::CpuStepContext& ctx = checkStep(cache, layer, step, d, "mlaAttentionAbsorbed");
+    const StepInputs& batch = ctx.in;
+    const std::vector<int>& seqOf = ctx.seqOf;
+    const std::vector<int>& visible = ctx.visible;
     const int H = d.heads, L = d.latent, R = d.rope, qk = d.nope + d.rope, T = batch.numTokens;
     const int Hpad = roundUp8(H), Lpad = roundUp8(L);
     const size_t partialFloats = static_cast<size_t>(Hpad) * Lpad + 2 * static_cast<size_t>(Hpad);
-    const cpu::MlaPartitionFn avx2 = &k_ == cpu::avx2Kernels() ? cpu::mlaPartitionAvx2() : nullptr;
+    // Every vector path (avx2, avx512, avx512-emulated) runs on a CPU with AVX2+FMA+F16C: all take the head-folded
+    // AVX2 partition kernel.
+    const cpu::MlaPartitionFn avx2 = std::string(k_.name) != "portable" ? cpu::mlaPartitionAvx2() : nullptr;
     const bool bf16 = cache.shape.dtype == KvDtype::BF16;
     const uint8_t* layerBase = cache.slotPtr(layer, 0);
     auto parts = [&](int t) { return (visible[t] + kPartition - 1) / kPartition; };
@@ -295,10 +293,11 @@ void CpuBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qTo
 // entries at a time, once, and folds that tile into the online softmax of every token of the sequence that
 // sees it.
 void CpuBackend::mlaAttentionExpanded(const float* q, int qTokenStride, const KvCache& kv, int layer,
-                                      const AttentionBatch& batch, const float* wkvb, const MlaDims& d, float* out) {
+                                      const StepContext& step, const MlaUpWeights& up, float* out) {
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
-    std::vector<int> seqOf, visible;
-    prepareBatch(cache, layer, batch, d, "mlaAttentionExpanded", seqOf, visible);
+    const MlaDims& d = up.dims;
+    const float* wkvb = asCpuMlaUp(up).values();
+    const StepInputs& batch = checkStep(cache, layer, step, d, "mlaAttentionExpanded").in;
     const EntryReader rd{cache, k_, batch, layer, cache.shape.dtype == KvDtype::BF16};
     const int H = d.heads, L = d.latent, R = d.rope, V = d.v, nope = d.nope, qk = nope + d.rope;
     const int rowsPerHead = nope + V;

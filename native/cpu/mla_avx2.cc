@@ -8,16 +8,17 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/number_formats.h"
 #include "cpu/mla_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-
-#define MS4_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "cpu/avx2_util.h"
 
 namespace ms4::cpu {
 
 namespace {
+
+using avx2::loadBf16x8;
 
 constexpr int kTile = 16;  // cache entries per online-softmax step
 
@@ -41,18 +42,6 @@ MS4_AVX2 inline __m256 expAvx2(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), underflow);
-}
-
-MS4_AVX2 inline __m256 loadBf16x8(const uint16_t* p) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
-}
-
-inline float bf16ToFloat(uint16_t b) {
-    const uint32_t bits = static_cast<uint32_t>(b) << 16;
-    float f;
-    __builtin_memcpy(&f, &bits, 4);
-    return f;
 }
 
 // dst[0..n) = src[0..n) as fp32

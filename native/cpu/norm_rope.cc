@@ -27,8 +27,12 @@ void CpuBackend::rmsNorm(const float* x, int xStride, const float* w, int T, int
 
 // Angles pos·invFreq, their cos/sin and the rotation are computed in double (pos up to ~1e6 loses nothing),
 // exactly like the reference.
-void CpuBackend::ropeInterleaved(float* x, int T, int heads, int tokenStride, int headStride, const int32_t* positions,
+void CpuBackend::ropeInterleaved(float* x, int heads, int tokenStride, int headStride, const StepContext& step,
                                  const RopeParams& rope) {
+    const StepInputs& in = asCpuStep(step).in;
+    const int T = in.numTokens;
+    const int32_t* positions = in.positions;
+    if (T > 0 && positions == nullptr) throw std::runtime_error("ropeInterleaved: the step has no positions");
     const int pairs = static_cast<int>(rope.invFreq.size());
     if (pairs == 0) return;
     pool_.parallelFor(
@@ -54,8 +58,12 @@ void CpuBackend::ropeInterleaved(float* x, int T, int heads, int tokenStride, in
         T >= 64 ? 16 : 1);
 }
 
-void CpuBackend::queryScale(float* x, int T, int n, int stride, const int32_t* positions, const QueryScaling& s) {
+void CpuBackend::queryScale(float* x, int n, int stride, const StepContext& step, const QueryScaling& s) {
     if (s.beta == 0) return;
+    const StepInputs& in = asCpuStep(step).in;
+    const int T = in.numTokens;
+    const int32_t* positions = in.positions;
+    if (T > 0 && positions == nullptr) throw std::runtime_error("queryScale: the step has no positions");
     if (s.originalMax <= 0) throw std::runtime_error("queryScale: originalMax must be positive");
     for (int t = 0; t < T; ++t) {
         const double f = 1.0 + s.beta * std::log(1.0 + std::floor(static_cast<double>(positions[t]) / s.originalMax));

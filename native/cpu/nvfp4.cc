@@ -4,8 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "backend/number_formats.h"
 #include "cpu/cpu_backend.h"
-#include "cpu/formats.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>

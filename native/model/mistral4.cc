@@ -1,11 +1,10 @@
-// Mistral Small 4 forward (MODEL-SPEC §2) written once against the Backend interface.
+// Mistral Small 4 forward (docs/model.md#forward-pass) written once against the Backend interface.
 #include "model/mistral4.h"
 
+#include <algorithm>
 #include <stdexcept>
 
-#include "cpu/cpu_backend.h"
 #include "model/weight_sources.h"
-#include "ref/ref_ops.h"
 
 namespace ms4 {
 
@@ -19,10 +18,12 @@ DeviceFloats uploadFloats(Backend* b, const std::vector<float>& host) {
 
 }  // namespace
 
-Mistral4Model::Mistral4Model(const ModelSpec& spec, const WeightStore& store, const Progress& progress,
-                             const Cancelled& cancelled)
-    : spec_(spec), backend_(createCpuBackend(spec.threads, spec.cpuPath, spec.nvfp4Activations)) {
+Mistral4Model::Mistral4Model(const ModelSpec& spec, std::unique_ptr<Backend> backend, const WeightStore& store,
+                             const Progress& progress, const Cancelled& cancelled)
+    : spec_(spec), backend_(std::move(backend)) {
+    if (!backend_) throw std::runtime_error("Mistral4Model: no backend");
     const ModelDims& d = spec_.dims;
+    const MlaDims mla{d.heads, d.nope, d.rope, d.v, d.kvLora, d.softmaxScale};
     std::vector<uint8_t> scratch;
     size_t total = 2, done = 0;
     for (const LayerRef& l : spec_.layers) total += 7 + 3 * (l.experts.size() + (l.hasShared ? 1 : 0));
@@ -59,16 +60,9 @@ Mistral4Model::Mistral4Model(const ModelSpec& spec, const WeightStore& store, co
         step("wq_b");
         w.wkvA = prepare(r.wkvA, p + "attention.wkv_a_with_mqa");
         step("wkv_a");
-        {
-            // wkv_b: [H·(nope+v), L] dequantized to float32 for both attention forms.
-            const LinearSource src = linearSource(store, r.wkvB, scratch, p + "attention.wkv_b");
-            std::vector<float> host(static_cast<size_t>(src.rows) * src.cols);
-            for (int row = 0; row < src.rows; ++row)
-                ref::weightRow(src, row, host.data() + static_cast<size_t>(row) * src.cols);
-            w.wkvB = uploadFloats(backend_.get(), host);
-            weightBytes_ += host.size() * 4;
-            releaseSource(store, r.wkvB);
-        }
+        w.wkvB = backend_->prepareMlaUp(linearSource(store, r.wkvB, scratch, p + "attention.wkv_b"), mla);
+        weightBytes_ += w.wkvB->bytes;
+        releaseSource(store, r.wkvB);
         step("wkv_b");
         w.wo = prepare(r.wo, p + "attention.wo");
         step("wo");
@@ -105,59 +99,66 @@ Mistral4Model::Mistral4Model(const ModelSpec& spec, const WeightStore& store, co
     lmHead_ = prepare(spec_.lmHead, "output");
     step("output");
     kv_ = backend_->allocKvCache(spec_.kv);
+    allocateArena();
 }
 
 Mistral4Model::~Mistral4Model() = default;
 
-void Mistral4Model::ensureScratch(int T) {
-    if (T <= capacity_) return;
+void Mistral4Model::allocateArena() {
     const ModelDims& d = spec_.dims;
-    const size_t t = static_cast<size_t>(T);
-    const int qk = d.nope + d.rope;
-    x_ = DeviceFloats(backend_.get(), t * d.hidden);
-    normed_ = DeviceFloats(backend_.get(), t * d.hidden);
-    cq_ = DeviceFloats(backend_.get(), t * d.qLora);
-    q_ = DeviceFloats(backend_.get(), t * d.heads * qk);
-    kva_ = DeviceFloats(backend_.get(), t * (d.kvLora + d.rope));
-    qLat_ = DeviceFloats(backend_.get(), t * d.heads * d.kvLora);
-    oLat_ = DeviceFloats(backend_.get(), t * d.heads * d.kvLora);
-    attn_ = DeviceFloats(backend_.get(), t * d.heads * d.v);
-    tmp_ = DeviceFloats(backend_.get(), t * d.hidden);
-    capacity_ = T;
-}
-
-// Absorbed attention costs ~H·(2L+R) per (token, visible entry); the expanded form re-expands K/V once per
-// (sequence, visible entry) at H·(nope+v)·L and then costs H·(nope+R+v) per (token, entry). Pick the cheaper.
-AttentionForm Mistral4Model::chooseAttention(const StepInputs& in) const {
-    if (in.attention != AttentionForm::Auto) return in.attention;
-    const ModelDims& d = spec_.dims;
-    const AttentionBatch& b = in.batch;
-    double absorbed = 0, expanded = 0;
-    for (int s = 0; s < b.numSeqs; ++s) {
-        const double n = b.seqStarts[s + 1] - b.seqStarts[s];
-        const double ctx = b.contextLens[s];
-        const double pairs = n * ctx - n * (n - 1) / 2;  // Σ visible entries over the new tokens
-        absorbed += pairs * (2.0 * d.kvLora + d.rope) + n * (d.nope + d.v) * d.kvLora;
-        expanded += ctx * (d.nope + d.v) * d.kvLora + pairs * (d.nope + d.rope + d.v);
+    if (spec_.maxStepTokens < 1 || spec_.logitRowsPerChunk < 1) {
+        throw std::runtime_error("Mistral4Model: maxStepTokens and logitRowsPerChunk must be positive");
     }
-    return expanded < absorbed ? AttentionForm::Expanded : AttentionForm::Absorbed;
+    const size_t t = static_cast<size_t>(spec_.maxStepTokens), rows = static_cast<size_t>(spec_.logitRowsPerChunk);
+    const size_t qk = static_cast<size_t>(d.nope) + d.rope, H = d.heads;
+    // Sizes in floats, in carving order.
+    const size_t sizes[] = {
+        t * d.hidden,                                  // x: [T, D] residual stream
+        t * d.hidden,                                  // normed: [T, D]
+        t * d.qLora,                                   // cq: [T, q_lora]
+        t * H * qk,                                    // q: [T, H, nope + rope]
+        t * (static_cast<size_t>(d.kvLora) + d.rope),  // kva: [T, L + R]
+        t * H * d.kvLora,                              // qLat: [T, H, L]
+        t * H * d.kvLora,                              // oLat: [T, H, L]
+        t * H * d.v,                                   // attn: [T, H, v]
+        t * d.hidden,                                  // tmp: [T, D]
+        rows * d.hidden,                               // selected: [rows, D] final-normed logit rows
+        rows * d.vocab,                                // logits: [rows, vocab]
+    };
+    size_t total = 0;
+    for (size_t n : sizes) total += (n + 15) / 16 * 16;  // 64-byte aligned slices
+    arena_ = DeviceFloats(backend_.get(), total);
+    float** slices[] = {&x_, &normed_, &cq_, &q_, &kva_, &qLat_, &oLat_, &attn_, &tmp_, &selected_, &logits_};
+    float* next = arena_.get();
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
+        *slices[i] = next;
+        next += (sizes[i] + 15) / 16 * 16;
+    }
 }
 
-void Mistral4Model::forward(const StepInputs& in, float* logits) {
+void Mistral4Model::forward(const StepInputs& in, float* logits, AttentionForm form) {
     const ModelDims& d = spec_.dims;
     const int T = in.numTokens, D = d.hidden, H = d.heads, L = d.kvLora, R = d.rope;
     const int qk = d.nope + R, kvWidth = L + R;
-    ensureScratch(T);
+    if (T < 1 || T > spec_.maxStepTokens) {
+        throw std::runtime_error("step of " + std::to_string(T) + " tokens outside [1, " +
+                                 std::to_string(spec_.maxStepTokens) + "] (the arena's size)");
+    }
+    if (in.numInputRows > 0 && in.embeddingWidth != D) {
+        throw std::runtime_error("input embeddings have " + std::to_string(in.embeddingWidth) +
+                                 " values per row, the hidden size is " + std::to_string(D));
+    }
     Backend& b = *backend_;
+    const std::unique_ptr<StepContext> step = b.beginStep(in);
     const MlaDims mla{H, d.nope, R, d.v, L, d.softmaxScale};
     const RopeParams rope{d.invFreq, d.ropeAttentionFactor};
     const QueryScaling qscale{d.queryScaleBeta, d.queryScaleOriginalMax};
-    const AttentionForm form = chooseAttention(in);
-    float *x = x_.get(), *normed = normed_.get(), *cq = cq_.get(), *q = q_.get(), *kva = kva_.get();
+    float *x = x_, *normed = normed_, *cq = cq_, *q = q_, *kva = kva_;
 
-    b.embedRows(*embedding_, in.tokens, T, x);  // x: [T, D]
+    b.embedTokens(*embedding_, *step, x);  // x: [T, D] (input-embedding rows replace their token's row)
     for (size_t l = 0; l < layers_.size(); ++l) {
         const LayerWeights& w = layers_[l];
+        const int layer = static_cast<int>(l);
         // ---- MLA attention ----
         b.rmsNorm(x, D, w.attentionNorm.get(), T, D, d.rmsEps, normed, D);  // normed: [T, D]
         b.linear(*w.wqA, normed, D, T, cq, d.qLora);                        // cq: [T, q_lora]
@@ -165,37 +166,33 @@ void Mistral4Model::forward(const StepInputs& in, float* logits) {
         b.linear(*w.wqB, cq, d.qLora, T, q, H * qk);                             // q: [T, H, nope + rope]
         b.linear(*w.wkvA, normed, D, T, kva, kvWidth);                           // kva: [T, L + R]
         b.rmsNorm(kva, kvWidth, w.kvANorm.get(), T, L, d.rmsEps, kva, kvWidth);  // normalised latent c_kv
-        b.ropeInterleaved(q + d.nope, T, H, H * qk, qk, in.positions, rope);     // q_pe
-        b.ropeInterleaved(kva + L, T, 1, kvWidth, 0, in.positions, rope);        // k_pe (one head shared by all)
-        b.queryScale(q, T, H * qk, H * qk, in.positions, qscale);                // llama-4 temperature on all of q
-        b.kvWrite(*kv_, static_cast<int>(l), kva, kvWidth, kva + L, kvWidth, in.slotMapping, T);
+        b.ropeInterleaved(q + d.nope, H, H * qk, qk, *step, rope);               // q_pe
+        b.ropeInterleaved(kva + L, 1, kvWidth, 0, *step, rope);                  // k_pe (one head shared by all)
+        b.queryScale(q, H * qk, H * qk, *step, qscale);                          // llama-4 temperature on all of q
+        b.kvWrite(*kv_, layer, kva, kvWidth, kva + L, kvWidth, *step);
         if (form == AttentionForm::Expanded) {
-            b.mlaAttentionExpanded(q, H * qk, *kv_, static_cast<int>(l), in.batch, w.wkvB.get(), mla, attn_.get());
+            b.mlaAttentionExpanded(q, H * qk, *kv_, layer, *step, *w.wkvB, attn_);
         } else {
-            b.mlaAbsorbQuery(q, H * qk, w.wkvB.get(), mla, T, qLat_.get());  // q_lat: [T, H, L]
-            b.mlaAttentionAbsorbed(qLat_.get(), q, H * qk, *kv_, static_cast<int>(l), in.batch, mla, oLat_.get());
-            b.mlaAbsorbOutput(oLat_.get(), w.wkvB.get(), mla, T, attn_.get());  // attn: [T, H, v]
+            b.mlaAbsorbQuery(q, H * qk, *w.wkvB, T, qLat_);                            // q_lat: [T, H, L]
+            b.mlaAttentionAbsorbed(qLat_, q, H * qk, *kv_, layer, *step, mla, oLat_);  // o_lat: [T, H, L]
+            b.mlaAbsorbOutput(oLat_, *w.wkvB, T, attn_);                               // attn: [T, H, v]
         }
-        b.linear(*w.wo, attn_.get(), H * d.v, T, tmp_.get(), D);  // o: [T, D]
-        b.addInPlace(x, tmp_.get(), static_cast<size_t>(T) * D);
+        b.linear(*w.wo, attn_, H * d.v, T, tmp_, D);  // o: [T, D]
+        b.addInPlace(x, tmp_, static_cast<size_t>(T) * D);
         // ---- MoE ----
         b.rmsNorm(x, D, w.ffnNorm.get(), T, D, d.rmsEps, normed, D);
-        b.moe(w.moe, normed, T, D, tmp_.get());  // routed top-k + shared expert
-        b.addInPlace(x, tmp_.get(), static_cast<size_t>(T) * D);
+        b.moe(w.moe, normed, T, D, tmp_);  // routed top-k + shared expert
+        b.addInPlace(x, tmp_, static_cast<size_t>(T) * D);
     }
-    // ---- final norm and lm_head on the requested rows only ----
-    const int rows = in.numLogitRows;
-    if (rows == 0) return;
-    DeviceFloats selected(backend_.get(), static_cast<size_t>(rows) * D);
-    for (int r = 0; r < rows; ++r) {
-        const int row = in.logitRows[r];
-        if (row < 0 || row >= T) throw std::runtime_error("logit row " + std::to_string(row) + " out of range");
-        b.rmsNorm(x + static_cast<size_t>(row) * D, D, finalNorm_.get(), 1, D, d.rmsEps,
-                  selected.get() + static_cast<size_t>(r) * D, D);
+    // ---- final norm and lm_head on the requested rows only, logitRowsPerChunk rows at a time ----
+    for (int first = 0; first < in.numLogitRows; first += spec_.logitRowsPerChunk) {
+        const int rows = std::min(spec_.logitRowsPerChunk, in.numLogitRows - first);
+        b.gatherLogitRows(x, D, D, *step, first, rows, selected_);  // selected: [rows, D]
+        b.rmsNorm(selected_, D, finalNorm_.get(), rows, D, d.rmsEps, selected_, D);
+        b.linear(*lmHead_, selected_, D, rows, logits_, d.vocab);  // logits: [rows, vocab]
+        b.download(logits + static_cast<size_t>(first) * d.vocab, logits_, static_cast<size_t>(rows) * d.vocab);
     }
-    DeviceFloats out(backend_.get(), static_cast<size_t>(rows) * d.vocab);
-    b.linear(*lmHead_, selected.get(), D, rows, out.get(), d.vocab);  // logits: [rows, vocab]
-    b.download(logits, out.get(), static_cast<size_t>(rows) * d.vocab);
+    b.synchronize();
 }
 
 }  // namespace ms4

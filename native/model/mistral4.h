@@ -1,5 +1,6 @@
-// Mistral Small 4 on a Backend: the weights in backend layouts, the paged latent cache, and forward().
-// The forward is one readable sequence of backend calls (MODEL-SPEC §2), shared by every backend.
+// Mistral Small 4 on a Backend: the weights in backend layouts, the paged latent cache, the scratch arena, and
+// forward(). The forward is one readable sequence of backend calls (docs/model.md#forward-pass), shared by every
+// backend; the model receives its backend from outside (backend/create_backend.h) and never names a device.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -50,45 +51,44 @@ struct ExpertOwned {
 struct LayerWeights {
     DeviceFloats attentionNorm, qANorm, kvANorm, ffnNorm;
     std::unique_ptr<LinearWeights> wqA, wqB, wkvA, wo, router;
-    DeviceFloats wkvB;  // [H·(nope+v), L] float32, dequantized at load for the absorbed and expanded forms
+    std::unique_ptr<MlaUpWeights> wkvB;  // [H·(nope+v), L] for the absorbed and expanded forms
     std::vector<ExpertOwned> experts;
     ExpertOwned shared;
     MoeWeights moe;  // views into the above
 };
 
-enum class AttentionForm { Auto, Absorbed, Expanded };
-
-// One step's inputs (host arrays; see lib/native.ts NativeStepBatch).
-struct StepInputs {
-    const int32_t* tokens = nullptr;
-    const int32_t* positions = nullptr;
-    const int32_t* slotMapping = nullptr;
-    int numTokens = 0;
-    AttentionBatch batch;  // seqStarts, contextLens, blockTables (host)
-    const int32_t* logitRows = nullptr;
-    int numLogitRows = 0;
-    AttentionForm attention = AttentionForm::Auto;
-};
+// The two exact ways to compute MLA attention (docs/model.md#mla-attention). Production runs Absorbed for every
+// step, see Mistral4Model::forward; Expanded stays reachable for tests and benchmarks.
+enum class AttentionForm { Absorbed, Expanded };
 
 class Mistral4Model {
    public:
     using Progress = std::function<void(const char* phase, uint64_t done, uint64_t total)>;
     using Cancelled = std::function<bool()>;
 
-    // Builds the backend, repacks every weight out of the store (releasing source pages as it goes) and
-    // allocates the KV pool. Throws std::runtime_error naming the tensor or allocation that failed.
-    Mistral4Model(const ModelSpec& spec, const WeightStore& store, const Progress& progress,
-                  const Cancelled& cancelled);
+    // Prepares every weight out of the store through `backend` (releasing source pages as it goes), allocates the
+    // KV pool and the scratch arena. Throws std::runtime_error naming the tensor or allocation that failed.
+    Mistral4Model(const ModelSpec& spec, std::unique_ptr<Backend> backend, const WeightStore& store,
+                  const Progress& progress, const Cancelled& cancelled);
     ~Mistral4Model();
 
-    // Runs the forward for one step; writes logits [numLogitRows, vocab] to `logits` (host).
-    void forward(const StepInputs& in, float* logits);
+    // Runs the forward for one step; writes logits [numLogitRows, vocab] to `logits` (host). `form` overrides the
+    // attention form production uses (tests only).
+    void forward(const StepInputs& in, float* logits, AttentionForm form = kProductionAttention);
+
+    // Absorbed for every step: it is the only form whose per-token result does not depend on the other sequences
+    // of the step (its context partitions are a function of the token's own context length), which the engine's
+    // batch-invariance guarantee rests on — a sequence decodes the same tokens alone, batched, or after a
+    // preemption. The expanded form is cheaper for long prefills; it becomes a choice only once it is batch
+    // invariant too.
+    static constexpr AttentionForm kProductionAttention = AttentionForm::Absorbed;
 
     const ModelDims& dims() const { return spec_.dims; }
     const KvCacheShape& kvShape() const { return kv_->shape; }
     std::string kernelPath() const { return backend_->kernelPath(); }
     std::string nvfp4ActivationsName() const { return backend_->nvfp4ActivationsName(); }
     uint64_t weightBytes() const { return weightBytes_; }
+    uint64_t scratchBytes() const { return arena_.size() * sizeof(float); }
 
    private:
     ModelSpec spec_;
@@ -98,12 +98,13 @@ class Mistral4Model {
     std::vector<LayerWeights> layers_;
     std::unique_ptr<KvCache> kv_;
     uint64_t weightBytes_ = 0;
-    // Scratch, grown on demand.
-    int capacity_ = 0;
-    DeviceFloats x_, normed_, cq_, q_, kva_, qLat_, oLat_, attn_, tmp_;
+    // The scratch arena: one allocation, sized at load for spec.maxStepTokens tokens and
+    // spec.logitRowsPerChunk logit rows, carved into the activations below.
+    DeviceFloats arena_;
+    float *x_ = nullptr, *normed_ = nullptr, *cq_ = nullptr, *q_ = nullptr, *kva_ = nullptr, *qLat_ = nullptr,
+          *oLat_ = nullptr, *attn_ = nullptr, *tmp_ = nullptr, *selected_ = nullptr, *logits_ = nullptr;
 
-    void ensureScratch(int T);
-    AttentionForm chooseAttention(const StepInputs& in) const;
+    void allocateArena();
 };
 
 }  // namespace ms4

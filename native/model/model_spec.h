@@ -1,5 +1,6 @@
 // What the TypeScript load plan tells native code about the model: dimensions and, for every weight, which
-// tensors of the WeightStore hold it (lib/native.ts NativeModelSpec mirrors this).
+// tensors of the WeightStore hold it (lib/native.ts NativeModelSpec mirrors this). It describes the model only;
+// where and how it runs is the Backend's business (backend/create_backend.h).
 #pragma once
 #include <string>
 #include <vector>
@@ -60,10 +61,11 @@ struct ModelSpec {
     LinearRef embedding, lmHead;
     NormRef finalNorm;
     std::vector<LayerRef> layers;
-    int threads = 0;
-    std::string cpuPath;
-    std::string nvfp4Activations;  // "" = MS4_NVFP4_ACTIVATIONS, else the kernel path's default
     KvCacheShape kv;
+    // The largest step the engine sends (tokens) and the most logit rows computed at once: the scratch arena is
+    // sized for these at load, so no step allocates. Steps with more logit rows run the lm_head in chunks.
+    int maxStepTokens = 0;
+    int logitRowsPerChunk = 0;
 };
 
 }  // namespace ms4

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "ref/ref_ops.h"
+#include "backend/number_formats.h"
 
 namespace ms4 {
 
@@ -19,19 +19,6 @@ TensorDtype parseTensorDtype(const std::string& name) {
 
 namespace {
 
-float halfToFloat(uint16_t h) {
-    const int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    float v;
-    if (exp == 0) {
-        v = std::ldexp(static_cast<float>(man), -24);
-    } else if (exp == 31) {
-        v = man ? NAN : INFINITY;
-    } else {
-        v = std::ldexp(1.0f + man / 1024.0f, exp - 15);
-    }
-    return sign ? -v : v;
-}
-
 float floatAt(const uint8_t* p, TensorDtype dtype, size_t i) {
     switch (dtype) {
         case TensorDtype::F32: {
@@ -42,7 +29,7 @@ float floatAt(const uint8_t* p, TensorDtype dtype, size_t i) {
         case TensorDtype::BF16: {
             uint16_t v;
             std::memcpy(&v, p + 2 * i, 2);
-            return ref::bf16ToFloat(v);
+            return bf16ToFloat(v);
         }
         case TensorDtype::F16: {
             uint16_t v;
@@ -100,7 +87,7 @@ LinearSource linearSource(const WeightStore& store, const LinearRef& ref, std::v
             } else {
                 scratch.resize(2 * n);
                 for (size_t i = 0; i < n; ++i) {
-                    const uint16_t b = ref::floatToBf16(floatAt(p, ref.weightDtype, i));
+                    const uint16_t b = floatToBf16(floatAt(p, ref.weightDtype, i));
                     std::memcpy(scratch.data() + 2 * i, &b, 2);
                 }
                 src.data = scratch.data();

@@ -57,4 +57,17 @@ std::vector<double> float64s(const Napi::Object& o, const char* key, const std::
     return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
 }
 
+std::vector<float> float32s(const Napi::Object& o, const char* key, const std::string& where, int64_t expected) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        throw Napi::TypeError::New(o.Env(), where + "." + key + " must be a Float32Array");
+    }
+    Napi::Float32Array a = v.As<Napi::Float32Array>();
+    if (expected >= 0 && static_cast<int64_t>(a.ElementLength()) != expected) {
+        throw Napi::RangeError::New(o.Env(), where + "." + key + " must have " + std::to_string(expected) +
+                                                 " elements, has " + std::to_string(a.ElementLength()));
+    }
+    return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
+}
+
 }  // namespace ms4::js

@@ -16,5 +16,7 @@ Napi::Object object(const Napi::Object& o, const char* key, const std::string& w
 // Copies an Int32Array field; `expected` < 0 means any length.
 std::vector<int32_t> int32s(const Napi::Object& o, const char* key, const std::string& where, int64_t expected = -1);
 std::vector<double> float64s(const Napi::Object& o, const char* key, const std::string& where);
+// Copies a Float32Array field; `expected` < 0 means any length.
+std::vector<float> float32s(const Napi::Object& o, const char* key, const std::string& where, int64_t expected = -1);
 
 }  // namespace ms4::js

@@ -16,12 +16,14 @@ namespace {
 
 class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
    public:
-    LoadWorker(Napi::Env env, ModelObject* owner, WeightsObject* weights, ModelSpec spec, Napi::Function onProgress)
+    LoadWorker(Napi::Env env, ModelObject* owner, WeightsObject* weights, ModelSpec spec, BackendOptions backend,
+               Napi::Function onProgress)
         : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "ms4:model-load"),
           deferred_(Napi::Promise::Deferred::New(env)),
           owner_(owner),
           store_(weights->store()),
-          spec_(std::move(spec)) {
+          spec_(std::move(spec)),
+          backend_(std::move(backend)) {
         ownerRef_ = Napi::Persistent(owner->Value());
         weightsRef_ = Napi::Persistent(weights->Value());
         if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
@@ -35,7 +37,7 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
                 progress.Send(&ev, 1);
             };
             auto cancelled = [&]() { return owner_->cancel().load(); };
-            model_ = std::make_shared<Mistral4Model>(spec_, *store_, report, cancelled);
+            model_ = std::make_shared<Mistral4Model>(spec_, createBackend(backend_), *store_, report, cancelled);
         } catch (const std::exception& e) {
             SetError(e.what());
         } catch (...) {
@@ -62,15 +64,17 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     Napi::FunctionReference onProgress_;
     std::shared_ptr<WeightStore> store_;
     ModelSpec spec_;
+    BackendOptions backend_;
     std::shared_ptr<Mistral4Model> model_;
 };
 
 // The step's arrays, copied out of JS (the JS side may reuse its buffers while the worker runs).
 struct StepData {
-    std::vector<int32_t> tokens, positions, seqStarts, contextLens, blockTables, slotMapping, logitRows;
+    std::vector<int32_t> tokens, positions, seqStarts, contextLens, blockTables, slotMapping, logitRows, inputRows;
+    std::vector<float> inputEmbeddings;  // [inputRows.size(), hidden]
     int maxBlocksPerSeq = 0;
     bool returnLogits = false;
-    AttentionForm attention = AttentionForm::Auto;
+    AttentionForm attention = Mistral4Model::kProductionAttention;
     bool sample = false;
     std::unique_ptr<SamplingStorage> samplingStorage;
     SamplingBatch sampling;
@@ -93,13 +97,25 @@ StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
     s.blockTables = js::int32s(o, "blockTables", w, S * s.maxBlocksPerSeq);
     s.logitRows = js::int32s(o, "logitRows", w);
     s.returnLogits = js::boolean(o, "returnLogits");
-    const std::string form = o.Get("attention").IsString() ? js::string(o, "attention", w) : "auto";
-    if (form == "absorbed") {
-        s.attention = AttentionForm::Absorbed;
-    } else if (form == "expanded") {
-        s.attention = AttentionForm::Expanded;
-    } else if (form != "auto") {
-        throw Napi::TypeError::New(env, "batch.attention must be auto, absorbed or expanded");
+    // Tests may force the other attention form; production leaves it to the model
+    // (Mistral4Model::kProductionAttention).
+    if (o.Has("attention") && !o.Get("attention").IsUndefined()) {
+        const std::string form = js::string(o, "attention", w);
+        if (form == "absorbed") {
+            s.attention = AttentionForm::Absorbed;
+        } else if (form == "expanded") {
+            s.attention = AttentionForm::Expanded;
+        } else {
+            throw Napi::TypeError::New(env, "batch.attention must be absorbed or expanded");
+        }
+    }
+    if (o.Has("inputRows") && !o.Get("inputRows").IsUndefined() && !o.Get("inputRows").IsNull()) {
+        s.inputRows = js::int32s(o, "inputRows", w);
+        s.inputEmbeddings =
+            js::float32s(o, "inputEmbeddings", w, static_cast<int64_t>(s.inputRows.size()) * m.dims().hidden);
+        for (int32_t r : s.inputRows) {
+            if (r < 0 || r >= T) throw Napi::RangeError::New(env, "batch.inputRows holds a row outside the step");
+        }
     }
 
     const KvCacheShape& kv = m.kvShape();
@@ -163,22 +179,24 @@ class StepWorker : public Napi::AsyncWorker {
     void Execute() override {
         try {
             StepInputs in;
+            in.numTokens = static_cast<int>(data_.tokens.size());
             in.tokens = data_.tokens.data();
             in.positions = data_.positions.data();
             in.slotMapping = data_.slotMapping.data();
-            in.numTokens = static_cast<int>(data_.tokens.size());
-            in.batch.numTokens = in.numTokens;
-            in.batch.numSeqs = static_cast<int>(data_.contextLens.size());
-            in.batch.seqStarts = data_.seqStarts.data();
-            in.batch.contextLens = data_.contextLens.data();
-            in.batch.blockTables = data_.blockTables.data();
-            in.batch.maxBlocksPerSeq = data_.maxBlocksPerSeq;
-            in.logitRows = data_.logitRows.data();
+            in.numSeqs = static_cast<int>(data_.contextLens.size());
+            in.seqStarts = data_.seqStarts.data();
+            in.contextLens = data_.contextLens.data();
+            in.blockTables = data_.blockTables.data();
+            in.maxBlocksPerSeq = data_.maxBlocksPerSeq;
             in.numLogitRows = static_cast<int>(data_.logitRows.size());
-            in.attention = data_.attention;
+            in.logitRows = data_.logitRows.data();
+            in.numInputRows = static_cast<int>(data_.inputRows.size());
+            in.inputRows = data_.inputRows.data();
+            in.inputEmbeddings = data_.inputEmbeddings.data();
+            in.embeddingWidth = model_->dims().hidden;
             const int vocab = model_->dims().vocab;
             logits_.resize(data_.logitRows.size() * static_cast<size_t>(vocab));
-            model_->forward(in, logits_.data());
+            model_->forward(in, logits_.data(), data_.attention);
             if (data_.sample && in.numLogitRows > 0) {
                 sampleRows(logits_.data(), in.numLogitRows, vocab, data_.sampling, sampled_);
             }
@@ -250,17 +268,19 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
     if (model_ || busy_) throw Napi::Error::New(env, "NativeModel is already loaded or loading");
-    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
-        throw Napi::TypeError::New(env, "load(weights, spec): expected a NativeWeights and a spec object");
+    if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
+        throw Napi::TypeError::New(
+            env, "load(weights, spec, backend): expected a NativeWeights, a spec and backend options");
     }
     WeightsObject* weights = WeightsObject::FromValue(info[0]);
-    if (!weights) throw Napi::TypeError::New(env, "load(weights, spec): weights must be a NativeWeights");
+    if (!weights) throw Napi::TypeError::New(env, "load(weights, spec, backend): weights must be a NativeWeights");
     ModelSpec spec = parseModelSpec(info[1].As<Napi::Object>(), weights->store()->tensorCount());
+    BackendOptions backend = parseBackendOptions(info[2].As<Napi::Object>());
     Napi::Function onProgress;
-    if (info.Length() > 2 && info[2].IsFunction()) onProgress = info[2].As<Napi::Function>();
+    if (info.Length() > 3 && info[3].IsFunction()) onProgress = info[3].As<Napi::Function>();
     busy_ = true;
     cancel_ = false;
-    auto* worker = new LoadWorker(env, this, weights, std::move(spec), onProgress);
+    auto* worker = new LoadWorker(env, this, weights, std::move(spec), std::move(backend), onProgress);
     Napi::Promise p = worker->promise();
     worker->Queue();
     return p;
@@ -289,6 +309,7 @@ Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     o.Set("kernelPath", model_->kernelPath());
     o.Set("nvfp4Activations", model_->nvfp4ActivationsName());
     o.Set("weightBytes", static_cast<double>(model_->weightBytes()));
+    o.Set("scratchBytes", static_cast<double>(model_->scratchBytes()));
     o.Set("kvBytes", static_cast<double>(kv.bytes()));
     o.Set("numBlocks", kv.numBlocks);
     o.Set("blockSize", kv.blockSize);

@@ -130,9 +130,6 @@ ModelSpec parseModelSpec(const Napi::Object& s, size_t count) {
         }
         spec.layers.push_back(std::move(l));
     }
-    spec.threads = js::integer(s, "threads", "spec", 0, 4096);
-    spec.cpuPath = js::string(s, "cpuPath", "spec");
-    spec.nvfp4Activations = js::string(s, "nvfp4Activations", "spec");
     Napi::Object kv = js::object(s, "kvCache", "spec");
     spec.kv.layers = m.layers;
     spec.kv.numBlocks = js::integer(kv, "numBlocks", "spec.kvCache", 1, std::numeric_limits<int>::max());
@@ -142,7 +139,26 @@ ModelSpec parseModelSpec(const Napi::Object& s, size_t count) {
     const std::string dtype = js::string(kv, "dtype", "spec.kvCache");
     if (dtype != "bf16" && dtype != "f32") throw Napi::TypeError::New(env, "spec.kvCache.dtype must be bf16 or f32");
     spec.kv.dtype = dtype == "f32" ? KvDtype::F32 : KvDtype::BF16;
+    Napi::Object scratch = js::object(s, "scratch", "spec");
+    spec.maxStepTokens = js::integer(scratch, "maxStepTokens", "spec.scratch", 1, 1 << 20);
+    spec.logitRowsPerChunk = js::integer(scratch, "logitRowsPerChunk", "spec.scratch", 1, 1 << 16);
     return spec;
+}
+
+BackendOptions parseBackendOptions(const Napi::Object& o) {
+    BackendOptions b;
+    const std::string w = "backend";
+    b.device = js::string(o, "device", w);
+    if (b.device != "cpu" && b.device != "cuda")
+        throw Napi::TypeError::New(o.Env(), "backend.device must be cpu or cuda");
+    b.deviceIndex = js::integer(o, "deviceIndex", w, 0, 1024);
+    Napi::Object cpu = js::object(o, "cpu", w);
+    const std::string cw = "backend.cpu";
+    b.cpu.threads = js::integer(cpu, "threads", cw, 1, 4096);
+    b.cpu.path = js::string(cpu, "path", cw);
+    b.cpu.nvfp4Activations = js::string(cpu, "nvfp4Activations", cw);
+    b.cpu.hugePages = js::boolean(cpu, "hugePages");
+    return b;
 }
 
 }  // namespace ms4

@@ -28,7 +28,7 @@ void kvWrite(RefKvCache& cache, int layer, const float* latent, int latentStride
     }
 }
 
-void visibleEntries(const AttentionBatch& b, std::vector<int>& seqOfToken, std::vector<int>& visible) {
+void visibleEntries(const StepInputs& b, std::vector<int>& seqOfToken, std::vector<int>& visible) {
     seqOfToken.assign(b.numTokens, 0);
     visible.assign(b.numTokens, 0);
     for (int s = 0; s < b.numSeqs; ++s) {
@@ -41,7 +41,7 @@ void visibleEntries(const AttentionBatch& b, std::vector<int>& seqOfToken, std::
     }
 }
 
-int64_t slotOf(const AttentionBatch& b, int blockSize, int s, int j) {
+int64_t slotOf(const StepInputs& b, int blockSize, int s, int j) {
     const int block = b.blockTables[static_cast<size_t>(s) * b.maxBlocksPerSeq + j / blockSize];
     return static_cast<int64_t>(block) * blockSize + j % blockSize;
 }
@@ -63,7 +63,7 @@ void mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const M
 }
 
 void mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const RefKvCache& cache, int layer,
-                          const AttentionBatch& batch, const MlaDims& d, float* oLat) {
+                          const StepInputs& batch, const MlaDims& d, float* oLat) {
     std::vector<int> seqOf, visible;
     visibleEntries(batch, seqOf, visible);
     const int qk = d.nope + d.rope, L = d.latent;
@@ -112,8 +112,8 @@ void mlaAbsorbOutput(const float* oLat, const float* wkvb, const MlaDims& d, int
     }
 }
 
-void mlaAttentionExpanded(const float* q, int qTokenStride, const RefKvCache& cache, int layer,
-                          const AttentionBatch& batch, const float* wkvb, const MlaDims& d, float* out) {
+void mlaAttentionExpanded(const float* q, int qTokenStride, const RefKvCache& cache, int layer, const StepInputs& batch,
+                          const float* wkvb, const MlaDims& d, float* out) {
     std::vector<int> seqOf, visible;
     visibleEntries(batch, seqOf, visible);
     const int qk = d.nope + d.rope, L = d.latent, rowsPerHead = d.nope + d.v;

@@ -37,10 +37,10 @@ void kvWrite(RefKvCache& cache, int layer, const float* latent, int latentStride
              const int32_t* slotMapping, int T);
 void mlaAbsorbQuery(const float* q, int qTokenStride, const float* wkvb, const MlaDims& d, int T, float* qLat);
 void mlaAttentionAbsorbed(const float* qLat, const float* q, int qTokenStride, const RefKvCache& cache, int layer,
-                          const AttentionBatch& batch, const MlaDims& d, float* oLat);
+                          const StepInputs& batch, const MlaDims& d, float* oLat);
 void mlaAbsorbOutput(const float* oLat, const float* wkvb, const MlaDims& d, int T, float* out);
-void mlaAttentionExpanded(const float* q, int qTokenStride, const RefKvCache& cache, int layer,
-                          const AttentionBatch& batch, const float* wkvb, const MlaDims& d, float* out);
+void mlaAttentionExpanded(const float* q, int qTokenStride, const RefKvCache& cache, int layer, const StepInputs& batch,
+                          const float* wkvb, const MlaDims& d, float* out);
 
 struct RefExpert {
     LinearSource gate, up, down;
@@ -59,8 +59,8 @@ void moeRoute(const RefMoe& w, const float* x, int D, std::vector<int>& experts,
 void moe(const RefMoe& w, const float* x, int T, int D, float* y);
 
 // The cache entries visible to each new token: visible[t] and the sequence of token t.
-void visibleEntries(const AttentionBatch& batch, std::vector<int>& seqOfToken, std::vector<int>& visible);
+void visibleEntries(const StepInputs& batch, std::vector<int>& seqOfToken, std::vector<int>& visible);
 // Pool slot of entry j of sequence s.
-int64_t slotOf(const AttentionBatch& batch, int blockSize, int s, int j);
+int64_t slotOf(const StepInputs& batch, int blockSize, int s, int j);
 
 }  // namespace ms4::ref

@@ -44,7 +44,7 @@ export async function runSequence(model: Model, run: SequenceRun): Promise<Float
       logitRows: Int32Array.from(idx.map((_, k) => k)),
       returnLogits: true,
       sampling: null,
-      attention: run.attention ?? "auto",
+      ...(run.attention ? { attention: run.attention } : {}),
     });
     out.set(result.logits!, start * vocab);
     start = end;

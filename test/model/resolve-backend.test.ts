@@ -63,12 +63,15 @@ describe("resolveBackend", () => {
       device: "cpu",
       cpuPath: "avx2",
       nvfp4Activations: "int16",
+      hugePages: true,
     });
     expect(resolveBackend({}, AVX2_WITH_EMULATION, { MS4_CPU_PATH: "portable" })).toEqual({
       device: "cpu",
       cpuPath: "portable",
       nvfp4Activations: "f32",
+      hugePages: true,
     });
+    expect(resolveBackend({}, AVX2_WITH_EMULATION, { MS4_HUGE_PAGES: "0" }).hugePages).toBe(false);
     expect(
       resolveBackend({ cpuPath: "avx2" }, AVX2_WITH_EMULATION, { MS4_CPU_PATH: "portable" }).cpuPath,
     ).toBe("avx2");
@@ -94,6 +97,7 @@ describe("resolveBackend", () => {
       device: "cpu",
       cpuPath: "avx512-emulated",
       nvfp4Activations: "int16",
+      hugePages: true,
     });
   });
 

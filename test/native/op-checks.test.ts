@@ -1,4 +1,4 @@
-// Every CPU backend op against its reference op (native/napi/op_checks.cc), for each kernel path this CPU runs.
+// Every CPU backend op against its reference op (native/checks/), for each kernel path this CPU runs.
 import { describe, expect, test } from "vitest";
 import { type CpuKernelPath, loadNative } from "../../lib/native";
 
@@ -22,7 +22,8 @@ const opChecks = (): OpChecksFn => {
 const EXPECTED_OPS = [
   "linear",
   "nvfp4Repack",
-  "embedRows",
+  "embedTokens",
+  "gatherLogitRows",
   "rmsNorm",
   "ropeInterleaved",
   "queryScale",

@@ -28,17 +28,6 @@ const OUTSIDE_CITATIONS: readonly RegExp[] = [
   /\bshared[/]reference\b/,
 ];
 
-/**
- * Files that still cite outside notes and are being fixed on another branch; each entry names the section of
- * docs/ its citations should point to. Remove an entry once its file is fixed (a test below fails until then).
- */
-const KNOWN_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
-  ["native/model/mistral4.cc", "docs/model.md#forward-pass"],
-  ["native/model/mistral4.h", "docs/model.md#forward-pass"],
-  ["native/napi/op_checks.cc", "docs/cpu-backend.md#accuracy"],
-  ["native/cpu/cpu_backend.h", "docs/cpu-backend.md#weight-layouts"],
-]);
-
 /** Repository-relative paths (with "/") of every text file the checks read. */
 function scannedFiles(): string[] {
   const files: string[] = [];
@@ -103,29 +92,9 @@ describe("the repository cites nothing outside itself", () => {
     expect(files.some((f) => f.startsWith("test/repo/"))).toBe(true);
   });
 
-  test("no file outside the known exceptions cites the shared notes", () => {
-    const found = [...texts]
-      .filter(([path]) => !KNOWN_EXCEPTIONS.has(path))
-      .flatMap(([path, text]) => outsideCitations(path, text));
+  test("no file cites the shared notes", () => {
+    const found = [...texts].flatMap(([path, text]) => outsideCitations(path, text));
     expect(found).toEqual([]);
-  });
-
-  test("every known exception still cites a shared note (remove the entry once its file is fixed)", () => {
-    for (const path of KNOWN_EXCEPTIONS.keys()) {
-      const text = texts.get(path);
-      expect(text, `${path} no longer exists: remove it from KNOWN_EXCEPTIONS`).toBeDefined();
-      expect(
-        outsideCitations(path, text ?? "").length,
-        `${path} is fixed: remove it from KNOWN_EXCEPTIONS`,
-      ).toBeGreaterThan(0);
-    }
-  });
-
-  test("the section each known exception should cite exists", () => {
-    for (const target of KNOWN_EXCEPTIONS.values()) {
-      const [file = "", anchor = ""] = target.split("#");
-      expect(anchorsOf(file).has(anchor), target).toBe(true);
-    }
   });
 });
 

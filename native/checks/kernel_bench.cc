@@ -1,17 +1,18 @@
-// kernelBench: timings of the CPU backend's kernels on synthetic weights at real sizes, with the weights out of
-// cache (the call rotates over enough copies that the bytes touched exceed the L3 many times over).
+// Kernel benchmarks of any Backend on synthetic weights at real sizes, with the weights out of cache (each call
+// rotates over enough copies that the bytes touched exceed the L3 many times over), and the memory read bandwidth
+// they are compared with.
 //   "bandwidth": memory read bandwidth, every thread streaming its share of one buffer (vector loads, all lanes
 //                accumulated so no load can be elided); best of `passes`.
-//   "linear":    one CpuBackend::linear (GEMV at T = 1) of a [rows, cols] weight in format bf16 | fp8 | nvfp4.
-//   "moeLayer":  one CpuBackend::moe: 4 routed experts (router over exactly those 4, top-4) + the shared expert,
+//   "linear":    one Backend::linear (GEMV at T = 1) of a [rows, cols] weight in format bf16 | fp8 | nvfp4.
+//   "moeLayer":  one Backend::moe: 4 routed experts (router over exactly those 4, top-4) + the shared expert,
 //                gate/up [I, D] and down [D, I] each.
-//   "mlaDecode": one CpuBackend::mlaAttentionAbsorbed for `seqs` decoding tokens (default 1), each over a context
+//   "mlaDecode": one Backend::mlaAttentionAbsorbed for `seqs` decoding tokens (default 1), each over a context
 //                of `ctx` entries of a BF16 (or kv "f32") latent cache, block size 16, real dims (H 32, L 256,
 //                R 64); bytes = cache bytes read, flops = 2 · H · (2L + R) · ctx per token.
-// Params (all optional): threads, path ("portable" | "avx2"), act ("f32" | "int16" | "int8"), T, rows, cols, format,
-// D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters, bytes, passes.
-// Returns { bytes (per call), seconds (mean per call), bestSeconds, gbps, bestGbps, calls, ... }.
-#include "napi/bench_functions.h"
+// Params (all optional): threads, path ("portable" | "avx2" | "avx512"), act ("f32" | "int16" | "int8"), T, rows,
+// cols, format, D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters,
+// bytes, passes. Returns { bytes (per call), seconds (mean per call), bestSeconds, gbps, bestGbps, calls, ... }.
+#include "checks/kernel_bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,15 +24,36 @@
 #include <thread>
 #include <vector>
 
-#include "cpu/cpu_backend.h"
+#include "backend/create_backend.h"
+#include "checks/check_harness.h"
+#include "cpu/aligned.h"
 #include "cpu/cpu_features.h"
+#include "cpu/thread_pool.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define MS4_BENCH_AVX2 1
 #endif
 
-namespace ms4 {
+namespace ms4::checks {
+
+double BenchParams::num(const std::string& k, double d) const {
+    const auto it = nums.find(k);
+    return it == nums.end() ? d : it->second;
+}
+
+std::string BenchParams::str(const std::string& k, const std::string& d) const {
+    const auto it = strs.find(k);
+    return it == strs.end() ? d : it->second;
+}
+
+void BenchResult::set(const std::string& k, double v) { values.push_back({k, v, "", false}); }
+void BenchResult::set(const std::string& k, const std::string& v) { values.push_back({k, 0, v, true}); }
+double BenchResult::number(const std::string& k) const {
+    for (const Value& v : values)
+        if (v.key == k && !v.isString) return v.number;
+    throw std::runtime_error("kernelBench: no result " + k);
+}
 
 namespace {
 
@@ -46,19 +68,37 @@ uint64_t mix(uint64_t& s) {  // splitmix64
     return z ^ (z >> 31);
 }
 
-struct Params {
-    Napi::Object o;
-    double num(const char* k, double d) const {
-        if (o.IsEmpty() || !o.Has(k) || o.Get(k).IsUndefined()) return d;
-        if (!o.Get(k).IsNumber()) throw std::runtime_error(std::string("kernelBench: ") + k + " must be a number");
-        return o.Get(k).As<Napi::Number>().DoubleValue();
+// The `threads` param, else every hardware thread.
+int benchThreads(const BenchParams& p) {
+    const int threads = static_cast<int>(p.num("threads", 0));
+    return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// n values in [-1, 1] in steps of 1e-3.
+std::vector<float> randomFloats(size_t n, uint64_t seed) {
+    std::vector<float> v(n);
+    for (float& f : v) f = static_cast<float>(static_cast<int64_t>(mix(seed) % 2001) - 1000) * 1e-3f;
+    return v;
+}
+
+// Every slot of every layer of `cache`, written through the backend in chunks.
+void fillCache(Backend& be, KvCache& cache, uint64_t seed) {
+    const KvCacheShape& s = cache.shape;
+    const int slots = s.numBlocks * s.blockSize, chunk = 1 << 14;
+    std::vector<int32_t> mapping(chunk);
+    for (int layer = 0; layer < s.layers; ++layer) {
+        for (int first = 0; first < slots; first += chunk) {
+            const int n = std::min(chunk, slots - first);
+            for (int i = 0; i < n; ++i) mapping[i] = first + i;
+            StepInputs in;
+            in.numTokens = n;
+            in.slotMapping = mapping.data();
+            const std::unique_ptr<StepContext> step = be.beginStep(in);
+            BackendFloats values(be, randomFloats(static_cast<size_t>(n) * s.width(), seed++));
+            be.kvWrite(cache, layer, values.get(), s.width(), values.get() + s.latent, s.width(), *step);
+        }
     }
-    std::string str(const char* k, const std::string& d) const {
-        if (o.IsEmpty() || !o.Has(k) || o.Get(k).IsUndefined()) return d;
-        if (!o.Get(k).IsString()) throw std::runtime_error(std::string("kernelBench: ") + k + " must be a string");
-        return o.Get(k).As<Napi::String>().Utf8Value();
-    }
-};
+}
 
 // ---- memory read bandwidth ----
 #ifdef MS4_BENCH_AVX2
@@ -95,7 +135,7 @@ uint64_t readSumScalar(const uint8_t* p, size_t n) {
     return s;
 }
 
-Napi::Object benchBandwidth(Napi::Env env, const Params& p, int threads) {
+BenchResult benchBandwidth(const BenchParams& p, int threads) {
     const size_t bytes = static_cast<size_t>(p.num("bytes", 1024.0 * 1024 * 1024)) / 4096 * 4096;
     const int passes = std::max(1, static_cast<int>(p.num("passes", 5)));
     cpu::ThreadPool pool(threads);
@@ -128,15 +168,15 @@ Napi::Object benchBandwidth(Napi::Env env, const Params& p, int threads) {
         total += s;
         for (uint64_t v : sums) check += v;
     }
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("bytes", static_cast<double>(bytes));
-    r.Set("threads", threads);
-    r.Set("passes", passes);
-    r.Set("bestSeconds", best);
-    r.Set("seconds", total / passes);
-    r.Set("bestGbps", bytes / best / 1e9);
-    r.Set("gbps", bytes / (total / passes) / 1e9);
-    r.Set("checksum", static_cast<double>(check % 1000003));  // keeps every load observable
+    BenchResult r;
+    r.set("bytes", static_cast<double>(bytes));
+    r.set("threads", threads);
+    r.set("passes", passes);
+    r.set("bestSeconds", best);
+    r.set("seconds", total / passes);
+    r.set("bestGbps", bytes / best / 1e9);
+    r.set("gbps", bytes / (total / passes) / 1e9);
+    r.set("checksum", static_cast<double>(check % 1000003));  // keeps every load observable
     return r;
 }
 
@@ -190,43 +230,37 @@ WeightFormat parseFormat(const std::string& f) {
     throw std::runtime_error("kernelBench: unknown format \"" + f + "\" (bf16 | fp8 | nvfp4)");
 }
 
-std::unique_ptr<CpuBackend> makeBackend(const Params& p, int threads) {
-    const std::string path = resolveCpuPath(p.str("path", ""));
-    const cpu::CpuKernels& k = cpuKernelsFor(path);
-    const std::string act = p.str("act", "");
-    cpu::Nvfp4Activations a = resolveNvfp4Activations(path);
-    if (act == "f32")
-        a = cpu::Nvfp4Activations::F32;
-    else if (act == "int16")
-        a = cpu::Nvfp4Activations::Int16;
-    else if (act == "int8")
-        a = cpu::Nvfp4Activations::Int8;
-    else if (!act.empty())
-        throw std::runtime_error("kernelBench: act must be \"f32\", \"int16\" or \"int8\"");
-    return std::make_unique<CpuBackend>(threads, k, a);
+std::unique_ptr<Backend> makeBackend(const BenchParams& p) {
+    BackendOptions o;
+    o.device = "cpu";
+    o.cpu.threads = benchThreads(p);
+    o.cpu.path = p.str("path", "");
+    o.cpu.nvfp4Activations = p.str("act", "");
+    return createBackend(o);
 }
 
-void setCommon(Napi::Object r, const CpuBackend& be, size_t bytes, const std::vector<double>& times, size_t distinct) {
+void setCommon(BenchResult& r, const Backend& be, const BenchParams& p, size_t bytes, const std::vector<double>& times,
+               size_t distinct) {
     double total = 0, best = 1e30;
     for (double t : times) {
         total += t;
         best = std::min(best, t);
     }
     const double mean = total / times.size();
-    r.Set("kernelPath", be.kernelPath());
-    r.Set("act", cpu::nvfp4ActivationsName(be.nvfp4Activations()));
-    r.Set("threads", be.threads());
-    r.Set("bytes", static_cast<double>(bytes));
-    r.Set("distinctBytes", static_cast<double>(distinct));
-    r.Set("calls", static_cast<double>(times.size()));
-    r.Set("seconds", mean);
-    r.Set("bestSeconds", best);
-    r.Set("gbps", bytes / mean / 1e9);
-    r.Set("bestGbps", bytes / best / 1e9);
+    r.set("kernelPath", be.kernelPath());
+    r.set("act", be.nvfp4ActivationsName());
+    r.set("threads", benchThreads(p));
+    r.set("bytes", static_cast<double>(bytes));
+    r.set("distinctBytes", static_cast<double>(distinct));
+    r.set("calls", static_cast<double>(times.size()));
+    r.set("seconds", mean);
+    r.set("bestSeconds", best);
+    r.set("gbps", bytes / mean / 1e9);
+    r.set("bestGbps", bytes / best / 1e9);
 }
 
-Napi::Object benchLinear(Napi::Env env, const Params& p, int threads) {
-    auto be = makeBackend(p, threads);
+BenchResult benchLinear(const BenchParams& p) {
+    std::unique_ptr<Backend> be = makeBackend(p);
     const WeightFormat f = parseFormat(p.str("format", "nvfp4"));
     const int rows = static_cast<int>(p.num("rows", 4096)), cols = static_cast<int>(p.num("cols", 4096));
     const int T = static_cast<int>(p.num("T", 1));
@@ -238,33 +272,31 @@ Napi::Object benchLinear(Napi::Env env, const Params& p, int threads) {
         copies.push_back(be->prepareLinear(src.src));
         distinct += copies.back()->bytes;
     }
-    std::vector<float> x(static_cast<size_t>(T) * cols), y(static_cast<size_t>(T) * rows);
-    uint64_t s = 7;
-    for (float& v : x) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
-    for (auto& c : copies) be->linear(*c, x.data(), cols, T, y.data(), rows);  // warm-up: page faults, pool
+    BackendFloats x(*be, randomFloats(static_cast<size_t>(T) * cols, 7)), y(*be, static_cast<size_t>(T) * rows);
+    for (auto& c : copies) be->linear(*c, x.get(), cols, T, y.get(), rows);  // warm-up: page faults, pool
     const int iters = static_cast<int>(p.num("iters", std::max<double>(3 * copies.size(), 24)));
     std::vector<double> times;
     for (int i = 0; i < iters; ++i) {
         const auto t0 = Clock::now();
-        be->linear(*copies[i % copies.size()], x.data(), cols, T, y.data(), rows);
+        be->linear(*copies[i % copies.size()], x.get(), cols, T, y.get(), rows);
+        be->synchronize();
         times.push_back(secondsSince(t0));
     }
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("format", p.str("format", "nvfp4"));
-    r.Set("rows", rows);
-    r.Set("cols", cols);
-    r.Set("T", T);
-    setCommon(r, *be, copies[0]->bytes, times, distinct);
+    BenchResult r;
+    r.set("format", p.str("format", "nvfp4"));
+    r.set("rows", rows);
+    r.set("cols", cols);
+    r.set("T", T);
+    setCommon(r, *be, p, copies[0]->bytes, times, distinct);
     const double flops = 2.0 * rows * cols * T;
-    const double mean = r.Get("seconds").As<Napi::Number>().DoubleValue();
-    const double best = r.Get("bestSeconds").As<Napi::Number>().DoubleValue();
-    r.Set("gflops", flops / mean / 1e9);
-    r.Set("bestGflops", flops / best / 1e9);
+    const double mean = r.number("seconds"), best = r.number("bestSeconds");
+    r.set("gflops", flops / mean / 1e9);
+    r.set("bestGflops", flops / best / 1e9);
     return r;
 }
 
-Napi::Object benchMoe(Napi::Env env, const Params& p, int threads) {
-    auto be = makeBackend(p, threads);
+BenchResult benchMoe(const BenchParams& p) {
+    std::unique_ptr<Backend> be = makeBackend(p);
     const WeightFormat f = parseFormat(p.str("format", "nvfp4"));
     const int D = static_cast<int>(p.num("D", 4096)), I = static_cast<int>(p.num("I", 2048));
     const int T = static_cast<int>(p.num("T", 1));
@@ -302,29 +334,28 @@ Napi::Object benchMoe(Napi::Env env, const Params& p, int threads) {
         distinct += b;
         sets.push_back(std::move(set));
     }
-    std::vector<float> x(static_cast<size_t>(T) * D), y(x.size());
-    uint64_t s = 9;
-    for (float& v : x) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
-    for (auto& set : sets) be->moe(set->w, x.data(), T, D, y.data());
+    BackendFloats x(*be, randomFloats(static_cast<size_t>(T) * D, 9)), y(*be, static_cast<size_t>(T) * D);
+    for (auto& set : sets) be->moe(set->w, x.get(), T, D, y.get());
     const int iters = static_cast<int>(p.num("iters", std::max<double>(3 * sets.size(), 24)));
     std::vector<double> times;
     for (int i = 0; i < iters; ++i) {
         const auto t0 = Clock::now();
-        be->moe(sets[i % sets.size()]->w, x.data(), T, D, y.data());
+        be->moe(sets[i % sets.size()]->w, x.get(), T, D, y.get());
+        be->synchronize();
         times.push_back(secondsSince(t0));
     }
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("format", p.str("format", "nvfp4"));
-    r.Set("D", D);
-    r.Set("I", I);
-    r.Set("T", T);
-    r.Set("experts", 5);
-    setCommon(r, *be, perCall, times, distinct);
+    BenchResult r;
+    r.set("format", p.str("format", "nvfp4"));
+    r.set("D", D);
+    r.set("I", I);
+    r.set("T", T);
+    r.set("experts", 5);
+    setCommon(r, *be, p, perCall, times, distinct);
     return r;
 }
 
-Napi::Object benchMlaDecode(Napi::Env env, const Params& p, int threads) {
-    auto be = makeBackend(p, threads);
+BenchResult benchMlaDecode(const BenchParams& p) {
+    std::unique_ptr<Backend> be = makeBackend(p);
     const int ctx = static_cast<int>(p.num("ctx", 4096)), seqs = static_cast<int>(p.num("seqs", 1));
     const std::string kv = p.str("kv", "bf16");
     if (kv != "bf16" && kv != "f32") throw std::runtime_error("kernelBench: kv must be \"bf16\" or \"f32\"");
@@ -342,39 +373,31 @@ Napi::Object benchMlaDecode(Napi::Env env, const Params& p, int threads) {
     const double minBytes = p.num("minBytes", 256.0 * 1024 * 1024);
     const int sets = std::max(2, static_cast<int>(std::ceil(minBytes / bytesPerCall)));  // batches to rotate over
     shape.numBlocks = sets * seqs * blocksPerSeq;
-    std::unique_ptr<KvCache> cacheOwner = be->allocKvCache(shape);
-    const cpu::CpuKvCache& cache = asCpuKvCache(*cacheOwner);
-    uint64_t s = 11;
-    const size_t values = cache.layerValues();
-    if (shape.dtype == KvDtype::BF16) {
-        uint16_t* v = reinterpret_cast<uint16_t*>(cache.data.get());
-        for (size_t i = 0; i < values; ++i)
-            v[i] = static_cast<uint16_t>((mix(s) & 0x8000) | (0x3c00 + (mix(s) & 0x3ff)));
-    } else {
-        float* v = reinterpret_cast<float*>(cache.data.get());
-        for (size_t i = 0; i < values; ++i)
-            v[i] = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
-    }
+    std::unique_ptr<KvCache> cache = be->allocKvCache(shape);
+    fillCache(*be, *cache, 11);
     std::vector<int32_t> seqStarts(seqs + 1), contextLens(seqs, ctx);
     for (int i = 0; i <= seqs; ++i) seqStarts[i] = i;
+    // One step per batch of `seqs` sequences, each batch over its own blocks (the calls rotate over them).
     std::vector<std::vector<int32_t>> tables(sets, std::vector<int32_t>(static_cast<size_t>(seqs) * blocksPerSeq));
+    std::vector<std::unique_ptr<StepContext>> steps;
     for (int k = 0; k < sets; ++k) {
         for (size_t i = 0; i < tables[k].size(); ++i) tables[k][i] = static_cast<int32_t>(k * tables[k].size() + i);
+        StepInputs in;
+        in.numTokens = seqs;
+        in.numSeqs = seqs;
+        in.seqStarts = seqStarts.data();
+        in.contextLens = contextLens.data();
+        in.blockTables = tables[k].data();
+        in.maxBlocksPerSeq = blocksPerSeq;
+        steps.push_back(be->beginStep(in));
     }
     const int qk = d.nope + d.rope;
-    std::vector<float> q(static_cast<size_t>(seqs) * d.heads * qk),
-        qLat(static_cast<size_t>(seqs) * d.heads * d.latent), oLat(qLat.size());
-    for (float& v : q) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
-    for (float& v : qLat) v = static_cast<float>(static_cast<int64_t>(mix(s) % 2001) - 1000) * 1e-3f;
+    BackendFloats q(*be, randomFloats(static_cast<size_t>(seqs) * d.heads * qk, 12)),
+        qLat(*be, randomFloats(static_cast<size_t>(seqs) * d.heads * d.latent, 13)),
+        oLat(*be, static_cast<size_t>(seqs) * d.heads * d.latent);
     auto call = [&](int k) {
-        AttentionBatch b;
-        b.numTokens = seqs;
-        b.numSeqs = seqs;
-        b.seqStarts = seqStarts.data();
-        b.contextLens = contextLens.data();
-        b.blockTables = tables[k].data();
-        b.maxBlocksPerSeq = blocksPerSeq;
-        be->mlaAttentionAbsorbed(qLat.data(), q.data(), d.heads * qk, *cacheOwner, 0, b, d, oLat.data());
+        be->mlaAttentionAbsorbed(qLat.get(), q.get(), d.heads * qk, *cache, 0, *steps[k], d, oLat.get());
+        be->synchronize();
     };
     for (int k = 0; k < sets; ++k) call(k);  // warm-up
     const int iters = static_cast<int>(p.num("iters", std::max<double>(2 * sets, 16)));
@@ -385,43 +408,32 @@ Napi::Object benchMlaDecode(Napi::Env env, const Params& p, int threads) {
         times.push_back(secondsSince(t0));
     }
     const double flops = 2.0 * d.heads * (2.0 * d.latent + d.rope) * ctx * seqs;
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("format", kv);
-    r.Set("ctx", ctx);
-    r.Set("seqs", seqs);
-    r.Set("flops", flops);
-    setCommon(r, *be, bytesPerCall, times, static_cast<size_t>(sets) * bytesPerCall);
+    BenchResult r;
+    r.set("format", kv);
+    r.set("ctx", ctx);
+    r.set("seqs", seqs);
+    r.set("flops", flops);
+    setCommon(r, *be, p, bytesPerCall, times, static_cast<size_t>(sets) * bytesPerCall);
     double total = 0, best = 1e30;
     for (double t : times) {
         total += t;
         best = std::min(best, t);
     }
-    r.Set("gflops", flops / (total / times.size()) / 1e9);
-    r.Set("bestGflops", flops / best / 1e9);
+    r.set("gflops", flops / (total / times.size()) / 1e9);
+    r.set("bestGflops", flops / best / 1e9);
     return r;
 }
 
 }  // namespace
 
-Napi::Value KernelBench(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "kernelBench: name must be a string");
-    const std::string name = info[0].As<Napi::String>().Utf8Value();
-    Params p;
-    if (info.Length() > 1 && info[1].IsObject()) p.o = info[1].As<Napi::Object>();
-    try {
-        int threads = static_cast<int>(p.num("threads", 0));
-        if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        if (name == "bandwidth") return benchBandwidth(env, p, threads);
-        if (name == "linear") return benchLinear(env, p, threads);
-        if (name == "moeLayer") return benchMoe(env, p, threads);
-        if (name == "mlaDecode") return benchMlaDecode(env, p, threads);
-        throw std::runtime_error("unknown bench \"" + name + "\" (bandwidth | linear | moeLayer | mlaDecode)");
-    } catch (const Napi::Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw Napi::Error::New(env, std::string("kernelBench: ") + e.what());
+BenchResult runKernelBench(const std::string& name, const BenchParams& p) {
+    if (name == "bandwidth") {
+        return benchBandwidth(p, benchThreads(p));
     }
+    if (name == "linear") return benchLinear(p);
+    if (name == "moeLayer") return benchMoe(p);
+    if (name == "mlaDecode") return benchMlaDecode(p);
+    throw std::runtime_error("unknown bench \"" + name + "\" (bandwidth | linear | moeLayer | mlaDecode)");
 }
 
-}  // namespace ms4
+}  // namespace ms4::checks

@@ -1,10 +1,11 @@
-// Scalar number formats used by the CPU kernels (same definitions as ref/ref_weights.cc, docs/model.md#number-formats).
+// Scalar number formats of checkpoints and caches (docs/model.md#number-formats), for run-time code of any backend
+// and of the model's weight loading. ref/ref_weights.cc keeps its own independent definitions for the checks.
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-namespace ms4::cpu {
+namespace ms4 {
 
 inline float bf16ToFloat(uint16_t v) {
     const uint32_t bits = static_cast<uint32_t>(v) << 16;
@@ -29,6 +30,20 @@ inline float fp8e4m3ToFloat(uint8_t v) {
     return sign ? -mag : mag;
 }
 
+// IEEE half → float (exact).
+inline float halfToFloat(uint16_t h) {
+    const int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float v;
+    if (exp == 0) {
+        v = std::ldexp(static_cast<float>(man), -24);
+    } else if (exp == 31) {
+        v = man ? NAN : INFINITY;
+    } else {
+        v = std::ldexp(1.0f + man / 1024.0f, exp - 15);
+    }
+    return sign ? -v : v;
+}
+
 // E2M1 code (bit 3 = sign) → value.
 inline float e2m1ToFloat(uint8_t code) {
     static const float kMag[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
@@ -36,4 +51,4 @@ inline float e2m1ToFloat(uint8_t code) {
     return (code & 8) ? -m : m;
 }
 
-}  // namespace ms4::cpu
+}  // namespace ms4

@@ -1,0 +1,17 @@
+#include "backend/create_backend.h"
+
+#include <stdexcept>
+
+#include "cpu/cpu_backend.h"
+
+namespace ms4 {
+
+std::unique_ptr<Backend> createBackend(const BackendOptions& options) {
+    if (options.device == "cpu") return createCpuBackend(options.cpu);
+    if (options.device == "cuda") {
+        throw std::runtime_error("device \"cuda\": the CUDA backend does not run models yet in this version");
+    }
+    throw std::runtime_error("unknown device \"" + options.device + "\" (expected \"cpu\" or \"cuda\")");
+}
+
+}  // namespace ms4
