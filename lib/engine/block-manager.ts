@@ -10,6 +10,8 @@
  * while it sits in the free list: free blocks with no cached content are reused first, cached ones in
  * least-recently-freed order (a block is evicted, i.e. forgets its hash, only when it is taken for new
  * content). Lookups verify the stored tokens and parent hash, so a hash collision can never alias content.
+ * Entries fed by input embeddings (lib/engine/input-embeddings.ts) add their rows' content keys to the hash and
+ * to the verification, so the same token ids with different rows never share a block.
  *
  * Misuse (freeing a free block, growing past the pool) throws: it is an engine bug.
  */
@@ -26,6 +28,8 @@ export interface HashedTokens {
   readonly startPosition: number;
   readonly numTokens: number;
   tokenAt(i: number): number;
+  /** Content key of entry i's input embedding, 0 for a plain token (lib/engine/input-embeddings.ts). */
+  inputKeyAt?(i: number): number;
   /** Chain hashes of the first full blocks, extended on demand by `BlockManager.hashes`. */
   readonly blockHashes: number[];
 }
@@ -48,6 +52,8 @@ export class BlockManager {
   private readonly parentOf: Float64Array;
   /** Tokens of each cached block, to verify lookups. */
   private readonly tokens: Int32Array;
+  /** Input-embedding content key of each cached entry (0 for plain tokens), compared like the tokens. */
+  private readonly inputKeys: Int32Array;
   private readonly byHash = new Map<number, number>();
   private cachedFree = 0;
   /** Blocks taken for new content that held cached content (evictions), for stats. */
@@ -68,6 +74,7 @@ export class BlockManager {
     this.hashOf = new Float64Array(numBlocks).fill(Number.NaN);
     this.parentOf = new Float64Array(numBlocks).fill(Number.NaN);
     this.tokens = new Int32Array(this.prefixCaching ? numBlocks * blockSize : 0);
+    this.inputKeys = new Int32Array(this.prefixCaching ? numBlocks * blockSize : 0);
     for (let b = 0; b < numBlocks; b++) this.pushBack(b);
   }
 
@@ -134,11 +141,19 @@ export class BlockManager {
     const bs = this.blockSize;
     const out = seq.blockHashes;
     if (count * bs > seq.numTokens) throw new Error("BlockManager.hashes: the sequence has too few tokens");
-    const block = new Int32Array(bs);
+    const block = new Int32Array(2 * bs);
     while (out.length < count) {
       const b = out.length;
-      for (let k = 0; k < bs; k++) block[k] = seq.tokenAt(b * bs + k);
-      out.push(chainHash(b === 0 ? rootHash(seq.startPosition) : out[b - 1]!, block));
+      let keyed = false;
+      for (let k = 0; k < bs; k++) {
+        block[k] = seq.tokenAt(b * bs + k);
+        const key = seq.inputKeyAt?.(b * bs + k) ?? 0;
+        block[bs + k] = key;
+        if (key !== 0) keyed = true;
+      }
+      // A block of plain tokens hashes its tokens only; one with input embeddings also its rows' keys.
+      const parent = b === 0 ? rootHash(seq.startPosition) : out[b - 1]!;
+      out.push(chainHash(parent, keyed ? block : block.subarray(0, bs)));
     }
     return out;
   }
@@ -158,7 +173,11 @@ export class BlockManager {
       const parent = i === 0 ? rootHash(seq.startPosition) : hashes[i - 1]!;
       if (this.parentOf[block] !== parent) break;
       let same = true;
-      for (let k = 0; k < bs && same; k++) same = this.tokens[block * bs + k] === seq.tokenAt(i * bs + k);
+      for (let k = 0; k < bs && same; k++) {
+        same =
+          this.tokens[block * bs + k] === seq.tokenAt(i * bs + k) &&
+          this.inputKeys[block * bs + k] === (seq.inputKeyAt?.(i * bs + k) ?? 0);
+      }
       if (!same) break;
       found.push(block);
     }
@@ -195,7 +214,10 @@ export class BlockManager {
     const hash = this.hashes(seq, index + 1)[index]!;
     if (!Number.isNaN(this.hashOf[block]!) || this.byHash.has(hash)) return;
     const bs = this.blockSize;
-    for (let k = 0; k < bs; k++) this.tokens[block * bs + k] = seq.tokenAt(index * bs + k);
+    for (let k = 0; k < bs; k++) {
+      this.tokens[block * bs + k] = seq.tokenAt(index * bs + k);
+      this.inputKeys[block * bs + k] = seq.inputKeyAt?.(index * bs + k) ?? 0;
+    }
     this.hashOf[block] = hash;
     this.parentOf[block] = index === 0 ? rootHash(seq.startPosition) : seq.blockHashes[index - 1]!;
     this.byHash.set(hash, block);

@@ -16,6 +16,7 @@ import { DisposedError, InvalidArgumentError } from "../errors";
 import type { NativeStepResult } from "../native";
 import { BlockManager } from "./block-manager";
 import { EventQueue } from "./event-queue";
+import { InputEmbeddings, type InputEmbeddingSpan } from "./input-embeddings";
 import { type PreparedStep, Runner, type RunStep } from "./runner";
 import type { SamplingParams } from "./sampling-params";
 import { type ScheduledStep, Scheduler } from "./scheduler";
@@ -45,6 +46,8 @@ export interface EngineOptions {
   readonly maxBufferedEvents?: number;
   /** Window of the tokens-per-second figures in stats(), in milliseconds (default 10 000). */
   readonly statsWindowMs?: number;
+  /** The model's hidden size: input-embedding rows must have this many values (checked when a request is added). */
+  readonly hiddenSize?: number;
 }
 
 export interface EngineGenerateRequest {
@@ -63,6 +66,8 @@ export interface EngineGenerateRequest {
   readonly constraint?: TokenConstraint | undefined;
   /** Keep going after EOS until maxTokens (benchmarks only: fixed-length outputs). */
   readonly ignoreEos?: boolean;
+  /** Prompt entries fed by given embeddings instead of their tokens' (images). */
+  readonly inputEmbeddings?: readonly InputEmbeddingSpan[] | undefined;
 }
 
 export interface EngineEvaluateRequest {
@@ -72,6 +77,8 @@ export interface EngineEvaluateRequest {
   /** RoPE position of the first token (default 0). */
   readonly startPosition?: number;
   readonly signal?: AbortSignal | undefined;
+  /** Prompt entries fed by given embeddings instead of their tokens' (images). */
+  readonly inputEmbeddings?: readonly InputEmbeddingSpan[] | undefined;
 }
 
 export interface TokenAlternative {
@@ -150,6 +157,7 @@ export class Engine {
   readonly scheduler: Scheduler;
   readonly runner: Runner;
   readonly maxContext: number;
+  private readonly hiddenSize: number | undefined;
   readonly vocabSize: number;
   readonly eosId: number;
   private readonly active = new Map<number, Active>();
@@ -183,6 +191,7 @@ export class Engine {
       runStep: options.runStep,
       ...(options.attention ? { attention: options.attention } : {}),
     });
+    this.hiddenSize = options.hiddenSize;
     this.maxContext = options.maxContext;
     this.vocabSize = options.vocabSize;
     this.eosId = options.eosId;
@@ -242,6 +251,7 @@ export class Engine {
         logits: "none",
         startPosition: 0,
         constraint: req.constraint,
+        inputEmbeddings: this.inputEmbeddings(req.inputEmbeddings, req.promptTokens.length),
       },
       req.onToken,
       req.signal,
@@ -258,11 +268,20 @@ export class Engine {
         sampling: null,
         logits: req.allPositions ? "all" : "last",
         startPosition: req.startPosition ?? 0,
+        inputEmbeddings: this.inputEmbeddings(req.inputEmbeddings, req.tokens.length),
       },
       undefined,
       req.signal,
       false,
     );
+  }
+
+  private inputEmbeddings(
+    spans: readonly InputEmbeddingSpan[] | undefined,
+    promptLength: number,
+  ): InputEmbeddings | undefined {
+    if (spans === undefined || spans.length === 0) return undefined;
+    return new InputEmbeddings(spans, promptLength, this.hiddenSize);
   }
 
   /** Aborts every request, refuses new ones, and resolves once no step is in flight. */

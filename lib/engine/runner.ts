@@ -58,6 +58,9 @@ export class Runner {
     const blockTables = new Int32Array(numSeqs * maxBlocksPerSeq);
     const logitRows: number[] = [];
     const rows: LogitRow[] = [];
+    // Rows fed by input embeddings: step row, then where its values come from.
+    const inputRows: number[] = [];
+    const inputSources: { rows: Float32Array; offset: number; width: number }[] = [];
 
     let t = 0;
     items.forEach(({ seq, numNew }, s) => {
@@ -73,6 +76,15 @@ export class Runner {
         tokens[t] = seq.tokenAt(j);
         positions[t] = seq.startPosition + j;
         slotMapping[t] = table[Math.floor(j / blockSize)]! * blockSize + (j % blockSize);
+        const input = seq.inputEmbeddings?.rowAt(j);
+        if (input !== undefined) {
+          inputRows.push(t);
+          inputSources.push({
+            rows: input.span.rows,
+            offset: input.index * input.span.width,
+            width: input.span.width,
+          });
+        }
         if (seq.logits === "all") {
           logitRows.push(t);
           rows.push({ seq, entry: j, sample: false });
@@ -111,6 +123,7 @@ export class Runner {
         returnLogits,
         sampling,
         ...(this.options.attention ? { attention: this.options.attention } : {}),
+        ...(inputRows.length > 0 ? packInputRows(inputRows, inputSources) : {}),
       },
       rows,
     };
@@ -137,4 +150,17 @@ function samplingRow(row: LogitRow): SamplingRowInput {
     draws: seq.outputTokens.length,
     mask: seq.constraint?.nextMask() ?? null,
   };
+}
+
+/** The step's input-embedding rows as one [rows × width] array. */
+function packInputRows(
+  rows: readonly number[],
+  sources: readonly { rows: Float32Array; offset: number; width: number }[],
+): { inputRows: Int32Array; inputEmbeddings: Float32Array } {
+  const width = sources[0]!.width;
+  const inputEmbeddings = new Float32Array(rows.length * width);
+  sources.forEach((s, i) => {
+    inputEmbeddings.set(s.rows.subarray(s.offset, s.offset + width), i * width);
+  });
+  return { inputRows: Int32Array.from(rows), inputEmbeddings };
 }

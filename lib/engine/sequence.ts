@@ -5,6 +5,7 @@
  * scheduler moves it between WAITING and RUNNING; the engine marks it FINISHED.
  */
 
+import type { InputEmbeddings } from "./input-embeddings";
 import type { SamplingParams } from "./sampling-params";
 
 export type SequenceStatus = "waiting" | "running" | "finished";
@@ -40,6 +41,8 @@ export interface SequenceInit {
   readonly startPosition: number;
   /** Optional restriction of the sampled tokens. */
   readonly constraint?: TokenConstraint | undefined;
+  /** Prompt entries whose first-layer input is given instead of their token's embedding. */
+  readonly inputEmbeddings?: InputEmbeddings | undefined;
 }
 
 export class Sequence {
@@ -51,6 +54,7 @@ export class Sequence {
   readonly logits: LogitsMode;
   readonly startPosition: number;
   readonly constraint: TokenConstraint | undefined;
+  readonly inputEmbeddings: InputEmbeddings | undefined;
 
   status: SequenceStatus = "waiting";
   finishReason: SequenceFinishReason | undefined;
@@ -83,6 +87,7 @@ export class Sequence {
     this.logits = init.logits;
     this.startPosition = init.startPosition;
     this.constraint = init.constraint;
+    this.inputEmbeddings = init.inputEmbeddings;
   }
 
   get promptLength(): number {
@@ -126,6 +131,13 @@ export class Sequence {
   tokenAt(i: number): number {
     const n = this.promptTokens.length;
     return i < n ? this.promptTokens[i]! : this.outputTokens[i - n]!;
+  }
+
+  /** Content key of entry `i`'s input embedding (0 when the entry is a plain token): part of its block's hash. */
+  inputKeyAt(i: number): number {
+    return this.inputEmbeddings === undefined || i >= this.promptTokens.length
+      ? 0
+      : this.inputEmbeddings.keyAt(i);
   }
 
   /** Prompt + output tokens as one array (for the repetition penalty). */

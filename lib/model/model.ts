@@ -89,6 +89,7 @@ export class Model implements AsyncDisposable {
       numBlocks: kv.numBlocks,
       blockSize: kv.blockSize,
       vocabSize: plan.config.vocabSize,
+      hiddenSize: plan.config.hiddenSize,
       eosId: tokenizer.eosId,
       maxContext: kv.maxContext,
       maxBatchSize: kv.maxBatchSize,
