@@ -156,7 +156,11 @@ void Mistral4Model::forward(const StepInputs& in, float* logits) {
     float *x = x_.get(), *normed = normed_.get(), *cq = cq_.get(), *q = q_.get(), *kva = kva_.get();
 
     b.embedRows(*embedding_, in.tokens, T, x);  // x: [T, D]
+    auto stopIfCancelled = [&] {
+        if (in.cancelled && in.cancelled()) throw std::runtime_error("aborted");
+    };
     for (size_t l = 0; l < layers_.size(); ++l) {
+        stopIfCancelled();
         const LayerWeights& w = layers_[l];
         // ---- MLA attention ----
         b.rmsNorm(x, D, w.attentionNorm.get(), T, D, d.rmsEps, normed, D);  // normed: [T, D]
@@ -179,6 +183,7 @@ void Mistral4Model::forward(const StepInputs& in, float* logits) {
         b.linear(*w.wo, attn_.get(), H * d.v, T, tmp_.get(), D);  // o: [T, D]
         b.addInPlace(x, tmp_.get(), static_cast<size_t>(T) * D);
         // ---- MoE ----
+        stopIfCancelled();
         b.rmsNorm(x, D, w.ffnNorm.get(), T, D, d.rmsEps, normed, D);
         b.moe(w.moe, normed, T, D, tmp_.get());  // routed top-k + shared expert
         b.addInPlace(x, tmp_.get(), static_cast<size_t>(T) * D);

@@ -68,6 +68,8 @@ struct StepInputs {
     const int32_t* logitRows = nullptr;
     int numLogitRows = 0;
     AttentionForm attention = AttentionForm::Auto;
+    // Polled before each layer's attention and MoE; true stops the step with "aborted" (KV writes left partial).
+    std::function<bool()> cancelled;
 };
 
 class Mistral4Model {

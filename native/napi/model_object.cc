@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "napi/env_state.h"
 #include "napi/js_args.h"
 #include "napi/model_spec_parse.h"
 #include "napi/progress_events.h"
+#include "napi/safe_settle.h"
 #include "napi/sampling_batch.h"
 #include "napi/weights_object.h"
 
@@ -14,27 +16,30 @@ namespace ms4 {
 
 namespace {
 
+// Completions never throw and settle nothing once the environment is shutting down (napi/safe_settle.h);
+// the work holds the shared ModelState and WeightStore, never the JS objects, and stops early when
+// TeardownWatch sees its environment shutting down.
 class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
    public:
     LoadWorker(Napi::Env env, ModelObject* owner, WeightsObject* weights, ModelSpec spec, Napi::Function onProgress)
         : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "ms4:model-load"),
           deferred_(Napi::Promise::Deferred::New(env)),
-          owner_(owner),
+          state_(owner->state()),
           store_(weights->store()),
-          spec_(std::move(spec)) {
-        ownerRef_ = Napi::Persistent(owner->Value());
-        weightsRef_ = Napi::Persistent(weights->Value());
+          spec_(std::move(spec)),
+          watch_(EnvState::of(env)) {
         if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
     }
     Napi::Promise promise() { return deferred_.Promise(); }
 
     void Execute(const ExecutionProgress& progress) override {
+        watch_.start();
         try {
             auto report = [&](const char* phase, uint64_t done, uint64_t total) {
                 ProgressEvent ev{phase, static_cast<double>(done), static_cast<double>(total)};
                 progress.Send(&ev, 1);
             };
-            auto cancelled = [&]() { return owner_->cancel().load(); };
+            auto cancelled = [&]() { return state_->cancel.load() || watch_.stopping(); };
             model_ = std::make_shared<Mistral4Model>(spec_, *store_, report, cancelled);
         } catch (const std::exception& e) {
             SetError(e.what());
@@ -46,22 +51,22 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
         deliverProgress(Env(), onProgress_, data, count);
     }
     void OnOK() override {
-        owner_->setModel(std::move(model_));
-        owner_->busy() = false;
-        deferred_.Resolve(Env().Undefined());
+        state_->model = std::move(model_);
+        state_->busy = false;
+        resolveSafely(Env(), deferred_, [&] { return Env().Undefined(); });
     }
     void OnError(const Napi::Error& e) override {
-        owner_->busy() = false;
-        deferred_.Reject(e.Value());
+        state_->busy = false;
+        rejectSafely(Env(), deferred_, e);
     }
 
    private:
     Napi::Promise::Deferred deferred_;
-    ModelObject* owner_;
-    Napi::ObjectReference ownerRef_, weightsRef_;
+    std::shared_ptr<ModelState> state_;
     Napi::FunctionReference onProgress_;
     std::shared_ptr<WeightStore> store_;
     ModelSpec spec_;
+    TeardownWatch watch_;
     std::shared_ptr<Mistral4Model> model_;
 };
 
@@ -153,16 +158,17 @@ class StepWorker : public Napi::AsyncWorker {
     StepWorker(Napi::Env env, ModelObject* owner, StepData data)
         : Napi::AsyncWorker(env, "ms4:step"),
           deferred_(Napi::Promise::Deferred::New(env)),
-          owner_(owner),
+          state_(owner->state()),
           model_(owner->model()),
-          data_(std::move(data)) {
-        ownerRef_ = Napi::Persistent(owner->Value());
-    }
+          data_(std::move(data)),
+          watch_(EnvState::of(env)) {}
     Napi::Promise promise() { return deferred_.Promise(); }
 
     void Execute() override {
+        watch_.start();
         try {
             StepInputs in;
+            in.cancelled = [this] { return watch_.stopping(); };
             in.tokens = data_.tokens.data();
             in.positions = data_.positions.data();
             in.slotMapping = data_.slotMapping.data();
@@ -189,8 +195,16 @@ class StepWorker : public Napi::AsyncWorker {
         }
     }
     void OnOK() override {
-        owner_->busy() = false;
-        Napi::Env env = Env();
+        state_->busy = false;
+        resolveSafely(Env(), deferred_, [this] { return makeResult(Env()); });
+    }
+    void OnError(const Napi::Error& e) override {
+        state_->busy = false;
+        rejectSafely(Env(), deferred_, e);
+    }
+
+   private:
+    Napi::Object makeResult(Napi::Env env) const {
         Napi::Object result = Napi::Object::New(env);
         if (data_.returnLogits) {
             Napi::Float32Array logits = Napi::Float32Array::New(env, logits_.size());
@@ -215,19 +229,14 @@ class StepWorker : public Napi::AsyncWorker {
             result.Set("topIds", ints(sampled_.topIds));
             result.Set("topLogprobs", floats(sampled_.topLogprobs));
         }
-        deferred_.Resolve(result);
-    }
-    void OnError(const Napi::Error& e) override {
-        owner_->busy() = false;
-        deferred_.Reject(e.Value());
+        return result;
     }
 
-   private:
     Napi::Promise::Deferred deferred_;
-    ModelObject* owner_;
-    Napi::ObjectReference ownerRef_;
+    std::shared_ptr<ModelState> state_;
     std::shared_ptr<Mistral4Model> model_;
     StepData data_;
+    TeardownWatch watch_;
     std::vector<float> logits_;
     SampleResult sampled_;
 };
@@ -249,7 +258,7 @@ ModelObject::ModelObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
 Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
-    if (model_ || busy_) throw Napi::Error::New(env, "NativeModel is already loaded or loading");
+    if (state_->model || state_->busy) throw Napi::Error::New(env, "NativeModel is already loaded or loading");
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
         throw Napi::TypeError::New(env, "load(weights, spec): expected a NativeWeights and a spec object");
     }
@@ -258,8 +267,8 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
     ModelSpec spec = parseModelSpec(info[1].As<Napi::Object>(), weights->store()->tensorCount());
     Napi::Function onProgress;
     if (info.Length() > 2 && info[2].IsFunction()) onProgress = info[2].As<Napi::Function>();
-    busy_ = true;
-    cancel_ = false;
+    state_->busy = true;
+    state_->cancel = false;
     auto* worker = new LoadWorker(env, this, weights, std::move(spec), onProgress);
     Napi::Promise p = worker->promise();
     worker->Queue();
@@ -269,12 +278,12 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
 Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
-    if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
-    if (busy_) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
+    if (!state_->model) throw Napi::Error::New(env, "NativeModel is not loaded");
+    if (state_->busy) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
     if (info.Length() < 1 || !info[0].IsObject())
         throw Napi::TypeError::New(env, "step(batch): batch must be an object");
-    StepData data = parseStep(info[0].As<Napi::Object>(), *model_);
-    busy_ = true;
+    StepData data = parseStep(info[0].As<Napi::Object>(), *state_->model);
+    state_->busy = true;
     auto* worker = new StepWorker(env, this, std::move(data));
     Napi::Promise p = worker->promise();
     worker->Queue();
@@ -283,12 +292,13 @@ Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
-    const KvCacheShape& kv = model_->kvShape();
+    const std::shared_ptr<Mistral4Model>& model = state_->model;
+    if (!model) throw Napi::Error::New(env, "NativeModel is not loaded");
+    const KvCacheShape& kv = model->kvShape();
     Napi::Object o = Napi::Object::New(env);
-    o.Set("kernelPath", model_->kernelPath());
-    o.Set("nvfp4Activations", model_->nvfp4ActivationsName());
-    o.Set("weightBytes", static_cast<double>(model_->weightBytes()));
+    o.Set("kernelPath", model->kernelPath());
+    o.Set("nvfp4Activations", model->nvfp4ActivationsName());
+    o.Set("weightBytes", static_cast<double>(model->weightBytes()));
     o.Set("kvBytes", static_cast<double>(kv.bytes()));
     o.Set("numBlocks", kv.numBlocks);
     o.Set("blockSize", kv.blockSize);
@@ -296,11 +306,11 @@ Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelObject::Dispose(const Napi::CallbackInfo& info) {
-    if (busy_) {
-        cancel_ = true;
+    if (state_->busy) {
+        state_->cancel = true;
         throw Napi::Error::New(info.Env(), "NativeModel is busy; await the running load or step before dispose");
     }
-    model_.reset();
+    state_->model.reset();
     disposed_ = true;
     return info.Env().Undefined();
 }

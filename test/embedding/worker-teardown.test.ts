@@ -15,6 +15,7 @@ import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import {
   type GcReport,
   REQUESTED_EXIT_CODE,
+  type StopTiming,
   type TeardownScenarioName,
   type WorkerCyclesReport,
 } from "./fixtures/teardown-protocol";
@@ -155,14 +156,51 @@ describe("an environment ending while native work is in flight", () => {
     expectCleanExit(await runChild("main-exit-during-model-load"), REQUESTED_EXIT_CODE);
   });
 
-  test("a NativeModel unreachable from JS is kept alive by its running step and collected after it", async () => {
+  test("a NativeModel collected while its step runs: the step still resolves with its logits", async () => {
     const run = await runChild("main-gc-during-step", { nodeFlags: ["--expose-gc"] });
     expectCleanExit(run, 0);
     expect(lastLine<GcReport>(run)).toEqual({
       logitsLength: 1,
       finiteLogits: true,
-      collectedWhileInFlight: false,
-      collectedAfterSettle: true,
+      collectedWhileInFlight: true,
     } satisfies GcReport);
+  });
+});
+
+describe("a long step stops early when its environment ends", () => {
+  // The step is polled before each layer's attention and MoE (2 layers in the tiny model); an uninterrupted
+  // run of the same step in the same process is the yardstick.
+  function stopDelay(
+    timing: StopTiming | undefined,
+    exitedAt: number,
+  ): { delayMs: number; baselineMs: number } {
+    if (!timing) throw new Error("the child reported no timing");
+    return { delayMs: exitedAt - timing.endRequestedAt, baselineMs: timing.baselineMs };
+  }
+
+  test("worker.terminate(): the ping finds the environment gone and the step stops at the next poll", async () => {
+    const run = await runChild("worker-terminate-during-long-step");
+    expectWorkersEndedInFlight(run, TERMINATED_WORKER_EXIT_CODE);
+    const timing = lastLine<WorkerCyclesReport>(run).cycles[0]?.timing;
+    const { delayMs, baselineMs } = stopDelay(timing, timing?.exitedAt ?? Number.NaN);
+    // The first ping goes out at the second poll (after layer 0's attention), so the step stops at the third,
+    // about halfway through.
+    expect(delayMs).toBeLessThan(0.9 * baselineMs);
+  });
+
+  test("process.exit() in a worker: the 'exit' listener stops the step at once", async () => {
+    const run = await runChild("worker-exit-during-long-step");
+    expectWorkersEndedInFlight(run, REQUESTED_EXIT_CODE);
+    const timing = lastLine<WorkerCyclesReport>(run).cycles[0]?.timing;
+    const { delayMs, baselineMs } = stopDelay(timing, timing?.exitedAt ?? Number.NaN);
+    expect(delayMs).toBeLessThan(0.5 * baselineMs);
+  });
+
+  test("process.exit() in the main thread exits with its code without waiting for the step", async () => {
+    const run = await runChild("main-exit-during-long-step");
+    const exitedAt = Date.now();
+    expectCleanExit(run, REQUESTED_EXIT_CODE);
+    const { delayMs, baselineMs } = stopDelay(lastLine<StopTiming>(run), exitedAt);
+    expect(delayMs).toBeLessThan(0.5 * baselineMs);
   });
 });
