@@ -135,6 +135,12 @@ describe("an environment ending while native work is in flight", () => {
     expectWorkersEndedInFlight(await runChild("worker-exit-during-weights-load"), REQUESTED_EXIT_CODE);
   });
 
+  test("worker.terminate() during a synchronous binding call (kernelBench) leaves the process running", async () => {
+    const run = await runChild("worker-terminate-during-sync-call");
+    expectWorkersEndedInFlight(run, TERMINATED_WORKER_EXIT_CODE);
+    expect(lastLine<WorkerCyclesReport>(run).cycles[0]?.messages).toEqual(["queued:1"]);
+  });
+
   test("20 workers in a row, each terminated during a step, all end cleanly", async () => {
     expectWorkersEndedInFlight(
       await runChild("worker-terminate-during-step", { cycles: 20 }),
