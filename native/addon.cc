@@ -1,6 +1,7 @@
-// Module entry: registers the addon's classes and functions, nothing else.
+// Module entry: registers the addon's classes and functions and its per-environment state, nothing else.
 #include <napi.h>
 
+#include "napi/env_state.h"
 #include "napi/kernel_bench_binding.h"
 #include "napi/model_object.h"
 #include "napi/op_checks_binding.h"
@@ -12,7 +13,10 @@ namespace {
 
 constexpr int kAbiVersion = 2;  // bumped whenever the JS-visible binding changes shape
 
+// Runs once per environment that loads the addon (the main thread and each worker thread): everything
+// per-environment lives in EnvState, nothing in globals.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    ms4::EnvState::install(env);
     exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
     exports.Set("NativeWeights", ms4::WeightsObject::Define(env));
     exports.Set("systemInfo", Napi::Function::New(env, ms4::SystemInfo, "systemInfo"));

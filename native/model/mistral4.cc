@@ -136,7 +136,7 @@ void Mistral4Model::allocateArena() {
     }
 }
 
-void Mistral4Model::forward(const StepInputs& in, float* logits, AttentionForm form) {
+void Mistral4Model::forward(const StepInputs& in, float* logits, AttentionForm form, const Cancelled& cancelled) {
     const ModelDims& d = spec_.dims;
     const int T = in.numTokens, D = d.hidden, H = d.heads, L = d.kvLora, R = d.rope;
     const int qk = d.nope + R, kvWidth = L + R;
@@ -156,7 +156,11 @@ void Mistral4Model::forward(const StepInputs& in, float* logits, AttentionForm f
     float *x = x_, *normed = normed_, *cq = cq_, *q = q_, *kva = kva_;
 
     b.embedTokens(*embedding_, *step, x);  // x: [T, D] (input-embedding rows replace their token's row)
+    auto stopIfCancelled = [&] {
+        if (cancelled && cancelled()) throw std::runtime_error("aborted");
+    };
     for (size_t l = 0; l < layers_.size(); ++l) {
+        stopIfCancelled();
         const LayerWeights& w = layers_[l];
         const int layer = static_cast<int>(l);
         // ---- MLA attention ----
@@ -180,6 +184,7 @@ void Mistral4Model::forward(const StepInputs& in, float* logits, AttentionForm f
         b.linear(*w.wo, attn_, H * d.v, T, tmp_, D);  // o: [T, D]
         b.addInPlace(x, tmp_, static_cast<size_t>(T) * D);
         // ---- MoE ----
+        stopIfCancelled();
         b.rmsNorm(x, D, w.ffnNorm.get(), T, D, d.rmsEps, normed, D);
         b.moe(w.moe, normed, T, D, tmp_);  // routed top-k + shared expert
         b.addInPlace(x, tmp_, static_cast<size_t>(T) * D);

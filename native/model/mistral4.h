@@ -73,8 +73,10 @@ class Mistral4Model {
     ~Mistral4Model();
 
     // Runs the forward for one step; writes logits [numLogitRows, vocab] to `logits` (host). `form` overrides the
-    // attention form production uses (tests only).
-    void forward(const StepInputs& in, float* logits, AttentionForm form = kProductionAttention);
+    // attention form production uses (tests only). `cancelled` is polled before each layer's attention and MoE;
+    // true stops the step with "aborted" (its KV writes left partial: only used when the environment is ending).
+    void forward(const StepInputs& in, float* logits, AttentionForm form = kProductionAttention,
+                 const Cancelled& cancelled = {});
 
     // Absorbed for every step: it is the only form whose per-token result does not depend on the other sequences
     // of the step (its context partitions are a function of the token's own context length), which the engine's

@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "napi/env_state.h"
 #include "napi/js_args.h"
 #include "napi/model_spec_parse.h"
 #include "napi/progress_events.h"
+#include "napi/safe_settle.h"
 #include "napi/sampling_batch.h"
 #include "napi/weights_object.h"
 
@@ -14,29 +16,32 @@ namespace ms4 {
 
 namespace {
 
+// Completions never throw and settle nothing once the environment is shutting down (napi/safe_settle.h);
+// the work holds the shared ModelState and WeightStore, never the JS objects, and stops early when
+// TeardownWatch sees its environment shutting down.
 class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
    public:
     LoadWorker(Napi::Env env, ModelObject* owner, WeightsObject* weights, ModelSpec spec, BackendOptions backend,
                Napi::Function onProgress)
         : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "ms4:model-load"),
           deferred_(Napi::Promise::Deferred::New(env)),
-          owner_(owner),
+          state_(owner->state()),
           store_(weights->store()),
           spec_(std::move(spec)),
-          backend_(std::move(backend)) {
-        ownerRef_ = Napi::Persistent(owner->Value());
-        weightsRef_ = Napi::Persistent(weights->Value());
+          backend_(std::move(backend)),
+          watch_(EnvState::of(env)) {
         if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
     }
     Napi::Promise promise() { return deferred_.Promise(); }
 
     void Execute(const ExecutionProgress& progress) override {
+        watch_.start();
         try {
             auto report = [&](const char* phase, uint64_t done, uint64_t total) {
                 ProgressEvent ev{phase, static_cast<double>(done), static_cast<double>(total)};
                 progress.Send(&ev, 1);
             };
-            auto cancelled = [&]() { return owner_->cancel().load(); };
+            auto cancelled = [&]() { return state_->cancel.load() || watch_.stopping(); };
             model_ = std::make_shared<Mistral4Model>(spec_, createBackend(backend_), *store_, report, cancelled);
         } catch (const std::exception& e) {
             SetError(e.what());
@@ -48,23 +53,23 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
         deliverProgress(Env(), onProgress_, data, count);
     }
     void OnOK() override {
-        owner_->setModel(std::move(model_));
-        owner_->busy() = false;
-        deferred_.Resolve(Env().Undefined());
+        state_->model = std::move(model_);
+        state_->busy = false;
+        resolveSafely(Env(), deferred_, [&] { return Env().Undefined(); });
     }
     void OnError(const Napi::Error& e) override {
-        owner_->busy() = false;
-        deferred_.Reject(e.Value());
+        state_->busy = false;
+        rejectSafely(Env(), deferred_, e);
     }
 
    private:
     Napi::Promise::Deferred deferred_;
-    ModelObject* owner_;
-    Napi::ObjectReference ownerRef_, weightsRef_;
+    std::shared_ptr<ModelState> state_;
     Napi::FunctionReference onProgress_;
     std::shared_ptr<WeightStore> store_;
     ModelSpec spec_;
     BackendOptions backend_;
+    TeardownWatch watch_;
     std::shared_ptr<Mistral4Model> model_;
 };
 
@@ -169,14 +174,14 @@ class StepWorker : public Napi::AsyncWorker {
     StepWorker(Napi::Env env, ModelObject* owner, StepData data)
         : Napi::AsyncWorker(env, "ms4:step"),
           deferred_(Napi::Promise::Deferred::New(env)),
-          owner_(owner),
+          state_(owner->state()),
           model_(owner->model()),
-          data_(std::move(data)) {
-        ownerRef_ = Napi::Persistent(owner->Value());
-    }
+          data_(std::move(data)),
+          watch_(EnvState::of(env)) {}
     Napi::Promise promise() { return deferred_.Promise(); }
 
     void Execute() override {
+        watch_.start();
         try {
             StepInputs in;
             in.numTokens = static_cast<int>(data_.tokens.size());
@@ -196,7 +201,7 @@ class StepWorker : public Napi::AsyncWorker {
             in.embeddingWidth = model_->dims().hidden;
             const int vocab = model_->dims().vocab;
             logits_.resize(data_.logitRows.size() * static_cast<size_t>(vocab));
-            model_->forward(in, logits_.data(), data_.attention);
+            model_->forward(in, logits_.data(), data_.attention, [this] { return watch_.stopping(); });
             if (data_.sample && in.numLogitRows > 0) {
                 sampleRows(logits_.data(), in.numLogitRows, vocab, data_.sampling, sampled_);
             }
@@ -207,8 +212,16 @@ class StepWorker : public Napi::AsyncWorker {
         }
     }
     void OnOK() override {
-        owner_->busy() = false;
-        Napi::Env env = Env();
+        state_->busy = false;
+        resolveSafely(Env(), deferred_, [this] { return makeResult(Env()); });
+    }
+    void OnError(const Napi::Error& e) override {
+        state_->busy = false;
+        rejectSafely(Env(), deferred_, e);
+    }
+
+   private:
+    Napi::Object makeResult(Napi::Env env) const {
         Napi::Object result = Napi::Object::New(env);
         if (data_.returnLogits) {
             Napi::Float32Array logits = Napi::Float32Array::New(env, logits_.size());
@@ -233,19 +246,14 @@ class StepWorker : public Napi::AsyncWorker {
             result.Set("topIds", ints(sampled_.topIds));
             result.Set("topLogprobs", floats(sampled_.topLogprobs));
         }
-        deferred_.Resolve(result);
-    }
-    void OnError(const Napi::Error& e) override {
-        owner_->busy() = false;
-        deferred_.Reject(e.Value());
+        return result;
     }
 
-   private:
     Napi::Promise::Deferred deferred_;
-    ModelObject* owner_;
-    Napi::ObjectReference ownerRef_;
+    std::shared_ptr<ModelState> state_;
     std::shared_ptr<Mistral4Model> model_;
     StepData data_;
+    TeardownWatch watch_;
     std::vector<float> logits_;
     SampleResult sampled_;
 };
@@ -267,7 +275,7 @@ ModelObject::ModelObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mode
 Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
-    if (model_ || busy_) throw Napi::Error::New(env, "NativeModel is already loaded or loading");
+    if (state_->model || state_->busy) throw Napi::Error::New(env, "NativeModel is already loaded or loading");
     if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsObject() || !info[2].IsObject()) {
         throw Napi::TypeError::New(
             env, "load(weights, spec, backend): expected a NativeWeights, a spec and backend options");
@@ -278,8 +286,8 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
     BackendOptions backend = parseBackendOptions(info[2].As<Napi::Object>());
     Napi::Function onProgress;
     if (info.Length() > 3 && info[3].IsFunction()) onProgress = info[3].As<Napi::Function>();
-    busy_ = true;
-    cancel_ = false;
+    state_->busy = true;
+    state_->cancel = false;
     auto* worker = new LoadWorker(env, this, weights, std::move(spec), std::move(backend), onProgress);
     Napi::Promise p = worker->promise();
     worker->Queue();
@@ -289,12 +297,12 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
 Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
-    if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
-    if (busy_) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
+    if (!state_->model) throw Napi::Error::New(env, "NativeModel is not loaded");
+    if (state_->busy) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
     if (info.Length() < 1 || !info[0].IsObject())
         throw Napi::TypeError::New(env, "step(batch): batch must be an object");
-    StepData data = parseStep(info[0].As<Napi::Object>(), *model_);
-    busy_ = true;
+    StepData data = parseStep(info[0].As<Napi::Object>(), *state_->model);
+    state_->busy = true;
     auto* worker = new StepWorker(env, this, std::move(data));
     Napi::Promise p = worker->promise();
     worker->Queue();
@@ -303,13 +311,14 @@ Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!model_) throw Napi::Error::New(env, "NativeModel is not loaded");
-    const KvCacheShape& kv = model_->kvShape();
+    const std::shared_ptr<Mistral4Model>& model = state_->model;
+    if (!model) throw Napi::Error::New(env, "NativeModel is not loaded");
+    const KvCacheShape& kv = model->kvShape();
     Napi::Object o = Napi::Object::New(env);
-    o.Set("kernelPath", model_->kernelPath());
-    o.Set("nvfp4Activations", model_->nvfp4ActivationsName());
-    o.Set("weightBytes", static_cast<double>(model_->weightBytes()));
-    o.Set("scratchBytes", static_cast<double>(model_->scratchBytes()));
+    o.Set("kernelPath", model->kernelPath());
+    o.Set("nvfp4Activations", model->nvfp4ActivationsName());
+    o.Set("weightBytes", static_cast<double>(model->weightBytes()));
+    o.Set("scratchBytes", static_cast<double>(model->scratchBytes()));
     o.Set("kvBytes", static_cast<double>(kv.bytes()));
     o.Set("numBlocks", kv.numBlocks);
     o.Set("blockSize", kv.blockSize);
@@ -317,11 +326,11 @@ Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelObject::Dispose(const Napi::CallbackInfo& info) {
-    if (busy_) {
-        cancel_ = true;
+    if (state_->busy) {
+        state_->cancel = true;
         throw Napi::Error::New(info.Env(), "NativeModel is busy; await the running load or step before dispose");
     }
-    model_.reset();
+    state_->model.reset();
     disposed_ = true;
     return info.Env().Undefined();
 }

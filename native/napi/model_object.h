@@ -1,5 +1,6 @@
 // NativeModel: the JS handle over a Mistral4Model. load() repacks weights on a worker thread; step() runs one
-// forward (+ sampling) on a worker thread and resolves with typed arrays. Errors become rejected Promises.
+// forward (+ sampling) on a worker thread and resolves with typed arrays. Errors become rejected Promises;
+// an environment shutting down stops the work early and settles nothing (napi/env_state.h).
 #pragma once
 #include <napi.h>
 
@@ -10,15 +11,24 @@
 
 namespace ms4 {
 
+// What a NativeModel shares with its in-flight load or step. The work may outlive the JS object (collected
+// while the work runs, or finalized when its environment shuts down), so it holds this, never the
+// ModelObject. `model` is read and written on the JS thread only; the flags are also read by workers.
+struct ModelState {
+    std::shared_ptr<Mistral4Model> model;
+    std::atomic<bool> busy{false};
+    std::atomic<bool> cancel{false};
+};
+
 class ModelObject : public Napi::ObjectWrap<ModelObject> {
    public:
     static Napi::Function Define(Napi::Env env);
     explicit ModelObject(const Napi::CallbackInfo& info);
 
-    std::shared_ptr<Mistral4Model> model() const { return model_; }
-    void setModel(std::shared_ptr<Mistral4Model> m) { model_ = std::move(m); }
-    std::atomic<bool>& busy() { return busy_; }
-    std::atomic<bool>& cancel() { return cancel_; }
+    std::shared_ptr<ModelState> state() const { return state_; }
+    std::shared_ptr<Mistral4Model> model() const { return state_->model; }
+    std::atomic<bool>& busy() { return state_->busy; }
+    std::atomic<bool>& cancel() { return state_->cancel; }
 
    private:
     Napi::Value Load(const Napi::CallbackInfo& info);  // load(weights, spec, onProgress?) -> Promise<void>
@@ -26,9 +36,7 @@ class ModelObject : public Napi::ObjectWrap<ModelObject> {
     Napi::Value Info(const Napi::CallbackInfo& info);
     Napi::Value Dispose(const Napi::CallbackInfo& info);
 
-    std::shared_ptr<Mistral4Model> model_;
-    std::atomic<bool> busy_{false};
-    std::atomic<bool> cancel_{false};
+    std::shared_ptr<ModelState> state_ = std::make_shared<ModelState>();
     bool disposed_ = false;
 };
 

@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "napi/env_state.h"
 #include "napi/progress_events.h"
+#include "napi/safe_settle.h"
 
 namespace ms4 {
 
@@ -19,31 +21,35 @@ uint64_t toByteCount(const Napi::Value& v, const std::string& what) {
     return static_cast<uint64_t>(d);
 }
 
+// Completions never throw and settle nothing once the environment is shutting down (napi/safe_settle.h);
+// the load holds the shared store and flags, never the JS object, and stops early when TeardownWatch sees
+// its environment shutting down.
 class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
    public:
     LoadWorker(Napi::Env env, WeightsObject* owner, std::vector<FileSpec> files, std::vector<TensorRange> tensors,
                bool prefetch, Napi::Function onProgress)
         : Napi::AsyncProgressQueueWorker<ProgressEvent>(env, "ms4:load"),
           deferred_(Napi::Promise::Deferred::New(env)),
-          owner_(owner),
+          flags_(owner->loadFlags()),
           store_(owner->store()),
           files_(std::move(files)),
           tensors_(std::move(tensors)),
-          prefetch_(prefetch) {
-        ownerRef_ = Napi::Persistent(owner->Value());
+          prefetch_(prefetch),
+          watch_(EnvState::of(env)) {
         if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
-        owner->setBusy(true);
+        flags_->busy = true;
     }
 
     Napi::Promise promise() { return deferred_.Promise(); }
 
     void Execute(const ExecutionProgress& progress) override {
+        watch_.start();
         try {
             auto report = [&](const char* phase, uint64_t done, uint64_t total) {
                 ProgressEvent ev{phase, static_cast<double>(done), static_cast<double>(total)};
                 progress.Send(&ev, 1);
             };
-            auto cancelled = [&]() { return owner_->cancelFlag().load(); };
+            auto cancelled = [&]() { return flags_->cancel.load() || watch_.stopping(); };
             store_->open(files_, std::move(tensors_), report, cancelled);
             if (prefetch_) store_->prefetch(report, cancelled);
         } catch (const std::exception& e) {
@@ -60,24 +66,24 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     }
 
     void OnOK() override {
-        owner_->setBusy(false);
-        deferred_.Resolve(Env().Undefined());
+        flags_->busy = false;
+        resolveSafely(Env(), deferred_, [&] { return Env().Undefined(); });
     }
 
     void OnError(const Napi::Error& e) override {
-        owner_->setBusy(false);
-        deferred_.Reject(e.Value());
+        flags_->busy = false;
+        rejectSafely(Env(), deferred_, e);
     }
 
    private:
     Napi::Promise::Deferred deferred_;
-    WeightsObject* owner_;
-    Napi::ObjectReference ownerRef_;  // keeps the JS object alive while the load runs
+    std::shared_ptr<WeightsLoadFlags> flags_;
     Napi::FunctionReference onProgress_;
     std::shared_ptr<WeightStore> store_;
     std::vector<FileSpec> files_;
     std::vector<TensorRange> tensors_;
     bool prefetch_;
+    TeardownWatch watch_;
 };
 
 }  // namespace
@@ -111,7 +117,7 @@ WeightsObject* WeightsObject::FromValue(const Napi::Value& value) {
 Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeWeights has been disposed");
-    if (busy_) throw Napi::Error::New(env, "NativeWeights is already loading");
+    if (flags_->busy) throw Napi::Error::New(env, "NativeWeights is already loading");
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "load(plan): plan must be an object");
     Napi::Object plan = info[0].As<Napi::Object>();
     Napi::Value filesValue = plan.Get("files");
@@ -144,7 +150,7 @@ Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
     bool prefetch = plan.Get("prefetch").ToBoolean();
     Napi::Function onProgress;
     if (info.Length() > 1 && info[1].IsFunction()) onProgress = info[1].As<Napi::Function>();
-    cancel_ = false;
+    flags_->cancel = false;
     auto* worker = new LoadWorker(env, this, std::move(files), std::move(tensors), prefetch, onProgress);
     Napi::Promise promise = worker->promise();
     worker->Queue();
@@ -154,7 +160,7 @@ Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
 Napi::Value WeightsObject::ReadTensor(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeWeights has been disposed");
-    if (busy_) throw Napi::Error::New(env, "NativeWeights is loading");
+    if (flags_->busy) throw Napi::Error::New(env, "NativeWeights is loading");
     uint64_t index = toByteCount(info[0], "index");
     if (index >= store_->tensorCount()) throw Napi::RangeError::New(env, "tensor index out of range");
     const TensorRange& t = store_->tensor(index);
@@ -170,13 +176,13 @@ Napi::Value WeightsObject::ReadTensor(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value WeightsObject::Abort(const Napi::CallbackInfo& info) {
-    cancel_ = true;
+    flags_->cancel = true;
     return info.Env().Undefined();
 }
 
 Napi::Value WeightsObject::Dispose(const Napi::CallbackInfo& info) {
-    if (busy_) {
-        cancel_ = true;
+    if (flags_->busy) {
+        flags_->cancel = true;
         throw Napi::Error::New(info.Env(), "NativeWeights is loading; abort and await the load before dispose");
     }
     store_->close();
@@ -186,7 +192,7 @@ Napi::Value WeightsObject::Dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value WeightsObject::Stats(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(info.Env());
-    bool readable = !busy_;
+    bool readable = !flags_->busy;
     out.Set("mappedBytes", readable ? static_cast<double>(store_->mappedBytes()) : 0.0);
     out.Set("tensorCount", readable ? static_cast<double>(store_->tensorCount()) : 0.0);
     out.Set("disposed", disposed_);

@@ -1,5 +1,6 @@
 // NativeWeights: the JS handle over a WeightStore. load() maps and validates on a worker thread and
-// returns a Promise; errors become rejections, never aborts.
+// returns a Promise; errors become rejections, never aborts; an environment shutting down stops the load
+// early and settles nothing (napi/env_state.h).
 #pragma once
 #include <napi.h>
 
@@ -10,6 +11,12 @@
 
 namespace ms4 {
 
+// The flags a NativeWeights shares with its in-flight load, which may outlive the JS object.
+struct WeightsLoadFlags {
+    std::atomic<bool> busy{false};
+    std::atomic<bool> cancel{false};
+};
+
 class WeightsObject : public Napi::ObjectWrap<WeightsObject> {
    public:
     static Napi::Function Define(Napi::Env env);
@@ -19,8 +26,7 @@ class WeightsObject : public Napi::ObjectWrap<WeightsObject> {
 
     // Used by workers: the store, and the flags they share with JS.
     std::shared_ptr<WeightStore> store() const { return store_; }
-    std::atomic<bool>& cancelFlag() { return cancel_; }
-    void setBusy(bool busy) { busy_ = busy; }
+    std::shared_ptr<WeightsLoadFlags> loadFlags() const { return flags_; }
 
    private:
     Napi::Value Load(const Napi::CallbackInfo& info);        // load(plan, onProgress?) -> Promise<void>
@@ -30,8 +36,7 @@ class WeightsObject : public Napi::ObjectWrap<WeightsObject> {
     Napi::Value Stats(const Napi::CallbackInfo& info);       // stats() -> { mappedBytes, tensorCount }
 
     std::shared_ptr<WeightStore> store_ = std::make_shared<WeightStore>();
-    std::atomic<bool> cancel_{false};
-    std::atomic<bool> busy_{false};
+    std::shared_ptr<WeightsLoadFlags> flags_ = std::make_shared<WeightsLoadFlags>();
     bool disposed_ = false;
 };
 
