@@ -246,6 +246,8 @@ export interface NativeModel {
     onProgress?: (ev: NativeProgressEvent) => void,
   ): Promise<void>;
   step(batch: NativeStepBatch): Promise<NativeStepResult>;
+  /** Stops a running load at its next weight (it then rejects); no effect otherwise. */
+  abort(): void;
   info(): {
     kernelPath: string;
     nvfp4Activations: string;

@@ -150,6 +150,7 @@ export class Model implements AsyncDisposable {
     const onAbort = () => {
       aborted = true;
       weights.abort();
+      native.abort();
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     const progress = onProgress

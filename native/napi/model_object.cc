@@ -266,6 +266,7 @@ Napi::Function ModelObject::Define(Napi::Env env) {
                            InstanceMethod<&ModelObject::Load>("load"),
                            InstanceMethod<&ModelObject::Step>("step"),
                            InstanceMethod<&ModelObject::Info>("info"),
+                           InstanceMethod<&ModelObject::Abort>("abort"),
                            InstanceMethod<&ModelObject::Dispose>("dispose"),
                        });
 }
@@ -323,6 +324,11 @@ Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     o.Set("numBlocks", kv.numBlocks);
     o.Set("blockSize", kv.blockSize);
     return o;
+}
+
+Napi::Value ModelObject::Abort(const Napi::CallbackInfo& info) {
+    if (state_->busy) state_->cancel = true;
+    return info.Env().Undefined();
 }
 
 Napi::Value ModelObject::Dispose(const Napi::CallbackInfo& info) {

@@ -31,8 +31,9 @@ class ModelObject : public Napi::ObjectWrap<ModelObject> {
     std::atomic<bool>& cancel() { return state_->cancel; }
 
    private:
-    Napi::Value Load(const Napi::CallbackInfo& info);  // load(weights, spec, onProgress?) -> Promise<void>
-    Napi::Value Step(const Napi::CallbackInfo& info);  // step(batch) -> Promise<result>
+    Napi::Value Load(const Napi::CallbackInfo& info);   // load(weights, spec, backend, onProgress?) -> Promise<void>
+    Napi::Value Abort(const Napi::CallbackInfo& info);  // abort(): a running load stops at its next weight
+    Napi::Value Step(const Napi::CallbackInfo& info);   // step(batch) -> Promise<result>
     Napi::Value Info(const Napi::CallbackInfo& info);
     Napi::Value Dispose(const Napi::CallbackInfo& info);
 

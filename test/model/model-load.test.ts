@@ -10,6 +10,7 @@ import {
   TokenizerError,
 } from "../../lib/errors";
 import { Model } from "../../lib/model/model";
+import { buildNativeSpec } from "../../lib/model/native-spec";
 import { automaticCpuPath, runnableUserPaths } from "../../lib/model/resolve-backend";
 import { loadNative } from "../../lib/native";
 import { makeTiny } from "../../lib/tiny/make-tiny";
@@ -87,6 +88,45 @@ describe("Model.load", () => {
       },
     });
     await expect(run).rejects.toBeInstanceOf(AbortError);
+  });
+
+  test("NativeModel.abort() stops a running repack at its next weight", async () => {
+    const binding = loadNative();
+    const plan = await openCheckpoint(native);
+    const weights = new binding.NativeWeights();
+    await weights.load({
+      files: plan.files.map((f) => ({ path: f.path, size: f.size })),
+      tensors: plan.tensors.map((t) => ({
+        name: t.name,
+        file: t.fileIndex,
+        offset: t.offset,
+        length: t.length,
+      })),
+      prefetch: false,
+    });
+    const model = new binding.NativeModel();
+    const spec = buildNativeSpec(plan, {
+      kvCache: { numBlocks: 4, blockSize: 16, dtype: "bf16" },
+      scratch: { maxStepTokens: 16, logitRowsPerChunk: 4 },
+    });
+    const backend = {
+      device: "cpu",
+      deviceIndex: 0,
+      cpu: { threads: 1, path: "portable", nvfp4Activations: "f32", hugePages: false },
+    } as const;
+    let last = 0;
+    let total = 0;
+    const run = model.load(weights, spec, backend, (ev) => {
+      if (ev.phase !== "repack") return;
+      last = ev.done;
+      total = ev.total;
+      if (ev.done === 1) model.abort();
+    });
+    await expect(run).rejects.toThrow(/aborted/);
+    expect(total).toBeGreaterThan(10);
+    expect(last).toBeLessThan(total);
+    model.dispose();
+    weights.dispose();
   });
 
   test("bad options are InvalidArgumentErrors naming the option", async () => {
