@@ -10,12 +10,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/reso
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type ImageServer, startImageServer } from "./helpers/image-server";
 import { type ServeProcess, startServe } from "./helpers/serve-process";
-
-/**
- * The vision encoder is not built yet: a request with an image is answered with a 400 carrying the
- * library's typed error. When vision lands, set this to true: the image examples then run to the end.
- */
-const VISION_AVAILABLE = false;
+import { VISION_AVAILABLE } from "./helpers/vision";
 
 /** The card's constants (MAX_TOK scaled down: random weights write until the limit). */
 const TEMP = 0.15;
