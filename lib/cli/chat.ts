@@ -197,16 +197,12 @@ async function interactive(
 ): Promise<void> {
   const rl = createInterface({ input: io.input, output: io.output, terminal: io.color, historySize: 200 });
   let answering: AbortController | undefined;
-  let closed = false;
   const onSigint = () => {
     if (answering && !answering.signal.aborted) answering.abort();
     else rl.close();
   };
   rl.on("SIGINT", onSigint);
   process.on("SIGINT", onSigint);
-  rl.on("close", () => {
-    closed = true;
-  });
   io.errors.write(`Type a message, or /help for commands.\n`);
   const lines = rl[Symbol.asyncIterator]();
   try {
@@ -214,7 +210,7 @@ async function interactive(
       rl.setPrompt("> ");
       rl.prompt();
       const next = await lines.next();
-      if (next.done || closed) break;
+      if (next.done) break;
       const line: string = next.value;
       if (line.trim() === "") continue;
       if (line.trim().startsWith("/")) {

@@ -37,14 +37,16 @@ export class LoadProgressReporter {
   private lastDraw = 0;
   private lastQuarter = -1;
   private drawn = false;
-  private readonly started = performance.now();
+  private readonly started: number;
 
   constructor(
     private readonly out: ProgressOutput,
     /** The checkpoint's weight bytes (0 when unknown: no byte counts are shown). */
     private readonly totalBytes: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.started = now();
+  }
 
   /** Pass as Model.load's onProgress. */
   readonly onProgress = (p: LoadProgress): void => {
