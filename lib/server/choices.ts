@@ -10,24 +10,19 @@ import type { OutputEvent } from "../output/types";
 
 export class ChoiceStream {
   private next: IteratorResult<StreamEvent> | undefined;
-  /** performance.now() of the first event, for time to first token. */
-  readonly firstEventAt: number;
 
   private constructor(
     readonly index: number,
     private readonly iterator: AsyncIterator<StreamEvent>,
     first: IteratorResult<StreamEvent>,
+    /** performance.now() of the first event, for time to first token. */
+    readonly firstEventAt: number,
   ) {
     this.next = first;
-    this.firstEventAt = performance.now();
   }
 
   /** Starts every request; rejects (after aborting the others) if the library refuses any of them. */
-  static async start(
-    model: Model,
-    requests: readonly GenerateRequest[],
-    indexBase = 0,
-  ): Promise<ChoiceStream[]> {
+  static async start(model: Model, requests: readonly GenerateRequest[]): Promise<ChoiceStream[]> {
     const iterators = requests.map((r) => model.stream(r)[Symbol.asyncIterator]());
     const firsts = await Promise.allSettled(
       iterators.map(async (it) => {
@@ -42,9 +37,7 @@ export class ChoiceStream {
     }
     return iterators.map((it, i) => {
       const settled = firsts[i] as PromiseFulfilledResult<{ first: IteratorResult<StreamEvent>; at: number }>;
-      const choice = new ChoiceStream(indexBase + i, it, settled.value.first);
-      (choice as { firstEventAt: number }).firstEventAt = settled.value.at;
-      return choice;
+      return new ChoiceStream(i, it, settled.value.first, settled.value.at);
     });
   }
 

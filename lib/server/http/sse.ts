@@ -41,9 +41,18 @@ export class SseStream {
     this.res.flushHeaders();
   }
 
-  /** Writes one event; waits while the socket is full. Throws ClientGoneError once the client is gone. */
-  async send(data: unknown): Promise<void> {
-    await this.write(`data: ${JSON.stringify(data)}\n\n`);
+  /**
+   * Writes one event. Resolves at once (undefined, no promise to wait on) while the socket takes the bytes;
+   * otherwise returns a promise that resolves once it has drained. Throws ClientGoneError once the client is
+   * gone.
+   */
+  send(data: unknown): Promise<void> | undefined {
+    return this.sendJson(JSON.stringify(data));
+  }
+
+  /** `send` for an event already serialized to JSON. */
+  sendJson(json: string): Promise<void> | undefined {
+    return this.write(`data: ${json}\n\n`);
   }
 
   /** An error after the stream started: the OpenAI error object as an event (clients raise it), then [DONE]. */
@@ -57,22 +66,21 @@ export class SseStream {
     this.res.end();
   }
 
-  private async write(text: string): Promise<void> {
+  private write(text: string): Promise<void> | undefined {
+    if (this.drained !== undefined) return this.drained.then(() => this.write(text));
     this.start();
-    while (this.drained !== undefined) await this.drained;
     if (this.closed) throw new ClientGoneError();
-    if (!this.res.write(text)) {
-      this.drained = new Promise<void>((resolve) => {
-        const done = () => {
-          this.res.off("drain", done);
-          this.res.off("close", done);
-          this.drained = undefined;
-          resolve();
-        };
-        this.res.on("drain", done);
-        this.res.on("close", done);
-      });
-      await this.drained;
-    }
+    if (this.res.write(text)) return undefined;
+    this.drained = new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+    return this.drained;
   }
 }

@@ -7,6 +7,7 @@ import { readJsonObject } from "../http/body";
 import { sendJson } from "../http/respond";
 import { assistantMessage, chatFinishReason, DeltaMapper } from "../openai/assistant-output";
 import { type ChatPlan, planChatCompletion } from "../openai/chat-request";
+import { ChunkEnvelope } from "../openai/chunk-envelope";
 import { chatLogprobs } from "../openai/logprobs";
 import { toLibraryMessages } from "../openai/messages";
 import { parseBody } from "../openai/parse-body";
@@ -73,39 +74,31 @@ async function streamChat(
   head: Head,
 ): Promise<GenerateResult[]> {
   const sse = ctx.startStream();
-  const chunk = (choice: object) => ({
-    ...head,
-    object: "chat.completion.chunk",
-    choices: [choice],
-    ...(plan.includeUsage ? { usage: null } : {}),
-  });
+  const envelope = new ChunkEnvelope({ ...head, object: "chat.completion.chunk" }, plan.includeUsage);
+  const send = (choice: object) => sse.sendJson(envelope.withChoice(choice));
   const mappers = choices.map(() => new DeltaMapper(plan.parallelToolCalls));
   const lastDeltaAt = choices.map((c) => c.firstEventAt);
   for (const c of choices) {
-    await sse.send(
-      chunk({
-        index: c.index,
-        delta: { role: "assistant", content: "" },
-        logprobs: null,
-        finish_reason: null,
-      }),
-    );
+    await send({
+      index: c.index,
+      delta: { role: "assistant", content: "" },
+      logprobs: null,
+      finish_reason: null,
+    });
   }
-  const results = await runChoices(choices, async (choice, event) => {
+  const results = await runChoices(choices, (choice, event) => {
     const delta = mappers[choice.index]!.delta(event);
     if (delta === undefined) return;
     const now = performance.now();
     deps.metrics.interTokenLatency.observe(Math.max(0, now - lastDeltaAt[choice.index]!) / 1000);
     lastDeltaAt[choice.index] = now;
-    await sse.send(chunk({ index: choice.index, delta, logprobs: null, finish_reason: null }));
+    return send({ index: choice.index, delta, logprobs: null, finish_reason: null });
   });
   if (ctx.signal.aborted) return results;
   for (const [index, r] of results.entries()) {
     // Log-probabilities come with the last chunk of their choice: stream events do not say which tokens a
     // delta holds (a delta can hold back text that might still become a stop string).
-    await sse.send(
-      chunk({ index, delta: {}, logprobs: logprobsOf(deps, plan, r), finish_reason: chatFinishReason(r) }),
-    );
+    await send({ index, delta: {}, logprobs: logprobsOf(deps, plan, r), finish_reason: chatFinishReason(r) });
   }
   if (plan.includeUsage) {
     await sse.send({

@@ -6,6 +6,7 @@ import { ChoiceStream, runChoices } from "../choices";
 import { recordFirstTokens, type ServerDeps, servedName } from "../deps";
 import { readJsonObject } from "../http/body";
 import { sendJson } from "../http/respond";
+import { ChunkEnvelope } from "../openai/chunk-envelope";
 import { type CompletionPlan, type CompletionPrompt, planCompletion } from "../openai/completion-request";
 import { completionLogprobs } from "../openai/logprobs";
 import { parseBody } from "../openai/parse-body";
@@ -102,36 +103,24 @@ async function streamCompletion(
   echoes: string[],
 ): Promise<GenerateResult[]> {
   const sse = ctx.startStream();
-  const chunk = (
-    index: number,
-    text: string,
-    extra: { logprobs: unknown; finish_reason: string | null },
-  ) => ({
-    ...head,
-    choices: [{ index, text, ...extra }],
-    ...(plan.includeUsage ? { usage: null } : {}),
-  });
+  const envelope = new ChunkEnvelope({ ...head }, plan.includeUsage);
+  const send = (index: number, text: string, logprobs: unknown, finish_reason: string | null) =>
+    sse.sendJson(envelope.withChoice({ index, text, logprobs, finish_reason }));
   const lastAt = choices.map((c) => c.firstEventAt);
   for (const c of choices) {
-    if (echoes[c.index] !== "")
-      await sse.send(chunk(c.index, echoes[c.index]!, { logprobs: null, finish_reason: null }));
+    if (echoes[c.index] !== "") await send(c.index, echoes[c.index]!, null, null);
   }
-  const results = await runChoices(choices, async (choice, event) => {
+  const results = await runChoices(choices, (choice, event) => {
     const text = eventText(event);
     if (text === "") return;
     const now = performance.now();
     deps.metrics.interTokenLatency.observe(Math.max(0, now - lastAt[choice.index]!) / 1000);
     lastAt[choice.index] = now;
-    await sse.send(chunk(choice.index, text, { logprobs: null, finish_reason: null }));
+    return send(choice.index, text, null, null);
   });
   if (ctx.signal.aborted) return results;
   for (const [index, r] of results.entries()) {
-    await sse.send(
-      chunk(index, "", {
-        logprobs: logprobsOf(deps, plan, r, echoes[index]!.length),
-        finish_reason: finishReason(r),
-      }),
-    );
+    await send(index, "", logprobsOf(deps, plan, r, echoes[index]!.length), finishReason(r));
   }
   if (plan.includeUsage) await sse.send({ ...head, choices: [], usage: usageOf(results, plan.sampling.n) });
   await sse.end();

@@ -1,6 +1,6 @@
 /** Routes that answer from what the server knows: models, health, version, metrics. */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { packageRoot } from "../../native";
 import { HttpError } from "../errors";
 import { sendJson, sendText } from "../http/respond";
@@ -14,7 +14,7 @@ function modelCard(name: string, deps: Parameters<Route>[1]) {
     object: "model",
     created: startedAt,
     owned_by: "mistral4-runtime",
-    root: deps.model.dir,
+    root: basename(deps.model.dir),
     parent: null,
     max_model_len: deps.model.kv.maxContext,
   };
