@@ -3,9 +3,11 @@
  * wrong API key, a body over the limit, JSON that does not parse, a wrong type in any field, a value the
  * model cannot take, an unknown model or route. Unknown fields are ignored.
  */
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Model } from "../../lib/model/model";
+import { createOpenAIHandler } from "../../lib/server";
 import { loadTinyModel, postJson, startTestServer, type TestServer } from "./helpers/in-process";
 
 let model: Model;
@@ -322,6 +324,30 @@ describe("values the model cannot take are 400s naming the OpenAI field", () => 
 });
 
 describe("what is not an error", () => {
+  test("mounted behind a body parser (as with express.json()), the handler uses the parsed req.body", async () => {
+    const handler = createOpenAIHandler(model, { servedModelNames: ["tiny"] });
+    const http = createServer((req, res) => {
+      let text = "";
+      req.on("data", (d) => {
+        text += d;
+      });
+      req.on("end", () => {
+        (req as typeof req & { body: unknown }).body = JSON.parse(text);
+        handler(req, res);
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = http.address() as AddressInfo;
+      const r = await postJson(`http://127.0.0.1:${port}/v1/chat/completions`, chat());
+      expect(r.status).toBe(200);
+      expect(r.body.choices).toHaveLength(1);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
   test("unknown fields are ignored, as the OpenAI API does", async () => {
     const r = await postJson(
       `${open.url}/v1/chat/completions`,

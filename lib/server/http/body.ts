@@ -61,8 +61,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** The body parsed as JSON (whatever its Content-Type says); a body that is not JSON, or not an object, is a 400. */
+/**
+ * The body parsed as JSON (whatever its Content-Type says); a body that is not JSON, or not an object, is a
+ * 400. When a framework's body parser has already read it (Express's `express.json()`), its `req.body` is
+ * used.
+ */
 export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const parsed = (req as IncomingMessage & { body?: unknown }).body;
+  if (req.readableEnded) {
+    if (parsed !== undefined) return asObject(parsed);
+    throw badRequest("The request body was read by another handler before this one", null, "invalid_body");
+  }
   const bytes = await readBody(req, limit);
   let value: unknown;
   try {
@@ -70,7 +79,11 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   } catch (cause) {
     throw badRequest(`The request body is not valid JSON: ${(cause as Error).message}`, null, "invalid_json");
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  return asObject(value);
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || Buffer.isBuffer(value)) {
     throw badRequest("The request body must be a JSON object", null, "invalid_body");
   }
   return value as Record<string, unknown>;
