@@ -1,10 +1,16 @@
 /**
  * Server-sent events for streamed completions: `data: <json>\n\n` per event and `data: [DONE]\n\n` at the
- * end, as the OpenAI API frames them. The framing is one line of code; what matters is backpressure, so it is
- * written here rather than taken from an SSE library: `send` resolves only once the socket has taken the
- * bytes (Node's `drain`), so a reader that stops reading stops the writer, the writer stops pulling events from
- * `model.stream()`, and the engine pauses that sequence. Nothing is buffered beyond the socket's high-water
- * mark and one event.
+ * end, as the OpenAI API frames them. The framing is one line of code; what matters is written here rather
+ * than taken from an SSE library:
+ *
+ * - Backpressure. Once the socket stops taking bytes (Node's `write` returns false), `send` returns a promise
+ *   that resolves on `drain`, so a reader that stops reading stops the writer, the writer stops pulling events
+ *   from `model.stream()`, and the engine pauses that sequence. Nothing is buffered beyond the socket's
+ *   high-water mark and what one flush gathers.
+ * - Few writes. Events are gathered and written together at most every FLUSH_INTERVAL_MS (the first ones at
+ *   the end of the current event-loop turn, so the first token is not delayed). Each socket write costs a
+ *   system call; a model faster than a token per millisecond would otherwise pay one per token. A model
+ *   slower than that gets each token written as it comes.
  */
 import type { ServerResponse } from "node:http";
 import type { OpenAIErrorBody } from "../errors";
@@ -17,9 +23,15 @@ export class ClientGoneError extends Error {
   }
 }
 
+/** Shortest time between two writes to the socket. */
+export const FLUSH_INTERVAL_MS = 1;
+
 export class SseStream {
   private drained: Promise<void> | undefined;
   private started = false;
+  private pending = "";
+  private flushScheduled = false;
+  private lastFlush = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -42,9 +54,8 @@ export class SseStream {
   }
 
   /**
-   * Writes one event. Resolves at once (undefined, no promise to wait on) while the socket takes the bytes;
-   * otherwise returns a promise that resolves once it has drained. Throws ClientGoneError once the client is
-   * gone.
+   * Queues one event. Returns undefined (nothing to wait for) while the socket takes the bytes; once it is
+   * full, a promise that resolves when it has drained. Throws ClientGoneError once the client is gone.
    */
   send(data: unknown): Promise<void> | undefined {
     return this.sendJson(JSON.stringify(data));
@@ -61,16 +72,36 @@ export class SseStream {
     await this.end();
   }
 
+  /** `data: [DONE]`, everything still gathered, and the end of the response. */
   async end(): Promise<void> {
-    await this.write("data: [DONE]\n\n");
-    this.res.end();
+    while (this.drained !== undefined) await this.drained;
+    if (this.closed) throw new ClientGoneError();
+    this.start();
+    const rest = `${this.pending}data: [DONE]\n\n`;
+    this.pending = "";
+    await new Promise<void>((resolve) => this.res.end(rest, resolve));
   }
 
   private write(text: string): Promise<void> | undefined {
     if (this.drained !== undefined) return this.drained.then(() => this.write(text));
     this.start();
     if (this.closed) throw new ClientGoneError();
-    if (this.res.write(text)) return undefined;
+    this.pending += text;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      const wait = this.lastFlush + FLUSH_INTERVAL_MS - performance.now();
+      if (wait > 0) setTimeout(this.flush, wait);
+      else setImmediate(this.flush);
+    }
+    return undefined;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    this.lastFlush = performance.now();
+    const text = this.pending;
+    this.pending = "";
+    if (text === "" || this.closed || this.res.write(text)) return;
     this.drained = new Promise<void>((resolve) => {
       const done = () => {
         this.res.off("drain", done);
@@ -81,6 +112,5 @@ export class SseStream {
       this.res.on("drain", done);
       this.res.on("close", done);
     });
-    return this.drained;
-  }
+  };
 }
