@@ -32,8 +32,9 @@ export class HttpError extends Error {
     readonly code: string | null = null,
     /** Extra response headers (Retry-After, WWW-Authenticate). */
     readonly headers: Readonly<Record<string, string>> = {},
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "HttpError";
   }
 

@@ -124,8 +124,9 @@ export function createOpenAIHandler(model: Model, options: OpenAIHandlerOptions 
     if (error instanceof ClientGoneError || ctx.abortCause === "client") return;
     const http = ctx.abortedError() ?? toHttpError(error);
     if (http.code === "internal_error") {
+      const fault = http.cause ?? error;
       resolved.log(
-        `ms4 serve: ${ctx.req.method} ${ctx.url.pathname} failed: ${(error as Error)?.stack ?? String(error)}`,
+        `ms4 serve: ${ctx.req.method} ${ctx.url.pathname} failed: ${(fault as Error)?.stack ?? String(fault)}`,
       );
     }
     if (ctx.stream !== undefined && ctx.res.headersSent) {

@@ -23,7 +23,7 @@ export class RequestContext {
     readonly res: ServerResponse,
     timeoutMs: number,
   ) {
-    this.url = new URL(req.url ?? "/", "http://localhost");
+    this.url = requestUrl(req.url);
     res.once("close", () => {
       if (!res.writableFinished) this.abort("client");
     });
@@ -62,6 +62,15 @@ export class RequestContext {
   /** The error to answer an aborted request with (undefined when the client is gone). */
   abortedError(): HttpError | undefined {
     return this.cause === undefined || this.cause === "client" ? undefined : abortError(this.cause);
+  }
+}
+
+/** The request's URL; one that does not parse (an absolute-form target such as `http://[::1`) matches no route. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? "/", "http://localhost");
+  } catch {
+    return new URL("http://localhost/.invalid-request-target");
   }
 }
 

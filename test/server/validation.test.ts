@@ -4,7 +4,7 @@
  * model cannot take, an unknown model or route. Unknown fields are ignored.
  */
 import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Model } from "../../lib/model/model";
 import { createOpenAIHandler } from "../../lib/server";
@@ -116,6 +116,31 @@ describe("bodies", () => {
     expect(((await chunked.json()) as { error: { code: string } }).error.code).toBe("body_too_large");
     // The server goes on answering.
     expect((await postJson(`${open.url}/v1/chat/completions`, chat())).status).toBe(200);
+  });
+
+  test("a body nested deeper than 64 levels is a 400, not a stack overflow", async () => {
+    const depth = 20_000;
+    const schema = '{"type":"array","items":'.repeat(depth) + '{"type":"string"}' + "}".repeat(depth);
+    const body = `{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${schema}}}}`;
+    const r = await postJson(`${open.url}/v1/chat/completions`, body);
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/nested deeper than 64 levels/);
+  });
+
+  test("a request target that is not a URL is a 404 and the server lives on", async () => {
+    const { port } = new URL(open.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write("GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n"),
+      );
+      socket.once("data", (d) => {
+        socket.destroy();
+        resolve(d.toString());
+      });
+      socket.once("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect((await fetch(`${open.url}/health`)).status).toBe(200);
   });
 
   test("malformed JSON, a JSON array and an empty body are 400s", async () => {
@@ -371,6 +396,7 @@ describe("what is not an error", () => {
     expect(r.status).toBe(200);
     expect(r.body.model).toBe("tiny");
     expect((await fetch(`${open.url}/v1/models/tiny`)).status).toBe(200);
+    expect((await fetch(`${open.url}/v1/models/%E0%A4%A`)).status).toBe(404);
     const missing = await fetch(`${open.url}/v1/models/gpt-4`);
     expect(missing.status).toBe(404);
     expectOpenAIError(await missing.json(), 404, "not_found_error");

@@ -79,7 +79,28 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   } catch (cause) {
     throw badRequest(`The request body is not valid JSON: ${(cause as Error).message}`, null, "invalid_json");
   }
+  checkDepth(value);
   return asObject(value);
+}
+
+/** Deepest nesting of arrays and objects a body may have (JSON schemas in tools and response formats included). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Refuses bodies nested deeper than MAX_JSON_DEPTH (walked without recursion), which nothing legitimate needs. */
+function checkDepth(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > MAX_JSON_DEPTH)
+      throw badRequest(
+        `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+        null,
+        "invalid_body",
+      );
+    for (const child of Object.values(v))
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  }
 }
 
 function asObject(value: unknown): Record<string, unknown> {

@@ -28,7 +28,13 @@ export const listModels: Route = async (ctx, deps) => {
 };
 
 export const retrieveModel: Route = async (ctx, deps) => {
-  const name = decodeURIComponent(ctx.url.pathname.slice("/v1/models/".length));
+  const raw = ctx.url.pathname.slice("/v1/models/".length);
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    name = raw; // not valid percent-encoding: no served name looks like that
+  }
   if (!deps.options.servedModelNames.includes(name))
     throw new HttpError(
       404,
