@@ -3,7 +3,7 @@
  * clients, and the server's cost per generated token compared with calling `model.stream()` directly.
  *
  *   node bench/run-ts.mjs bench/server/server-bench.ts [--model DIR] [--concurrency 1,8,32]
- *     [--requests N] [--tokens N] [--overhead-tokens N] [--repeats N] [--json]
+ *     [--requests N] [--tokens N] [--overhead-tokens N] [--repeats N] [--threads N] [--json]
  *
  * The server runs in this process (createServer on a free port); the clients run in a worker thread, so
  * their SSE parsing does not share the server's event loop. Each of C clients sends `--requests` streaming
@@ -38,6 +38,7 @@ interface Args {
   tokens: number;
   overheadTokens: number;
   repeats: number;
+  threads: number | undefined;
   json: boolean;
 }
 
@@ -49,6 +50,7 @@ function parseArgs(argv: string[]): Args {
     tokens: 32,
     overheadTokens: 256,
     repeats: 15,
+    threads: undefined,
     json: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -71,6 +73,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--tokens") args.tokens = int();
     else if (flag === "--overhead-tokens") args.overheadTokens = int();
     else if (flag === "--repeats") args.repeats = int();
+    else if (flag === "--threads") args.threads = int();
     else throw new Error(`unknown flag ${flag}`);
   }
   return args;
@@ -258,7 +261,10 @@ class LazyReader {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const model = await Model.load(args.model, { maxBatchSize: Math.max(...args.concurrency) });
+  const model = await Model.load(args.model, {
+    maxBatchSize: Math.max(...args.concurrency),
+    ...(args.threads !== undefined ? { threads: args.threads } : {}),
+  });
   const server = createServer(model, { port: 0, servedModelNames: ["bench"] });
   const { url } = await server.listen();
   const endpoint = `${url}/v1/chat/completions`;
