@@ -3,15 +3,15 @@
  * (n, streaming, usage in the stream, parallel_tool_calls). Every library field is set explicitly from the
  * OpenAI field it comes from; fields this server cannot honour are refused here with a 400.
  */
-import type { ChatMessage, FunctionTool } from "../../chat/types";
+import type { FunctionTool } from "../../chat/types";
 import type { GenerateRequest, ResponseFormat, ToolChoice } from "../../generation/types";
 import { badRequest, COMMON_PARAM_NAMES, type ParamNames } from "../errors";
 import { commonSampling, refuseLogitBias, type Sampling } from "./sampling";
 import type { ChatCompletionBody, OpenAITool } from "./schemas";
 
 export interface ChatPlan {
-  /** The request for choice 0; choice i uses `seedFor(i)`. */
-  readonly request: GenerateRequest;
+  /** The request without its messages (they come from toLibraryMessages) and seed (see seedFor). */
+  readonly request: Omit<GenerateRequest, "messages">;
   readonly sampling: Sampling;
   readonly stream: boolean;
   readonly includeUsage: boolean;
@@ -22,18 +22,14 @@ export interface ChatPlan {
   readonly params: ParamNames;
 }
 
-export function planChatCompletion(
-  body: ChatCompletionBody,
-  messages: ChatMessage[],
-  maxChoices: number,
-): ChatPlan {
+/** Checks everything that needs no fetch, so a bad request is refused before any image is fetched. */
+export function planChatCompletion(body: ChatCompletionBody, maxChoices: number): ChatPlan {
   refuseUnsupported(body);
   const sampling = commonSampling(body, maxChoices);
   if (body.top_logprobs != null && body.logprobs !== true)
     throw badRequest("top_logprobs needs logprobs: true", "top_logprobs");
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const request: GenerateRequest = {
-    messages,
+  const request: Omit<GenerateRequest, "messages"> = {
     ...sampling.fields,
     ...(maxTokens !== undefined ? { maxTokens } : {}),
     ...(body.tools != null ? { tools: body.tools.map(toLibraryTool) } : {}),

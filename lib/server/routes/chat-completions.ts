@@ -26,11 +26,12 @@ interface Head {
 export const chatCompletions: Route = async (ctx, deps) => {
   const body = parseBody(chatCompletionBody, await readJsonObject(ctx.req, deps.options.maxBodyBytes));
   const model = servedName(deps, body.model);
+  const plan = planChatCompletion(body, deps.options.maxChoices);
   const messages = await toLibraryMessages(body.messages, deps.options.media, ctx.signal);
-  const plan = planChatCompletion(body, messages, deps.options.maxChoices);
   await withGenerationSlot(ctx, deps, plan.params, plan.sampling.n, async () => {
     const requests = Array.from({ length: plan.sampling.n }, (_, i) => ({
       ...plan.request,
+      messages,
       ...seedFor(plan.sampling, i),
       signal: ctx.signal,
     }));
