@@ -15,6 +15,8 @@ export interface MediaOptions {
   timeoutMs?: number;
   /** Redirects followed (default 3). */
   maxRedirects?: number;
+  /** Image parts one request may have, data: URLs included (default 10). */
+  maxImages?: number;
 }
 
 export interface OpenAIHandlerOptions {
@@ -93,6 +95,7 @@ export function resolveOptions(model: Model, options: OpenAIHandlerOptions): Res
       maxBytes: positive("media.maxBytes", media.maxBytes, 20 * 2 ** 20),
       timeoutMs: positive("media.timeoutMs", media.timeoutMs, 10_000),
       maxRedirects: positive("media.maxRedirects", media.maxRedirects, 3, true),
+      maxImages: positive("media.maxImages", media.maxImages, 10, true),
     },
     log: options.log ?? ((line) => console.error(line)),
   };

@@ -26,6 +26,7 @@ const LIMITS: MediaLimits = {
   maxBytes: 1 << 20,
   timeoutMs: 1000,
   maxRedirects: 3,
+  maxImages: 10,
 };
 const PARAM = "messages[0].content[1].image_url";
 
@@ -168,6 +169,23 @@ describe("image URLs through the server", () => {
       expect(images.hits.length).toBe(before);
     } finally {
       await Promise.all([closed.close(), picky.close()]);
+    }
+  });
+
+  test("more image parts than --max-images is a 400 before anything is fetched", async () => {
+    const server = await startTestServer(model, { media: { maxImages: 2 } });
+    try {
+      const before = images.hits.length;
+      const part = { type: "image_url", image_url: { url: `${images.url}/image.png` } };
+      const r = await postJson(`${server.url}/v1/chat/completions`, {
+        messages: [{ role: "user", content: [part, part, part, { type: "text", text: "Compare" }] }],
+        max_tokens: 2,
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ param: "messages", code: "too_many_images" });
+      expect(images.hits.length).toBe(before);
+    } finally {
+      await server.close();
     }
   });
 

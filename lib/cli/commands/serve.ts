@@ -41,6 +41,7 @@ Images by URL (data: URLs always work):
   --allowed-media-domains LIST   fetch only from these hostnames (comma-separated)
   --media-timeout S              time limit of one image fetch (default 10)
   --max-media-size SIZE          largest fetched image (default 20M)
+  --max-images N                 image parts per request, data: URLs included (default 10)
 
 Model loading:
   --threads N  --max-context N  --max-batch-size N  --kv-cache-memory SIZE`,
@@ -63,6 +64,7 @@ Model loading:
         "allowed-media-domains": { type: "string", multiple: true },
         "media-timeout": { type: "string" },
         "max-media-size": { type: "string" },
+        "max-images": { type: "string" },
         threads: { type: "string" },
         "max-context": { type: "string" },
         "max-batch-size": { type: "string" },
@@ -88,6 +90,7 @@ Model loading:
         allowedDomains: listOption(values["allowed-media-domains"]),
         timeoutMs: seconds("media-timeout"),
         maxBytes: sizeOption(values["max-media-size"], "max-media-size"),
+        maxImages: intOption(values["max-images"], "max-images"),
       },
     };
     const graceMs = seconds("shutdown-timeout") ?? 30_000;

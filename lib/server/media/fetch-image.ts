@@ -14,6 +14,8 @@ export interface MediaLimits {
   readonly maxBytes: number;
   readonly timeoutMs: number;
   readonly maxRedirects: number;
+  /** Image parts one request may have (data: URLs included). */
+  readonly maxImages: number;
 }
 
 export interface FetchedImage {

@@ -5,6 +5,7 @@
  * render are dropped.
  */
 import type { AssistantToolCall, ChatMessage, ContentPart } from "../../chat/types";
+import { badRequest } from "../errors";
 import type { MediaLimits } from "../media/fetch-image";
 import { imageUrlForLibrary } from "../media/image-urls";
 import type { OpenAIContent, OpenAIMessage } from "./schemas";
@@ -15,6 +16,17 @@ export async function toLibraryMessages(
   media: MediaLimits,
   signal: AbortSignal,
 ): Promise<ChatMessage[]> {
+  const images = messages.reduce(
+    (n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type === "image_url").length : 0),
+    0,
+  );
+  if (images > media.maxImages) {
+    throw badRequest(
+      `The request has ${images} images; this server takes at most ${media.maxImages} per request`,
+      "messages",
+      "too_many_images",
+    );
+  }
   // The first failure (a bad URL, an image that is too large) stops the other fetches.
   const fetches = new AbortController();
   const both = AbortSignal.any([signal, fetches.signal]);
