@@ -36,6 +36,16 @@ export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./in
 export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
 export { Model, type ModelMemory, type ModelStats, type RenderChatOptions } from "./model/model";
 export type { CpuFeatures, CpuKernelPath } from "./native";
+export {
+  createOpenAIHandler,
+  createServer,
+  type MediaOptions,
+  type Ms4Server,
+  type OpenAIErrorBody,
+  type OpenAIHandler,
+  type OpenAIHandlerOptions,
+  type ServerOptions,
+} from "./server";
 export { systemInfo } from "./system-info";
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";

@@ -1,9 +1,13 @@
 /**
  * `ms4 chat`: a one-shot answer (`ms4 chat "PROMPT"`) or an interactive conversation, streamed as it is
- * generated. Reasoning is shown dimmed; tool calls are printed as JSON.
+ * generated, with the conversation kept as history. Reasoning is shown dimmed; tool calls are printed as
+ * JSON. Interactive commands: /reset, /system TEXT, /image FILE, /help, /exit. Ctrl-C stops the answer being
+ * written (a second one, or one at the prompt, leaves).
  */
-import { createInterface } from "node:readline/promises";
-import type { ChatRequest } from "../chat/types";
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { createInterface } from "node:readline";
+import type { ChatMessage, ContentPart } from "../chat/types";
 import type { GenerateRequest, GenerateResult } from "../generation/types";
 import type { Model } from "../model/model";
 
@@ -15,17 +19,118 @@ export interface ChatOptions {
   system?: string;
 }
 
-type Message = ChatRequest["messages"][number];
+export interface ChatIO {
+  readonly input: NodeJS.ReadableStream;
+  readonly output: NodeJS.WritableStream;
+  /** Errors and notes. */
+  readonly errors: NodeJS.WritableStream;
+  /** ANSI dimming for reasoning (on a terminal). */
+  readonly color: boolean;
+}
 
-const DIM = process.stdout.isTTY ? "\x1b[2m" : "";
-const RESET = process.stdout.isTTY ? "\x1b[0m" : "";
+export const CHAT_COMMANDS_HELP = `Commands:
+  /reset          forget the conversation (the system prompt stays)
+  /system TEXT    set the system prompt (empty: none) and start over
+  /image FILE     attach an image file to your next message
+  /help           this list
+  /exit           leave (also Ctrl-D)`;
 
-async function answer(
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".bmp": "image/bmp",
+};
+
+/** The conversation: history, system prompt and images waiting for the next message. */
+export class ChatSession {
+  history: ChatMessage[] = [];
+  pendingImages: ContentPart[] = [];
+
+  constructor(public system: string | undefined) {}
+
+  /** The messages for a new user turn (not yet in the history). */
+  turn(text: string): ChatMessage[] {
+    const content: string | ContentPart[] =
+      this.pendingImages.length === 0 ? text : [...this.pendingImages, { type: "text", text }];
+    const system: ChatMessage[] = this.system ? [{ role: "system", content: this.system }] : [];
+    return [...system, ...this.history, { role: "user", content }];
+  }
+
+  /** Keeps a finished turn: the user's message and the answer. */
+  commit(userMessage: ChatMessage, result: GenerateResult): void {
+    this.pendingImages = [];
+    this.history.push(userMessage, {
+      role: "assistant",
+      content: result.text,
+      ...(result.reasoning !== "" ? { reasoning: result.reasoning } : {}),
+      ...(result.toolCalls.length > 0
+        ? {
+            tool_calls: result.toolCalls.map((c) => ({
+              id: c.id,
+              type: "function" as const,
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
+        : {}),
+    });
+  }
+
+  /** Runs a /command; returns what to print, or "exit". */
+  command(line: string): string | "exit" {
+    const [name = "", ...rest] = line.trim().split(/\s+/);
+    const arg = line.trim().slice(name.length).trim();
+    switch (name) {
+      case "/exit":
+      case "/quit":
+        return "exit";
+      case "/reset":
+        this.history = [];
+        this.pendingImages = [];
+        return "(conversation cleared)";
+      case "/system":
+        this.system = arg === "" ? undefined : arg;
+        this.history = [];
+        return this.system === undefined
+          ? "(no system prompt; conversation cleared)"
+          : "(system prompt set; conversation cleared)";
+      case "/image": {
+        if (rest.length === 0) return "usage: /image FILE";
+        const type = IMAGE_TYPES[extname(arg).toLowerCase()];
+        if (type === undefined)
+          return `not an image file this chat knows (${Object.keys(IMAGE_TYPES).join(", ")}): ${arg}`;
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(arg);
+        } catch (error) {
+          return `cannot read ${arg}: ${(error as Error).message}`;
+        }
+        this.pendingImages.push({
+          type: "image_url",
+          image_url: { url: `data:${type};base64,${bytes.toString("base64")}` },
+        });
+        return `(image attached to your next message: ${arg}, ${bytes.length} bytes)`;
+      }
+      case "/help":
+        return CHAT_COMMANDS_HELP;
+      default:
+        return `unknown command ${name}; /help lists them`;
+    }
+  }
+}
+
+/** Streams one answer to `io.output`; resolves with the result. */
+export async function streamAnswer(
   model: Model,
-  messages: Message[],
+  messages: ChatMessage[],
   options: ChatOptions,
+  io: ChatIO,
   signal: AbortSignal,
 ): Promise<GenerateResult> {
+  const dim = io.color ? "\x1b[2m" : "";
+  const reset = io.color ? "\x1b[0m" : "";
   const request: GenerateRequest = {
     messages,
     maxTokens: options.maxTokens,
@@ -38,21 +143,21 @@ async function answer(
   let result: GenerateResult | undefined;
   for await (const ev of model.stream(request)) {
     if (ev.type === "reasoning") {
-      if (!inReasoning) process.stdout.write(DIM);
+      if (!inReasoning) io.output.write(dim);
       inReasoning = true;
-      process.stdout.write(ev.delta);
+      io.output.write(ev.delta);
     } else if (ev.type === "text") {
-      if (inReasoning) process.stdout.write(`${RESET}\n`);
+      if (inReasoning) io.output.write(`${reset}\n`);
       inReasoning = false;
-      process.stdout.write(ev.delta);
+      io.output.write(ev.delta);
     } else if (ev.type === "done") {
       result = ev.result;
     }
   }
-  if (inReasoning) process.stdout.write(RESET);
+  if (inReasoning) io.output.write(reset);
   if (!result) throw new Error("the stream ended without a result");
-  for (const call of result.toolCalls) process.stdout.write(`\n[tool call] ${JSON.stringify(call)}`);
-  process.stdout.write("\n");
+  for (const call of result.toolCalls) io.output.write(`\n[tool call] ${JSON.stringify(call)}`);
+  io.output.write("\n");
   return result;
 }
 
@@ -61,40 +166,73 @@ export async function runChat(
   prompt: string | undefined,
   options: ChatOptions,
   note: string | undefined,
+  io: ChatIO,
 ): Promise<void> {
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.on("SIGINT", onSigint);
-  try {
-    if (note) console.error(note);
-    const base: Message[] = options.system ? [{ role: "system", content: options.system }] : [];
-    if (prompt !== undefined) {
-      const r = await answer(model, [...base, { role: "user", content: prompt }], options, controller.signal);
-      console.error(
-        `${DIM}[${r.finishReason}; ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens]${RESET}`,
-      );
-      return;
-    }
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    const history = [...base];
+  const dim = io.color ? "\x1b[2m" : "";
+  const reset = io.color ? "\x1b[0m" : "";
+  if (note) io.errors.write(`${note}\n`);
+  const session = new ChatSession(options.system);
+  if (prompt !== undefined) {
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.on("SIGINT", onSigint);
     try {
-      for (;;) {
-        let line: string;
-        try {
-          line = await rl.question("> ");
-        } catch {
-          break; // stdin closed
-        }
-        if (line.trim() === "/exit" || line.trim() === "/quit") break;
-        if (line.trim() === "") continue;
-        history.push({ role: "user", content: line });
-        const r = await answer(model, history, options, new AbortController().signal);
-        history.push({ role: "assistant", content: r.text });
-      }
+      const r = await streamAnswer(model, session.turn(prompt), options, io, controller.signal);
+      io.errors.write(
+        `${dim}[${r.finishReason}; ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens]${reset}\n`,
+      );
     } finally {
-      rl.close();
+      process.off("SIGINT", onSigint);
+    }
+    return;
+  }
+  await interactive(model, session, options, io);
+}
+
+async function interactive(
+  model: Model,
+  session: ChatSession,
+  options: ChatOptions,
+  io: ChatIO,
+): Promise<void> {
+  const rl = createInterface({ input: io.input, output: io.output, terminal: io.color, historySize: 200 });
+  let answering: AbortController | undefined;
+  const onSigint = () => {
+    if (answering && !answering.signal.aborted) answering.abort();
+    else rl.close();
+  };
+  rl.on("SIGINT", onSigint);
+  process.on("SIGINT", onSigint);
+  io.errors.write(`Type a message, or /help for commands.\n`);
+  const lines = rl[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      rl.setPrompt("> ");
+      rl.prompt();
+      const next = await lines.next();
+      if (next.done) break;
+      const line: string = next.value;
+      if (line.trim() === "") continue;
+      if (line.trim().startsWith("/")) {
+        const said = session.command(line);
+        if (said === "exit") break;
+        io.output.write(`${said}\n`);
+        continue;
+      }
+      const messages = session.turn(line);
+      answering = new AbortController();
+      try {
+        const result = await streamAnswer(model, messages, options, io, answering.signal);
+        session.commit(messages[messages.length - 1]!, result);
+      } catch (error) {
+        io.errors.write(`error: ${(error as Error).message}\n`);
+        session.pendingImages = [];
+      } finally {
+        answering = undefined;
+      }
     }
   } finally {
     process.off("SIGINT", onSigint);
+    rl.close();
   }
 }

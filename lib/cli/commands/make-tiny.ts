@@ -1,0 +1,59 @@
+/** `ms4 make-tiny`: write a deterministic generated checkpoint (random weights) with the real architecture. */
+import { parseArgs } from "node:util";
+import { makeTiny } from "../../tiny/make-tiny";
+import { PRESET_NAMES, type PresetName } from "../../tiny/presets";
+import { intOption, oneOf, UsageError } from "../args";
+import type { Command } from "../command";
+
+export const makeTinyCommand: Command = {
+  name: "make-tiny",
+  summary: "write a deterministic generated checkpoint (random weights)",
+  help: `Usage: ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N]
+                     [--preset ${PRESET_NAMES.join("|")}] [--shards N]
+
+Write a deterministic generated checkpoint (random weights) with the real architecture into DIR.
+
+Options:
+  --layout native|hf        Mistral-native (params.json) or Hugging Face (config.json) files (default native)
+  --quant nvfp4|fp8|bf16    weight format of the quantized modules (default nvfp4)
+  --seed N                  random seed (same seed, same bytes)
+  --preset NAME             tiny (default), real-2layer (real per-layer sizes, 2 layers, 5.9 GB) or real
+  --shards N                split the weights into N safetensors files`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        layout: { type: "string" },
+        quant: { type: "string" },
+        seed: { type: "string" },
+        preset: { type: "string" },
+        shards: { type: "string" },
+      },
+    });
+    const dir = positionals[0];
+    if (!dir || positionals.length > 1)
+      throw new UsageError("make-tiny needs exactly one output folder", "make-tiny");
+    const started = Date.now();
+    let lastReport = 0;
+    const result = await makeTiny(dir, {
+      layout: oneOf(values.layout, ["native", "hf"] as const, "layout"),
+      quant: oneOf(values.quant, ["nvfp4", "fp8", "bf16"] as const, "quant"),
+      seed: intOption(values.seed, "seed"),
+      preset: oneOf(values.preset, PRESET_NAMES, "preset") as PresetName | undefined,
+      shards: intOption(values.shards, "shards"),
+      onProgress: ({ done, total }) => {
+        const now = Date.now();
+        if (process.stderr.isTTY && (now - lastReport > 500 || done === total)) {
+          lastReport = now;
+          process.stderr.write(`\rwriting weights ${((100 * done) / total).toFixed(0)}%`);
+        }
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write("\n");
+    console.log(
+      `wrote ${result.files.length} weight file(s), ${(result.bytes / 2 ** 20).toFixed(1)} MiB, to ${result.dir} in ${((Date.now() - started) / 1000).toFixed(1)} s (random weights)`,
+    );
+    return 0;
+  },
+};
