@@ -42,6 +42,8 @@ export interface LoadOptions {
   prefixCaching?: boolean;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /** The addon binary to load (for bundled or packaged apps); also setNativeAddonPath() and MS4_ADDON_PATH. */
+  addonPath?: string;
 }
 
 const CPU_PATHS: readonly string[] = ["portable", "avx2", "avx512", "avx512-emulated"];
@@ -73,11 +75,7 @@ export function validateLoadOptions(o: LoadOptions): void {
     throw new InvalidArgumentError("options.kvCacheDtype", '"bf16" or "f32"', o.kvCacheDtype);
   }
   if (o.cpuPath !== undefined && !CPU_PATHS.includes(o.cpuPath)) {
-    throw new InvalidArgumentError(
-      "options.cpuPath",
-      '"portable", "avx2", "avx512" or "avx512-emulated"',
-      o.cpuPath,
-    );
+    throw new InvalidArgumentError("options.cpuPath", '"portable", "avx2" or "avx512"', o.cpuPath);
   }
   if (o.nvfp4Activations !== undefined && !NVFP4_ACTIVATIONS.includes(o.nvfp4Activations)) {
     throw new InvalidArgumentError(
@@ -106,4 +104,6 @@ export function validateLoadOptions(o: LoadOptions): void {
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError("options.signal", "an AbortSignal", o.signal);
   }
+  if (o.addonPath !== undefined && !(typeof o.addonPath === "string" && o.addonPath.length > 0))
+    throw new InvalidArgumentError("options.addonPath", "the path of a mistral4.node file", o.addonPath);
 }

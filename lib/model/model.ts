@@ -120,14 +120,16 @@ export class Model implements AsyncDisposable {
       if (signal?.aborted) throw new AbortError("Model.load was aborted");
     };
     checkAbort();
-    const binding = loadNative();
+    const binding = loadNative({ addonPath: options.addonPath });
     const system = binding.systemInfo();
     resolveDevice(options.device ?? "auto", system);
     const cpuPath = options.cpuPath ?? process.env.MS4_CPU_PATH ?? "";
     if (cpuPath !== "" && cpuPath !== "auto" && !(system.cpu.kernelPaths as string[]).includes(cpuPath)) {
+      // The avx512-emulated test path is accepted where built, never offered.
+      const offered = system.cpu.kernelPaths.filter((p) => p !== "avx512-emulated");
       throw new InvalidArgumentError(
         options.cpuPath !== undefined ? "options.cpuPath" : "MS4_CPU_PATH",
-        `a CPU kernel path this CPU and build can run (${system.cpu.kernelPaths.join(", ")})`,
+        `a CPU kernel path this CPU and build can run (${offered.join(", ")})`,
         cpuPath,
       );
     }
