@@ -56,11 +56,13 @@ export function loadedAddon(): AddonInfo | undefined {
 }
 
 export function loadNative(options: { addonPath?: string | undefined } = {}): NativeBinding {
-  const explicit = explicitPath(options.addonPath);
   if (loaded) {
-    if (explicit && explicit.path !== loaded.info.path) throw alreadyLoaded(explicit.path, explicit.source);
+    // setNativeAddonPath() checks itself; the environment was read when the addon was loaded.
+    const wanted = options.addonPath === undefined ? undefined : unpackedFromAsar(resolve(options.addonPath));
+    if (wanted !== undefined && wanted !== loaded.info.path) throw alreadyLoaded(wanted, "options.addonPath");
     return loaded.binding;
   }
+  const explicit = explicitPath(options.addonPath);
   if (explicit) {
     if (!existsSync(explicit.path)) {
       throw new NativeAddonError(

@@ -1,0 +1,25 @@
+/**
+ * Runs inside a worker_thread: loads the checkpoint it is sent and streams one generation, posting
+ * { type: "token" } per event and { type: "done", tokens } at the end.
+ */
+import { parentPort } from "node:worker_threads";
+import { Model } from "../../../lib/index";
+
+interface Job {
+  dir: string;
+  addonPath: string;
+  maxTokens: number;
+}
+
+const port = parentPort;
+if (!port) throw new Error("worker-generate runs in a worker_thread");
+port.once("message", async (job: Job) => {
+  const model = await Model.load(job.dir, { addonPath: job.addonPath, maxContext: 4096 });
+  let tokens = 0;
+  for await (const event of model.stream({ prompt: "Bonjour", maxTokens: job.maxTokens, temperature: 0 })) {
+    if (event.type === "done") tokens = event.result.tokens.length;
+    else port.postMessage({ type: "token" });
+  }
+  await model.dispose();
+  port.postMessage({ type: "done", tokens });
+});
