@@ -13,8 +13,8 @@ let dir: string;
 beforeAll(async () => {
   checkpoints = await TinyCheckpoints.create("ms4-bundle-tiny-");
   dir = await checkpoints.get({ layout: "native", quant: "nvfp4", seed: 4 });
-  await bundleApp(app, join(tmp.dir, "app.mjs"), "esm");
-  await bundleApp(app, join(tmp.dir, "app.cjs"), "cjs");
+  await bundleApp(app, join(tmp.dir, "app.mjs"));
+  await bundleApp(app, join(tmp.dir, "app.cjs"), { format: "cjs" });
 });
 afterAll(async () => {
   tmp.cleanup();

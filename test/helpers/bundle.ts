@@ -1,22 +1,29 @@
 /**
- * esbuild bundles of test applications (test/embedding/apps/*.ts) that import the library from its sources, the
- * way an application bundler inlines an npm package: one self-contained file, far from the package's own folder,
- * so the library cannot find its addon by walking up from its files.
+ * esbuild bundles of the test applications (test/embedding/apps/*.ts, which import "mistral4-runtime" as an
+ * application does). `library: "inline"` bundles the library's sources into the one output file, as an
+ * application bundler does with an npm package, far from the package folder, so the library cannot find its
+ * addon by walking up from its files. `library: "external"` leaves `import "mistral4-runtime"` for Node.js to
+ * resolve (scripts/ci/ runs the same applications against the installed tarball that way).
  */
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+
+const librarySources = fileURLToPath(new URL("../../lib/index.ts", import.meta.url));
 
 export async function bundleApp(
   entry: string,
   outfile: string,
-  format: "esm" | "cjs" = "esm",
+  options: { format?: "esm" | "cjs"; library?: "inline" | "external" } = {},
 ): Promise<void> {
+  const external = options.library === "external";
   await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
-    format,
+    format: options.format ?? "esm",
     target: "node20",
     logLevel: "error",
+    ...(external ? { external: ["mistral4-runtime"] } : { alias: { "mistral4-runtime": librarySources } }),
   });
 }

@@ -1,5 +1,5 @@
 /** A bundled application that only loads the addon and prints where it came from (systemInfo().addon). */
-import { systemInfo } from "../../../lib/index";
+import { systemInfo } from "mistral4-runtime";
 import { printError, printResult } from "./app-output";
 
 try {

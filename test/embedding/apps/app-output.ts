@@ -1,5 +1,5 @@
 /** What every test application prints as its last line: one JSON object, so tests can read it back. */
-import type { Ms4Error } from "../../../lib/errors";
+import type { Ms4Error } from "mistral4-runtime";
 
 export function printResult(result: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);

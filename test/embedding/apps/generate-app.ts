@@ -2,7 +2,7 @@
  * A bundled application: loads a checkpoint and generates. Arguments: CHECKPOINT_DIR [ADDON_PATH] [--setter].
  * With ADDON_PATH it passes the Model.load option addonPath, or calls setNativeAddonPath() with --setter.
  */
-import { Model, setNativeAddonPath, systemInfo } from "../../../lib/index";
+import { Model, setNativeAddonPath, systemInfo } from "mistral4-runtime";
 import { printError, printResult } from "./app-output";
 
 async function main(): Promise<void> {

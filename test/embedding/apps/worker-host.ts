@@ -1,13 +1,13 @@
 /**
- * A bundled application that runs the model in worker_threads (worker-generate.mjs beside it). Arguments:
- * CHECKPOINT_DIR ADDON_PATH. First a worker generates to the end; then a second worker is terminated while it is
+ * An application that runs the model in worker_threads (worker-generate.mjs beside it). Arguments:
+ * CHECKPOINT_DIR [ADDON_PATH]. First a worker generates to the end; then a second worker is terminated while it is
  * generating, and the process must live on and exit normally. Prints { completedTokens, terminatedAfterTokens,
  * exitCode }.
  */
 import { Worker } from "node:worker_threads";
 import { printError, printResult } from "./app-output";
 
-function startWorker(dir: string, addonPath: string, maxTokens: number): Worker {
+function startWorker(dir: string, addonPath: string | undefined, maxTokens: number): Worker {
   const worker = new Worker(new URL("./worker-generate.mjs", import.meta.url));
   worker.postMessage({ dir, addonPath, maxTokens });
   return worker;
@@ -15,7 +15,7 @@ function startWorker(dir: string, addonPath: string, maxTokens: number): Worker 
 
 async function main(): Promise<void> {
   const [dir, addonPath] = process.argv.slice(2);
-  if (!dir || !addonPath) throw new Error("usage: worker-host CHECKPOINT_DIR ADDON_PATH");
+  if (!dir) throw new Error("usage: worker-host CHECKPOINT_DIR [ADDON_PATH]");
 
   const first = startWorker(dir, addonPath, 8);
   const completedTokens = await new Promise<number>((resolve, reject) => {
