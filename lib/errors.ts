@@ -1,6 +1,6 @@
 /**
  * Typed errors. Every failure the library reports is one of these; messages name the file, tensor,
- * field or argument and say what was expected (DESIGN.md §3).
+ * field or argument and say what was expected.
  */
 
 /** Base class: `code` is stable and machine-readable, `message` is for people. */

@@ -1,6 +1,6 @@
 /**
  * ModelConfig: one validated, frozen description of a Mistral Small 4 checkpoint, whichever file it came
- * from (Mistral-native params.json or Hugging Face config.json). Field meanings: MODEL-SPEC §1.
+ * from (Mistral-native params.json or Hugging Face config.json). Each field says what it means.
  */
 import type { QuantizationConfig } from "./quantization";
 
@@ -82,7 +82,7 @@ export interface ModelConfig {
   readonly maxPositionEmbeddings: number;
   readonly rope: RopeConfig;
   readonly llama4Scaling: Llama4Scaling | null;
-  /** Attention softmax scale: qkHeadDim^-0.5, times m² when YaRN scaling applies (MODEL-SPEC §1.4). */
+  /** Attention softmax scale: qkHeadDim^-0.5, times m² when YaRN scaling applies (computeSoftmaxScale). */
   readonly softmaxScale: number;
   readonly tieWordEmbeddings: boolean;
   readonly bosTokenId: number;
@@ -115,7 +115,7 @@ export function yarnMscale(factor: number, mscale: number): number {
   return 0.1 * mscale * Math.log(factor) + 1;
 }
 
-/** The softmax scale rule of MODEL-SPEC §1.4. */
+/** The softmax scale: qkHeadDim^-0.5, times yarnMscale² when YaRN applies its scale (`applyScale`, `mscaleAllDim`). */
 export function computeSoftmaxScale(qkHeadDim: number, rope: RopeConfig): number {
   const base = qkHeadDim ** -0.5;
   if (rope.type !== "yarn" || !rope.applyScale || !rope.mscaleAllDim) return base;

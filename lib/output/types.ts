@@ -1,4 +1,4 @@
-/** Streaming events and the final result of parsing generated tokens (DESIGN.md §1 `stream` / `generate`). */
+/** Streaming events and the final result of parsing generated tokens (`Model.stream` / `Model.generate`). */
 
 export type OutputEvent =
   | { readonly type: "text"; readonly delta: string }
