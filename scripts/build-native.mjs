@@ -75,6 +75,7 @@ export function buildFromSource({ root, outDir = join(root, "build"), cuda, emul
     (devCheckout ? "ON" : "OFF")
   ).toUpperCase();
 
+  env.MS4_EMULATED_KERNELS = emulatedMode; // binding.gyp reads it
   if (!has("cmake")) {
     log(
       "cmake is not on PATH: building with node-gyp (binding.gyp). node-gyp builds the CPU backend only and",

@@ -104,10 +104,10 @@ run_apps() {
   echo "  the Electron example's model host (forked as main.mjs forks it)"
   PATH="$path" node electron-example/node-check.mjs >"$work/out" || { cat "$work/out"; return 1; }
   check_result "$work/out" "r.answered.completionTokens > 0 && r.aborted.finishReason === 'abort'"
-  echo "  npx ms4 info"
+  echo "  npx ms4 info (an installed package never offers the avx512-emulated test path)"
   PATH="$path" npx ms4 info | node -e "
     const info = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-    if (info.addon.source !== '$source') process.exit(1);
+    if (info.addon.source !== '$source' || info.cpu.kernelPaths.includes('avx512-emulated')) process.exit(1);
     console.log('  ok:', info.addon.source, info.cpu.kernelPaths.join(', '));"
   cd "$repo"
 }
@@ -135,6 +135,8 @@ if [ "$jobs" != prebuilt ]; then
   start="$(now)"
   (cd "$dir" && npm rebuild mistral4-runtime --foreground-scripts >"$work/rebuild.log" 2>&1) ||
     { cat "$work/rebuild.log"; exit 1; }
+  grep '\[mistral4-runtime\]' "$work/rebuild.log" | sed 's/^/  /'
+  grep -q "native addon built" "$work/rebuild.log"
   echo "  rebuilt in $(seconds_since "$start") s"
 
   say "source build, no cmake on PATH (node-gyp)"
