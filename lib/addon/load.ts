@@ -96,7 +96,7 @@ export function loadNative(options: { addonPath?: string | undefined } = {}): Na
   }
   tried.push(`there is no local build (looked for ${builds.join(", ")})`);
   throw new NativeAddonError(
-    `No native addon for ${key}: ${tried.join("; ")}. ${installAdvice(key)} ` +
+    `No native addon for ${key}: ${tried.join("; ")}. ${installAdvice(key, brokenPrebuilt !== undefined)} ` +
       `In a bundled or packaged application (esbuild, webpack, Electron asar), point the library at the binary with ${POINT_AT_IT}.`,
   );
 }
@@ -188,18 +188,16 @@ function alreadyLoaded(wanted: string, source: AddonSource): NativeAddonError {
   );
 }
 
-function installAdvice(key: string): string {
-  const published = PREBUILT_KEYS.join(", ");
+function installAdvice(key: string, prebuiltBroken: boolean): string {
+  const buildFromSource =
+    "build from source with `npm rebuild mistral4-runtime` (needs a C++17 compiler and cmake; npm 11 runs a " +
+    "dependency's build script once it is approved: `npm install-scripts approve mistral4-runtime`).";
+  if (prebuiltBroken) return `The prebuilt binary cannot run on this machine: ${buildFromSource}`;
   if (PREBUILT_KEYS.includes(key)) {
     return (
       `npm installs ${prebuiltPackageName(key)} with mistral4-runtime as an optional dependency: reinstall ` +
-      "without --omit=optional / --no-optional, or build from source with `npm rebuild mistral4-runtime` " +
-      "(needs a C++17 compiler and cmake)."
+      `without --omit=optional / --no-optional, or ${buildFromSource}`
     );
   }
-  return (
-    `Prebuilt binaries exist for ${published}; on ${key} build from source: \`npm rebuild mistral4-runtime\` with a ` +
-    "C++17 compiler and cmake (npm 11 runs a dependency's build script once it is approved: " +
-    "`npm install-scripts approve mistral4-runtime`)."
-  );
+  return `Prebuilt binaries exist for ${PREBUILT_KEYS.join(", ")}; on ${key}, ${buildFromSource}`;
 }
