@@ -18,7 +18,7 @@ export type ProbeResult =
   | { status: "ok" }
   /** The binary cannot run here; `reason` says why. */
   | { status: "broken"; reason: string }
-  /** The child could not run at all (e.g. an Electron build with the RunAsNode fuse off): load without a test. */
+  /** No test was possible (inside Electron, or the child did not start): load without a test. */
   | { status: "inconclusive"; reason: string };
 
 const results = new Map<string, ProbeResult>();
@@ -26,9 +26,12 @@ const results = new Map<string, ProbeResult>();
 export function probeAddon(path: string, abiVersion: number, timeoutMs = 60_000): ProbeResult {
   const known = results.get(path);
   if (known) return known;
+  if (process.versions.electron) {
+    // Electron's executable runs as Node.js only where the RunAsNode fuse allows; elsewhere it would start a
+    // second instance of the application. A packaged app ships the binary it was tested with.
+    return { status: "inconclusive", reason: "not test-loaded inside Electron" };
+  }
   const child = spawnSync(process.execPath, ["-e", PROBE_SOURCE, path, String(abiVersion)], {
-    // Electron's binary runs as plain Node.js with this variable; Node.js ignores it.
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
     encoding: "utf8",
     timeout: timeoutMs,
     windowsHide: true,

@@ -32,7 +32,6 @@ export function testLoad(path, timeoutMs = 60_000) {
   const child = spawnSync(process.execPath, ["-e", source, path], {
     encoding: "utf8",
     timeout: timeoutMs,
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
   });
   if (child.error) return child.error.message;
   if (child.signal)
