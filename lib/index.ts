@@ -1,5 +1,6 @@
 /** mistral4-runtime: run Mistral Small 4 from Node.js. Public exports only. */
 
+export { setNativeAddonPath } from "./addon/load";
 export type { ChatRequest, RenderedChat } from "./chat/types";
 export type { Llama4Scaling, ModelConfig, MoeConfig, RopeConfig, VisionConfig } from "./config/model-config";
 export type { QuantArgs, QuantGroup, QuantizationConfig, WeightFormat } from "./config/quantization";
@@ -35,7 +36,7 @@ export type {
 export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
 export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
 export { Model, type ModelMemory, type ModelStats, type RenderChatOptions } from "./model/model";
-export type { CpuFeatures, CpuKernelPath } from "./native";
+export type { CpuFeatures, CpuKernelPath, CudaDevice } from "./native";
 export {
   createOpenAIHandler,
   createServer,
@@ -46,7 +47,7 @@ export {
   type OpenAIHandlerOptions,
   type ServerOptions,
 } from "./server";
-export { systemInfo } from "./system-info";
+export { type AddonInfo, type AddonSource, type SystemInfo, systemInfo } from "./system-info";
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";
 export type { SpecialTokenPolicy, Tokenizer } from "./tokenizer/types";

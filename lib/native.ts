@@ -1,15 +1,14 @@
 /**
- * The one place that loads the native addon. Everything native goes through `loadNative()`, which returns
- * the typed binding or throws a single NativeAddonError saying what is missing and how to build it.
+ * The typed shape of the native addon. Everything native goes through `loadNative()` (lib/addon/load.ts), which
+ * returns this binding or throws a single NativeAddonError saying what is missing and how to get it.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { NativeAddonError } from "./errors";
-
-/** Bumped together with kAbiVersion in native/addon.cc whenever the binding changes shape. */
-export const EXPECTED_ABI_VERSION = 2;
+export {
+  EXPECTED_ABI_VERSION,
+  loadedAddon,
+  loadNative,
+  packageRoot,
+  resetNativeForTests,
+} from "./addon/load";
 
 export interface NativeProgressEvent {
   phase: string;
@@ -281,73 +280,4 @@ export interface OpCheck {
   maxAbsError: number;
   bound: number;
   ok: boolean;
-}
-
-/**
- * The package root: the nearest folder above this file whose package.json names mistral4-runtime (lib/ in
- * sources and tests, dist/ when built, a bundle elsewhere in the tree for benchmarks).
- */
-export function packageRoot(): string {
-  const here = typeof __dirname === "string" ? __dirname : dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; ; dir = dirname(dir)) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "mistral4-runtime")
-          return dir;
-      } catch {
-        // an unreadable package.json is not ours: keep walking up
-      }
-    }
-    if (dirname(dir) === dir) return resolve(here, "..");
-  }
-}
-
-/** Where the addon is looked for, in order. MS4_ADDON_PATH overrides everything. */
-export function addonCandidates(root = packageRoot()): string[] {
-  const fromEnv = process.env.MS4_ADDON_PATH;
-  if (fromEnv) return [resolve(fromEnv)];
-  return [
-    join(root, "build", "Release", "mistral4.node"),
-    join(root, "build", "Debug", "mistral4.node"),
-    join(root, "prebuilds", `${process.platform}-${process.arch}`, "mistral4.node"),
-  ];
-}
-
-let cached: NativeBinding | undefined;
-
-export function loadNative(): NativeBinding {
-  if (cached) return cached;
-  const candidates = addonCandidates();
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) {
-    throw new NativeAddonError(
-      `The native addon is not built (looked for ${candidates.join(", ")}). ` +
-        "Run `npm rebuild mistral4-runtime` (or `npm run build:native` in a clone); it needs a C++ compiler and cmake.",
-    );
-  }
-  let binding: NativeBinding;
-  try {
-    const require = createRequire(join(packageRoot(), "package.json"));
-    binding = require(found) as NativeBinding;
-  } catch (cause) {
-    throw new NativeAddonError(
-      `The native addon at ${found} failed to load: ${(cause as Error).message}. ` +
-        "Rebuild it for this Node.js/Electron version with `npm rebuild mistral4-runtime`.",
-      { cause },
-    );
-  }
-  if (binding.abiVersion !== EXPECTED_ABI_VERSION || typeof binding.NativeWeights !== "function") {
-    throw new NativeAddonError(
-      `The native addon at ${found} has binding version ${String(binding.abiVersion)} but this library needs ` +
-        `${EXPECTED_ABI_VERSION}; rebuild it with \`npm rebuild mistral4-runtime\`.`,
-    );
-  }
-  cached = binding;
-  return binding;
-}
-
-/** For tests: forget the cached binding so the next loadNative() searches again. */
-export function resetNativeForTests(): void {
-  cached = undefined;
 }

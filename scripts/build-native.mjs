@@ -1,84 +1,36 @@
 #!/usr/bin/env node
-// Builds the native addon at install time: cmake-js (CMakeLists.txt) first; node-gyp (binding.gyp, CPU only)
-// when cmake is missing. Says plainly what is missing when neither can build.
-// Environment: MS4_CUDA=AUTO|ON|OFF (default AUTO: CUDA backend when nvcc is found),
-//              MS4_SKIP_NATIVE_BUILD=1 (skip; the library then fails clearly when the addon is needed),
-//              MS4_BUILD_JOBS=N (parallel compile jobs),
-//              MS4_EMULATED_KERNELS=OFF (leave out the avx512-emulated test kernel path; default ON when SIMDe's
-//              headers are installed).
+// Builds the native addon from source into build/Release/mistral4.node: cmake-js (CMakeLists.txt) when cmake is
+// on PATH, else node-gyp (binding.gyp, CPU backend only). Says plainly what is missing when neither can build.
+// Environment:
+//   MS4_CUDA=AUTO|ON|OFF      CUDA device support (default AUTO: compiled when a usable nvcc is found; cmake only).
+//                             The CUDA backend does not run models yet: every build runs models on the CPU.
+//   MS4_CUDA_ARCHITECTURES    CUDA architectures to compile for (default 90a).
+//   MS4_EMULATED_KERNELS=ON|OFF  the avx512-emulated test kernel path (needs SIMDe's headers). Default: ON in a
+//                             development checkout (with test/), OFF in an installed package.
+//   MS4_BUILD_JOBS=N          parallel compile jobs (default: all cores).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { resolveBin } from "./native/resolve-tool.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const log = (msg) => console.error(`[mistral4-runtime] ${msg}`);
 
-if (process.env.MS4_SKIP_NATIVE_BUILD === "1") {
-  log("MS4_SKIP_NATIVE_BUILD=1: not building the native addon");
-  process.exit(0);
-}
-
 function has(cmd, args = ["--version"]) {
-  const r = spawnSync(cmd, args, { stdio: "ignore" });
-  return r.status === 0;
+  return spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 }
 
+/** A folder holding include/node/node_api.h, so neither build tool downloads Node.js headers. */
 function nodeHeadersDir() {
-  // Prefer the configured nodedir (npm sets npm_config_nodedir); else the headers that ship beside node.
   const candidates = [process.env.npm_config_nodedir, join(dirname(process.execPath), ".."), "/usr"];
-  for (const dir of candidates) {
-    if (dir && existsSync(join(dir, "include", "node", "node_api.h"))) return dir;
-  }
-  return undefined;
+  return candidates.find((dir) => dir && existsSync(join(dir, "include", "node", "node_api.h")));
 }
 
-const compiler =
-  process.env.CXX ?? (has("c++") ? "c++" : has("g++") ? "g++" : has("clang++") ? "clang++" : undefined);
-if (!compiler) {
-  log("cannot build the native addon: no C++ compiler found (c++, g++ or clang++).");
-  log(
-    "Install one (Debian/Ubuntu: apt-get install g++ cmake; macOS: xcode-select --install), then npm rebuild.",
-  );
-  process.exit(1);
-}
-
-const headers = nodeHeadersDir();
-const env = { ...process.env };
-if (headers) env.npm_config_nodedir = headers;
-const jobs = process.env.MS4_BUILD_JOBS ?? String(Math.max(1, cpus().length));
-const cudaMode = (process.env.MS4_CUDA ?? "AUTO").toUpperCase();
-if (!["AUTO", "ON", "OFF"].includes(cudaMode)) {
-  log(`MS4_CUDA must be AUTO, ON or OFF, not ${process.env.MS4_CUDA}`);
-  process.exit(1);
-}
-
-let status;
-if (has("cmake")) {
-  const cmakeJs = join(root, "node_modules", "cmake-js", "bin", "cmake-js");
-  const emulated = (process.env.MS4_EMULATED_KERNELS ?? "ON").toUpperCase() === "OFF" ? "OFF" : "ON";
-  const args = [
-    cmakeJs,
-    "compile",
-    "--directory",
-    root,
-    "--parallel",
-    jobs,
-    "--CDMS4_CUDA=" + cudaMode,
-    "--CDMS4_EMULATED_KERNELS=" + emulated,
-  ];
-  if (!existsSync(cmakeJs)) {
-    log("cmake-js is not installed (it is a dependency of this package); run npm install again.");
-    process.exit(1);
-  }
-  log(`building the addon with cmake-js (CUDA: ${cudaMode})`);
-  status = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env }).status;
-} else {
-  log("cmake not found: building the CPU addon with node-gyp instead (no CUDA backend).");
-  log("Install cmake (apt-get install cmake) to get the primary build and the CUDA backend.");
-  const nodeGyp = [
-    join(root, "node_modules", "node-gyp", "bin", "node-gyp.js"),
+/** npm's own copy of node-gyp: npm names it in npm_config_node_gyp for scripts; else beside npm. */
+function npmNodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
     join(
       dirname(process.execPath),
       "..",
@@ -90,23 +42,90 @@ if (has("cmake")) {
       "bin",
       "node-gyp.js",
     ),
-  ].find(existsSync);
-  if (!nodeGyp) {
-    log(
-      "cannot build the native addon: neither cmake nor node-gyp is available. Install cmake and run npm rebuild.",
-    );
-    process.exit(1);
-  }
-  status = spawnSync(process.execPath, [nodeGyp, "rebuild", "-j", jobs], {
-    cwd: root,
-    stdio: "inherit",
-    env,
-  }).status;
+  ];
+  return candidates.find((p) => p && existsSync(p));
 }
 
-if (status !== 0) {
-  log("the native addon failed to build; the messages above say why.");
-  log("Set MS4_CUDA=OFF to build without CUDA, or MS4_SKIP_NATIVE_BUILD=1 to install without the addon.");
-  process.exit(status ?? 1);
+/**
+ * Builds the addon of the package at `root`. Returns 0 on success, else a non-zero status after saying why.
+ * `outDir` is the cmake build folder (default root/build); `emulated` and `cuda` override the environment.
+ */
+export function buildFromSource({ root, outDir = join(root, "build"), cuda, emulated } = {}) {
+  const compiler =
+    process.env.CXX ?? (has("c++") ? "c++" : has("g++") ? "g++" : has("clang++") ? "clang++" : undefined);
+  if (!compiler) {
+    log("cannot build the native addon: no C++ compiler found (c++, g++ or clang++).");
+    log("Install one (Debian/Ubuntu: apt-get install g++ cmake; macOS: xcode-select --install), then run");
+    log("`npm rebuild mistral4-runtime`.");
+    return 1;
+  }
+  const env = { ...process.env };
+  const headers = nodeHeadersDir();
+  if (headers) env.npm_config_nodedir = headers;
+  const jobs = process.env.MS4_BUILD_JOBS ?? String(Math.max(1, cpus().length));
+  const cudaMode = (cuda ?? process.env.MS4_CUDA ?? "AUTO").toUpperCase();
+  if (!["AUTO", "ON", "OFF"].includes(cudaMode)) {
+    log(`MS4_CUDA must be AUTO, ON or OFF, not ${cudaMode}`);
+    return 1;
+  }
+  const devCheckout = existsSync(join(root, "test"));
+  const emulatedMode = (
+    emulated ??
+    process.env.MS4_EMULATED_KERNELS ??
+    (devCheckout ? "ON" : "OFF")
+  ).toUpperCase();
+
+  env.MS4_EMULATED_KERNELS = emulatedMode; // binding.gyp reads it
+  if (!has("cmake")) {
+    log(
+      "cmake is not on PATH: building with node-gyp (binding.gyp). node-gyp builds the CPU backend only and",
+    );
+    log("never compiles CUDA code; install cmake for the primary build (apt-get install cmake).");
+    const nodeGyp = resolveBin(root, "node-gyp") ?? npmNodeGyp();
+    if (!nodeGyp) {
+      log("cannot build the native addon: neither cmake nor node-gyp is available. Install cmake, then run");
+      log("`npm rebuild mistral4-runtime`.");
+      return 1;
+    }
+    return (
+      spawnSync(process.execPath, [nodeGyp, "rebuild", "-j", jobs], { cwd: root, stdio: "inherit", env })
+        .status ?? 1
+    );
+  }
+
+  const cmakeJs = resolveBin(root, "cmake-js");
+  if (!cmakeJs) {
+    log(
+      "cannot find cmake-js (a dependency of mistral4-runtime) from this package; reinstall mistral4-runtime.",
+    );
+    return 1;
+  }
+  const cmake = (mode, command) => {
+    const args = [cmakeJs, command, "--directory", root, "--out", outDir, "--parallel", jobs];
+    args.push(`--CDMS4_CUDA=${mode}`, `--CDMS4_EMULATED_KERNELS=${emulatedMode}`);
+    if (process.env.MS4_CUDA_ARCHITECTURES)
+      args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.MS4_CUDA_ARCHITECTURES}`);
+    return spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env }).status ?? 1;
+  };
+  log(`building the addon with cmake-js (CPU backend; CUDA device support: ${cudaMode})`);
+  // Configure every time (seconds), so the settings above apply to an existing build folder too; then build
+  // incrementally.
+  const build = (mode) => cmake(mode, "configure") || cmake(mode, "build");
+  const status = build(cudaMode);
+  if (status !== 0 && cudaMode === "AUTO" && has("nvcc")) {
+    // A CPU build must never fail because of the optional CUDA part.
+    log("the build failed with CUDA device support enabled; building the CPU backend alone (MS4_CUDA=OFF).");
+    return build("OFF");
+  }
+  return status;
 }
-log("native addon built: build/Release/mistral4.node");
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  const status = buildFromSource({ root });
+  if (status !== 0) {
+    log("the native addon failed to build; the messages above say why. MS4_CUDA=OFF builds without CUDA.");
+    process.exit(status);
+  }
+  log(`native addon built: ${join(root, "build", "Release", "mistral4.node")}`);
+}

@@ -47,7 +47,7 @@ export interface LoadOptions {
   prefixCaching?: boolean;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
-  /** Path of the native addon (mistral4.node) to load instead of the one found next to the package. */
+  /** The addon binary to load (for bundled or packaged apps); also setNativeAddonPath() and MS4_ADDON_PATH. */
   addonPath?: string;
 }
 
@@ -130,7 +130,6 @@ export function validateLoadOptions(o: LoadOptions): void {
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError("options.signal", "an AbortSignal", o.signal);
   }
-  if (o.addonPath !== undefined && !(typeof o.addonPath === "string" && o.addonPath.length > 0)) {
-    throw new InvalidArgumentError("options.addonPath", "a path to mistral4.node", o.addonPath);
-  }
+  if (o.addonPath !== undefined && !(typeof o.addonPath === "string" && o.addonPath.length > 0))
+    throw new InvalidArgumentError("options.addonPath", "the path of a mistral4.node file", o.addonPath);
 }

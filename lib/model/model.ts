@@ -117,7 +117,7 @@ export class Model implements AsyncDisposable {
       if (signal?.aborted) throw new AbortError("Model.load was aborted");
     };
     checkAbort();
-    const binding = loadNative();
+    const binding = loadNative({ addonPath: options.addonPath });
     const backend = resolveBackend(options, binding.systemInfo());
     const folder = resolve(dir ?? (await ensureBuiltinModel()));
     const plan = await openCheckpoint(folder, { layout: options.layout });

@@ -12,7 +12,9 @@ namespace ms4 {
 #ifndef MS4_WITH_CUDA
 CudaStatus queryCuda() {
     CudaStatus status;
-    status.error = "this build of the addon has no CUDA backend (nvcc was not found at install time)";
+    status.error =
+        "this build of the addon has no CUDA device support (a CPU-only build: a prebuilt binary, node-gyp, "
+        "MS4_CUDA=OFF, or no usable nvcc when it was compiled)";
     return status;
 }
 #endif

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { addonCandidates } from "../../lib/native";
+import { loadedAddon, loadNative } from "../../lib/native";
 import { makeTempDir } from "../helpers/temp-dir";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import {
@@ -30,9 +30,10 @@ let childScript: string;
 let addonPath: string;
 
 beforeAll(async () => {
-  const addon = addonCandidates().find((path) => existsSync(path));
-  if (!addon) throw new Error(`the native addon is not built (looked for ${addonCandidates().join(", ")})`);
-  addonPath = addon;
+  loadNative(); // the addon this process uses (throws, saying what to build, when there is none)
+  const addon = loadedAddon();
+  if (!addon || !existsSync(addon.path)) throw new Error("the native addon is not loaded");
+  addonPath = addon.path;
   childScript = join(tmp.dir, "teardown-child.mjs");
   await build({
     entryPoints: [join(__dirname, "fixtures", "teardown-child.ts")],

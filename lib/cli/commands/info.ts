@@ -1,6 +1,6 @@
 /** `ms4 info`: what the native addon sees (CPU features, kernel paths, CUDA), readable or as JSON. */
 import { parseArgs } from "node:util";
-import { loadNative, type SystemInfo } from "../../native";
+import { type SystemInfo, systemInfo } from "../../system-info";
 import type { Command } from "../command";
 import { formatBytes, formatTable } from "../format";
 
@@ -25,6 +25,7 @@ export function formatSystemInfo(info: SystemInfo): string {
     .filter((f) => cpu[f])
     .join(" ");
   const rows: string[][] = [
+    ["addon", `${info.addon.path} (${info.addon.source})`],
     ["CPU cores (logical)", String(cpu.logicalCores)],
     ["CPU features", features || "none of the vector extensions the kernels use"],
     ["CPU kernel paths", cpu.kernelPaths.join(", ")],
@@ -62,7 +63,7 @@ Options:
   --json    print the raw report as JSON`,
   async run(args) {
     const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } } });
-    const info = loadNative().systemInfo();
+    const info = systemInfo();
     console.log(values.json ? JSON.stringify(info, null, 2) : formatSystemInfo(info));
     return 0;
   },
