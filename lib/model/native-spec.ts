@@ -1,14 +1,7 @@
 /** Builds the NativeModelSpec (lib/native.ts) from a validated load plan: dimensions and tensor indices. */
 import type { LoadPlan, PlannedModule } from "../checkpoint/load-plan";
 import { CheckpointError } from "../errors";
-import type {
-  CpuKernelPath,
-  NativeExpertSpec,
-  NativeLinearSpec,
-  NativeModelSpec,
-  NativeNormSpec,
-} from "../native";
-import type { Nvfp4Activations } from "./resolve-backend";
+import type { NativeExpertSpec, NativeLinearSpec, NativeModelSpec, NativeNormSpec } from "../native";
 import { ropeInverseFrequencies } from "./yarn";
 
 const FORMAT_CODE = { bf16: 0, fp8: 1, nvfp4: 2 } as const;
