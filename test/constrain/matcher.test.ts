@@ -99,10 +99,10 @@ describe("the byte automaton", () => {
 });
 
 describe("schema annotations", () => {
-  it("accepts format as an annotation: it does not restrict the output", () => {
+  it("accepts unknown formats as annotations: they do not restrict the output", () => {
     const withFormat = compileSchema({
       type: "object",
-      properties: { d: { type: "string", format: "date" } },
+      properties: { d: { type: "string", format: "color" } },
     });
     const plain = compileSchema({ type: "object", properties: { d: { type: "string" } } });
     expect(withFormat.minCost).toBe(plain.minCost);
@@ -111,11 +111,41 @@ describe("schema annotations", () => {
 
 describe("schema compilation errors", () => {
   const bad: [string, unknown, RegExp][] = [
-    ["pattern", { type: "string", pattern: "a+" }, /"pattern" is not supported.* for schema at #\/pattern/],
-    ["minimum", { type: "integer", minimum: 0 }, /"minimum" is not supported/],
-    ["patternProperties", { type: "object", patternProperties: {} }, /#\/patternProperties/],
-    ["if", JSON.parse('{"if": {}, "then": {}}'), /"if" is not supported/],
-    ["not", { not: { type: "null" } }, /"not" is not supported/],
+    ["unknown keyword", { type: "string", fancy: true }, /"fancy" is not supported.* for schema at #\/fancy/],
+    [
+      "uniqueItems over several items",
+      { type: "array", uniqueItems: true },
+      /uniqueItems: true is not supported.* for schema at #\/uniqueItems/,
+    ],
+    ["contains", { type: "array", contains: { type: "null" } }, /contains is not supported.*#\/contains/],
+    ["not around a schema", { not: { type: "null" } }, /not around const or enum only.*#\/not/],
+    [
+      "look-ahead in a pattern",
+      { type: "string", pattern: "^(?=a)\\w+$" },
+      /look-ahead.*is not supported.* for schema at #\/pattern/,
+    ],
+    ["back-reference in a pattern", { type: "string", pattern: "(a)\\1" }, /back-references/],
+    [
+      "fractional multipleOf",
+      { type: "number", multipleOf: 0.01 },
+      /an integer multipleOf \(fractional steps are not supported\) for schema at #\/multipleOf/,
+    ],
+    [
+      "multipleOf whose automaton is too large",
+      { type: "integer", multipleOf: 99991 },
+      /multipleOf 99991 makes the automaton too large/,
+    ],
+    [
+      "if without an expressible negation, with else",
+      JSON.parse('{"if": {"minProperties": 1}, "then": {}, "else": {"type": "null"}}'),
+      /an if whose negation can be written.*#\/if/,
+    ],
+    ["dependentSchemas", { dependentSchemas: { a: {} } }, /dependentSchemas is not supported/],
+    [
+      "contradicting allOf",
+      { allOf: [{ type: "string" }, { type: "integer" }] },
+      /some JSON value satisfies \(its keywords contradict each other\)/,
+    ],
     [
       "bad type",
       { type: "text" },
@@ -124,7 +154,7 @@ describe("schema compilation errors", () => {
     ["false", false, /a schema other than false/],
     ["remote ref", { $ref: "http://x/y.json" }, /a local reference/],
     ["dangling ref", { $ref: "#/$defs/missing" }, /nothing at #\/\$defs\/missing/],
-    ["ref with siblings", { $ref: "#", type: "object" }, /no keyword beside \$ref/],
+    ["self ref with siblings", { $ref: "#", type: "object" }, /a \$ref chain that ends/],
     [
       "unproductive recursion",
       { $defs: { a: { $ref: "#/$defs/a" } }, $ref: "#/$defs/a" },
@@ -141,13 +171,25 @@ describe("schema compilation errors", () => {
       { type: "array", minItems: -1 },
       /a non-negative integer for schema at #\/minItems/,
     ],
-    ["tuple items", { type: "array", items: [{}] }, /tuple items are not supported/],
-    ["allOf of two", { allOf: [{}, {}] }, /allOf with exactly one schema/],
-    ["enum of the wrong type", { type: "integer", enum: ["a"] }, /enum\/const value of the declared type/],
+    [
+      "minItems beyond a closed tuple",
+      { type: "array", prefixItems: [{}], items: false, minItems: 2 },
+      /at most 1 \(maxItems, or the tuple's length\)/,
+    ],
+    [
+      "enum of the wrong type",
+      { type: "integer", enum: ["a"] },
+      /an enum\/const value that meets the schema's other keywords/,
+    ],
     [
       "required but additionalProperties false",
       { type: "object", properties: {}, required: ["x"], additionalProperties: false },
       /required properties that are declared/,
+    ],
+    [
+      "minProperties above the declared properties",
+      { type: "object", properties: { a: {} }, additionalProperties: false, minProperties: 2 },
+      /at most the 1 properties the object may have/,
     ],
   ];
   for (const [name, schema, message] of bad) {
