@@ -110,8 +110,11 @@ export class Grammar {
     const ids: number[] = [];
     const fin: number[] = [];
     const record = (id: number, stacks: readonly Stack[]) => {
+      const f = finishOf(stacks);
+      // A state no document can be finished from (e.g. too few properties left for minProperties).
+      if (!Number.isFinite(f)) return;
       ids.push(id);
-      fin.push(finishOf(stacks));
+      fin.push(f);
     };
     const levels: Stack[][] = new Array(t.maxDepth + 1);
     levels[0] = [st];

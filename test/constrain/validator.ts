@@ -17,6 +17,7 @@ function usesDraft07(v: unknown): boolean {
   if (v === null || typeof v !== "object") return false;
   const o = v as Record<string, unknown>;
   if (Array.isArray(o.items) || "additionalItems" in o || "dependencies" in o) return true;
+  if (typeof o.$schema === "string" && o.$schema.includes("draft-07")) return true;
   return Object.values(o).some(usesDraft07);
 }
 

@@ -37,7 +37,8 @@ const PCHAR = `(?:[${UNRESERVED_SUB}:@-]|${PCT})`;
 const SEGMENT = `${PCHAR}*`;
 const SEGMENT_NZ = `${PCHAR}+`;
 const AUTHORITY = `(?:(?:[${UNRESERVED_SUB}:-]|${PCT})*@)?(?:[${UNRESERVED_SUB}-]|${PCT})*(?::[0-9]*)?`;
-const URI = `[A-Za-z][A-Za-z0-9+.-]*:(?://${AUTHORITY}(?:/${SEGMENT})*|/(?:${SEGMENT_NZ}(?:/${SEGMENT})*)?|${SEGMENT_NZ}(?:/${SEGMENT})*)?(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?`;
+// The hier-part is never empty (ajv-formats requires a path, authority or "/" after the scheme).
+const URI = `[A-Za-z][A-Za-z0-9+.-]*:(?://${AUTHORITY}(?:/${SEGMENT})*|/(?:${SEGMENT_NZ}(?:/${SEGMENT})*)?|${SEGMENT_NZ}(?:/${SEGMENT})*)(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?`;
 
 export const FORMAT_PATTERNS: Readonly<Record<string, string>> = {
   date: DATE,

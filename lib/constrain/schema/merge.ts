@@ -65,13 +65,10 @@ export function preprocess(s: Schema, ctx: SchemaContext): Schema {
   }
   if (out.nullable !== undefined) {
     if (typeof out.nullable !== "boolean") ctx.fail("nullable", "a boolean", out.nullable);
-    if (out.nullable) {
-      if (out.enum !== undefined && Array.isArray(out.enum) && !out.enum.includes(null))
-        out.enum = [...out.enum, null];
-      else if (out.const === undefined && out.type !== undefined) {
-        const types = Array.isArray(out.type) ? out.type : [out.type];
-        if (!types.includes("null")) out.type = [...types, "null"];
-      }
+    // OpenAPI 3.0.3: nullable adds "null" to an explicit type; enum / const still restrict the value.
+    if (out.nullable && out.type !== undefined) {
+      const types = Array.isArray(out.type) ? out.type : [out.type];
+      if (!types.includes("null")) out.type = [...types, "null"];
     }
     delete out.nullable;
   }
