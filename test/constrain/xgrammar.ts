@@ -1,7 +1,9 @@
 /**
  * Loads xgrammar's WASM build (`@mlc-ai/web-xgrammar`, a devDependency) in Node, offline: the package's
  * single file embeds the WebAssembly module as base64. Its UMD wrapper needs a CommonJS scope that the
- * package's `"type": "module"` denies it, so the file is evaluated as a CommonJS function body.
+ * package's `"type": "module"` denies it, so the file is evaluated as a CommonJS function body; its one
+ * dynamic `import('module')` (for createRequire) is served directly, since code built by `new Function`
+ * has no module loader under a test runner's VM.
  * Used as an independent oracle by the tests and by the comparison bench, never by the library.
  */
 import { readFileSync } from "node:fs";
@@ -20,9 +22,10 @@ export function xgrammar(): Module {
   const require = createRequire(import.meta.url);
   const file = require.resolve("@mlc-ai/web-xgrammar");
   const module = { exports: {} as Module };
-  const body = readFileSync(file, "utf8");
-  const run = new Function("exports", "module", "require", "__filename", "__dirname", body);
-  run.call(module.exports, module.exports, module, createRequire(file), file, dirname(file));
+  const body = readFileSync(file, "utf8").replace("import('module')", "__nodeModule()");
+  const run = new Function("exports", "module", "require", "__filename", "__dirname", "__nodeModule", body);
+  const nodeModule = async () => ({ createRequire });
+  run.call(module.exports, module.exports, module, createRequire(file), file, dirname(file), nodeModule);
   loaded = module.exports;
   return loaded;
 }
