@@ -6,6 +6,7 @@ import { builtinModelDir, ensureBuiltinModel } from "../model/builtin-model";
 import { Model } from "../model/model";
 import { physicalCores } from "../model/threads";
 import { loadNative } from "../native";
+import { GENERATED_QUANTS } from "../tiny/config-files";
 import { makeTiny } from "../tiny/make-tiny";
 import { PRESET_NAMES, type PresetName } from "../tiny/presets";
 import { runChat } from "./chat";
@@ -18,7 +19,7 @@ Usage:
   ms4 inspect [DIR] [--layout native|hf] [--json]
       Architecture, parameter counts, bytes per dtype, quantized vs ignored modules, memory for
       weights and KV cache. Without DIR: the built-in tiny model.
-  ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
+  ms4 make-tiny DIR [--layout native|hf] [--quant ${GENERATED_QUANTS.join("|")}] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
       Write a deterministic generated checkpoint (random weights) with the real architecture.
   ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2|avx512]
             [--activations auto|f32|int16|int8]
@@ -88,7 +89,7 @@ async function cmdMakeTiny(args: string[]): Promise<void> {
   let lastReport = 0;
   const result = await makeTiny(dir, {
     layout: oneOf(values.layout, ["native", "hf"] as const, "layout"),
-    quant: oneOf(values.quant, ["nvfp4", "fp8", "bf16"] as const, "quant"),
+    quant: oneOf(values.quant, GENERATED_QUANTS, "quant"),
     seed: intOption(values.seed, "seed"),
     preset: oneOf(values.preset, PRESET_NAMES, "preset") as PresetName | undefined,
     shards: intOption(values.shards, "shards"),
