@@ -6,12 +6,13 @@
  */
 
 import type { ModelConfig } from "../config/model-config";
-import { configuredWeightFormat, type WeightFormat } from "../config/quantization";
+import type { WeightFormat } from "../config/quantization";
 import { CheckpointError } from "../errors";
 import type { CheckpointFiles } from "./checkpoint-files";
-import { buildModuleTable, type ModuleSpec, moduleClass } from "./module-table";
+import { buildModuleTable, type ModuleSpec } from "./module-table";
 import type { SafetensorsTensor } from "./safetensors/header";
 import { type TensorNameResolver as Resolver, TensorNameResolver, type TensorPart } from "./tensor-names";
+import { plannedFp8Scales, plannedWeightFormat } from "./weight-format";
 
 export interface PlannedTensor {
   /** Canonical name: `${module}.${part}`. */
@@ -148,7 +149,11 @@ function sliceFusedExperts(
   const isScale = part !== "weight";
   const expected = isScale ? [E, 1, 1] : which === "gate_up" ? [E, 2 * I, D] : [E, D, I];
   const numel = t.shape.reduce((a, b) => a * b, 1);
-  const scaleShapeOk = isScale && numel === E && t.shape[0] === E;
+  // Scales: one per expert ([E], [E, 1, 1]) or, for weight scales, one per row of each expert's matrix.
+  const rowsPerExpert = which === "gate_up" ? 2 * I : D;
+  const perRowScales =
+    part === "weight_scale" && numel === E * rowsPerExpert && t.shape[0] === E && rowsPerExpert > 1;
+  const scaleShapeOk = isScale && t.shape[0] === E && (numel === E || perRowScales);
   if (!scaleShapeOk && !sameShape(t.shape, expected)) {
     throw new CheckpointError(
       `expected shape [${expected.join(", ")}], found [${t.shape.join(", ")}]`,
@@ -179,7 +184,14 @@ function sliceFusedExperts(
         source: `${t.name}[${e}]${tag}`,
       };
     };
-    if (which === "down") {
+    if (perRowScales) {
+      const w = (rows: number) => [rows, 1];
+      if (which === "down") out.push(mk("w2", base, perExpert, w(D), ""));
+      else {
+        const half = perExpert / 2;
+        out.push(mk("w1", base, half, w(I), ".gate"), mk("w3", base + half, half, w(I), ".up"));
+      }
+    } else if (which === "down") {
       out.push(mk("w2", base, perExpert, isScale ? [] : [D, I], ""));
     } else if (isScale) {
       // One scale covers both halves of the fused gate/up matrix.
@@ -207,8 +219,7 @@ function checkModule(
   parts: Map<TensorPart, PlannedTensor>,
   files: CheckpointFiles,
 ): WeightFormat {
-  const expectedFormat =
-    spec.kind === "linear" ? configuredWeightFormat(c.quantization, spec.aliases, moduleClass(spec)) : "bf16";
+  const expectedFormat = plannedWeightFormat(c.quantization, spec);
   const storedFormat: WeightFormat = parts.has("weight_packed")
     ? "nvfp4"
     : parts.get("weight")?.dtype === "F8_E4M3"
@@ -279,7 +290,10 @@ function checkModule(
         break;
       case "weight_scale":
         if (storedFormat === "nvfp4") expect(["F8_E4M3"], [rows, cols / 16]);
-        else expect(["F32", "BF16", "F16"], "scalar");
+        else if (plannedFp8Scales(c.quantization, spec) === "channel") {
+          // One scale per output row, stored [rows, 1] (compressed-tensors) or [rows].
+          expect(["F32", "BF16", "F16"], t.shape.length === 1 ? [rows] : [rows, 1]);
+        } else expect(["F32", "BF16", "F16"], "scalar");
         break;
       default:
         expect(["F32", "BF16", "F16"], "scalar");

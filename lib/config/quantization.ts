@@ -1,7 +1,8 @@
 /**
- * Quantization config: compressed-tensors (NVFP4 `nvfp4-pack-quantized`, FP8 per-tensor `float-quantized`)
- * or Mistral/HF FP8 per-tensor, plus the rule deciding each module's weight format from `targets`/`ignore`
- * (docs/model.md#which-modules-are-quantized): the file decides, never a guess.
+ * Quantization config: compressed-tensors (NVFP4 `nvfp4-pack-quantized`, FP8 `float-quantized` with
+ * per-tensor or per-channel weight scales) or Mistral's own FP8 forms (params.json `qformat_weight`, HF
+ * `quant_method: "fp8"`), plus the rule deciding each module's weight format from `targets`/`ignore`
+ * (docs/model.md#which-modules-are-quantized, docs/fp8-checkpoints.md): the file decides, never a guess.
  */
 import { UnsupportedQuantizationError } from "../errors";
 import { isObject, type JsonFields } from "./json-fields";
@@ -18,10 +19,15 @@ export interface QuantArgs {
   readonly dynamic: boolean | "local";
 }
 
+/** How many weight scales an FP8 matrix has: one, or one per output row (channel). */
+export type Fp8Scales = "tensor" | "channel";
+
 export interface QuantGroup {
   readonly name: string;
   readonly targets: readonly string[];
   readonly format: Exclude<WeightFormat, "bf16">;
+  /** FP8 groups: the weight-scale granularity (null for NVFP4). */
+  readonly fp8Scales: Fp8Scales | null;
   readonly weights: QuantArgs;
   readonly inputActivations: QuantArgs | null;
 }
@@ -61,14 +67,15 @@ function parseArgs(f: JsonFields): QuantArgs {
   };
 }
 
-function groupFormat(name: string, w: QuantArgs, file: string): QuantGroup["format"] {
+function groupFormat(name: string, w: QuantArgs, file: string): Pick<QuantGroup, "format" | "fp8Scales"> {
   if (w.type === "float" && w.numBits === 4 && w.strategy === "tensor_group" && w.groupSize === 16)
-    return "nvfp4";
-  if (w.type === "float" && w.numBits === 8 && w.strategy === "tensor") return "fp8";
+    return { format: "nvfp4", fp8Scales: null };
+  if (w.type === "float" && w.numBits === 8 && (w.strategy === "tensor" || w.strategy === "channel"))
+    return { format: "fp8", fp8Scales: w.strategy };
   throw new UnsupportedQuantizationError(
     `${file}: quantization group ${name} uses ${w.numBits}-bit ${w.type} weights with strategy ${w.strategy}` +
       `${w.groupSize ? ` (group ${w.groupSize})` : ""}; supported: NVFP4 (4-bit float, tensor_group, group 16) ` +
-      "and FP8-E4M3 per-tensor",
+      "and FP8-E4M3 per-tensor or per-channel",
   );
 }
 
@@ -83,7 +90,7 @@ function parseCompressedTensors(f: JsonFields): QuantizationConfig {
     groups.push({
       name,
       targets: g.stringArray("targets"),
-      format: groupFormat(name, weights, f.file),
+      ...groupFormat(name, weights, f.file),
       weights,
       inputActivations,
     });
@@ -141,7 +148,16 @@ export function parseNativeQuantization(f: JsonFields | undefined): Quantization
       `${f.file}: quantization.qformat_weight ${JSON.stringify(qformat)} is not supported`,
     );
   }
-  const qscheme = f.has("qscheme_act") ? f.string("qscheme_act") : "TENSOR";
+  // qscheme_act: TENSOR (static per-tensor activation scales, qscale_act tensors) or NO_SCALES (dynamic);
+  // some converters write activation_scheme ("static" / "dynamic") instead.
+  const scheme = f.has("activation_scheme") ? f.string("activation_scheme") : undefined;
+  if (scheme !== undefined && scheme !== "static" && scheme !== "dynamic")
+    f.fail("activation_scheme", `expected "static" or "dynamic", found ${scheme}`);
+  const qscheme = f.has("qscheme_act")
+    ? f.string("qscheme_act")
+    : scheme === "dynamic"
+      ? "NO_SCALES"
+      : "TENSOR";
   if (qscheme !== "TENSOR" && qscheme !== "NO_SCALES")
     f.fail("qscheme_act", `expected TENSOR or NO_SCALES, found ${qscheme}`);
   return {
@@ -170,7 +186,14 @@ function fp8TensorGroup(): QuantGroup {
     symmetric: true,
     dynamic: false,
   };
-  return { name: "fp8", targets: ["Linear"], format: "fp8", weights: args, inputActivations: null };
+  return {
+    name: "fp8",
+    targets: ["Linear"],
+    format: "fp8",
+    fp8Scales: "tensor",
+    weights: args,
+    inputActivations: null,
+  };
 }
 
 /** Python-`re.match`-style test of one target/ignore entry against a module name. */
@@ -186,19 +209,28 @@ function entryMatches(entry: string, name: string): boolean {
 }
 
 /**
- * The weight format the config asks for, for a module known by several names (native, HF, vLLM).
- * `moduleClass` is "Linear" for linear layers ("Embedding", "RMSNorm", … for the rest).
+ * The quantization group that applies to a module known by several names (native, HF, vLLM), or null when
+ * it stays BF16. `moduleClass` is "Linear" for linear layers ("Embedding", "RMSNorm", … for the rest).
  */
+export function configuredQuantGroup(
+  q: QuantizationConfig,
+  aliases: readonly string[],
+  moduleClass: string,
+): QuantGroup | null {
+  if (q.method === "none") return null;
+  if (q.ignore.some((entry) => aliases.some((a) => entryMatches(entry, a)))) return null;
+  for (const group of q.groups) {
+    const targeted = group.targets.some((t) => t === moduleClass || aliases.some((a) => entryMatches(t, a)));
+    if (targeted) return group;
+  }
+  return null;
+}
+
+/** The weight format the config asks for (see configuredQuantGroup). */
 export function configuredWeightFormat(
   q: QuantizationConfig,
   aliases: readonly string[],
   moduleClass: string,
 ): WeightFormat {
-  if (q.method === "none") return "bf16";
-  if (q.ignore.some((entry) => aliases.some((a) => entryMatches(entry, a)))) return "bf16";
-  for (const group of q.groups) {
-    const targeted = group.targets.some((t) => t === moduleClass || aliases.some((a) => entryMatches(t, a)));
-    if (targeted) return group.format;
-  }
-  return "bf16";
+  return configuredQuantGroup(q, aliases, moduleClass)?.format ?? "bf16";
 }

@@ -1,9 +1,25 @@
 /**
- * JSON Schema → node graph (nodes.ts). The supported subset is listed in docs/structured-output.md;
+ * JSON Schema → node graph (nodes.ts). The supported keywords are listed in docs/structured-output.md;
  * anything else is an InvalidArgumentError naming the keyword and its JSON pointer, never ignored.
+ *
+ * A schema is first rewritten at the schema level (schema/: older spellings, allOf merged, anyOf / oneOf
+ * beside other keywords distributed, if/then/else and dependentRequired expanded into alternatives), then
+ * compiled: objects, arrays and plain strings / numbers to their frames, constrained strings (pattern,
+ * format) and bounded numbers to byte automata (automaton/).
  */
 
 import { InvalidArgumentError } from "../errors";
+import { type ByteDfa, difference, intersect } from "./automaton/dfa";
+import { FORMAT_PATTERNS } from "./automaton/formats";
+import { AutomatonError } from "./automaton/nfa";
+import { type NumberBound, numberRangeDfa } from "./automaton/number-range";
+import {
+  anyStringDfa,
+  jsonStringDfa,
+  literalsDfa,
+  patternDfa,
+  stringValueDfa,
+} from "./automaton/string-language";
 import {
   bytesOf,
   finishNodes,
@@ -13,50 +29,42 @@ import {
   type RefNode,
   type ToolSpec,
 } from "./nodes";
-
-/** Keywords that never change what is valid (annotations): accepted and ignored. */
-const ANNOTATIONS = new Set([
-  "title",
-  "description",
-  "default",
-  "examples",
-  "$schema",
-  "$id",
-  "$comment",
-  "deprecated",
-  "readOnly",
-  "writeOnly",
-  "$defs",
-  "definitions",
-  // JSON Schema 2020-12 makes `format` an annotation unless the format-assertion vocabulary is declared;
-  // tool schemas in the wild carry it ("date-time", "email") and expect it not to restrict output.
-  "format",
-]);
-
-const SUPPORTED = new Set([
-  "type",
-  "properties",
-  "required",
-  "additionalProperties",
-  "items",
-  "minItems",
-  "maxItems",
-  "enum",
-  "const",
-  "anyOf",
-  "oneOf",
-  "allOf",
-  "$ref",
-  "minLength",
-  "maxLength",
-]);
+import { expandConditional, expandDependentRequired } from "./schema/expand";
+import {
+  ANNOTATIONS,
+  ARRAY_KEYS,
+  canonicalJson,
+  constraintKeys,
+  EXCLUDED,
+  FORMATS,
+  isSchemaObject,
+  NUMBER_KEYS,
+  OBJECT_KEYS,
+  PATTERNS,
+  type Schema,
+  STRING_KEYS,
+  SUPPORTED,
+  UNSUPPORTED_REASONS,
+} from "./schema/keywords";
+import { mergeAll, preprocess, type SchemaContext } from "./schema/merge";
 
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"] as const;
 type JsonType = (typeof TYPES)[number];
 
-const OBJECT_KEYS = ["properties", "required", "additionalProperties"];
-const ARRAY_KEYS = ["items", "minItems", "maxItems"];
-const STRING_KEYS = ["minLength", "maxLength"];
+/** Compiled JSON-text automata of constrained strings, shared by every grammar (they depend on the schema only). */
+const automatonCache = new Map<string, ByteDfa>();
+const MAX_CACHED_AUTOMATA = 256;
+
+function cachedAutomaton(key: string, build: () => ByteDfa): ByteDfa {
+  let dfa = automatonCache.get(key);
+  if (dfa === undefined) {
+    dfa = build();
+    if (automatonCache.size >= MAX_CACHED_AUTOMATA)
+      automatonCache.delete(automatonCache.keys().next().value!);
+    automatonCache.set(key, dfa);
+  }
+  return dfa;
+}
 
 /** Compiles `schema`; errors name `argument` followed by the JSON pointer of the offending keyword. */
 export class SchemaCompiler {
@@ -64,6 +72,7 @@ export class SchemaCompiler {
   private readonly refs = new Map<string, RefNode>();
   private readonly pending: { ref: RefNode; pointer: string }[] = [];
   private anyNode: Node | undefined;
+  private anyStringNode: Node | undefined;
   private root: unknown;
 
   constructor(private argument: string) {}
@@ -92,7 +101,12 @@ export class SchemaCompiler {
 
   /** Any JSON object. */
   anyObject(): Node {
-    return this.factory.object("#", [], this.any());
+    return this.factory.object("#", [], this.factory.entry("#", this.anyString(), this.any()));
+  }
+
+  private anyString(): Node {
+    this.anyStringNode ??= this.factory.string("#", 0, Number.POSITIVE_INFINITY);
+    return this.anyStringNode;
   }
 
   /** Fixes costs and checks every node can end and every `$ref` makes progress. */
@@ -113,79 +127,122 @@ export class SchemaCompiler {
     throw new InvalidArgumentError(`${this.argument} at ${pointer}`, expected, received);
   }
 
+  private context(pointer: string): SchemaContext {
+    return {
+      resolve: (ref) => {
+        if (!ref.startsWith("#"))
+          this.fail(
+            `${pointer}/$ref`,
+            "a local reference such as #/$defs/Name (remote references are not supported)",
+            ref,
+          );
+        return resolvePointer(this.root, ref, (p) =>
+          this.fail(`${pointer}/$ref`, `a reference to an existing schema (nothing at ${p})`, ref),
+        );
+      },
+      fail: (at, expected, received) => this.fail(`${pointer}/${at}`, expected, received),
+    };
+  }
+
+  /** Runs an automaton construction, turning its errors into errors at `pointer`. */
+  private automaton<T>(pointer: string, keyword: string, build: () => T): T {
+    try {
+      return build();
+    } catch (e) {
+      if (e instanceof AutomatonError)
+        this.fail(`${pointer}/${keyword}`, `an expressible ${keyword}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private checkKeywords(s: Schema, pointer: string): void {
+    for (const key of Object.keys(s)) {
+      if (ANNOTATIONS.has(key) || SUPPORTED.has(key) || key.startsWith("x-")) continue;
+      const reason = UNSUPPORTED_REASONS[key];
+      this.fail(
+        `${pointer}/${escapePointer(key)}`,
+        `a supported JSON Schema keyword (${reason ?? `${JSON.stringify(key)} is not supported in structured output`}; see docs/structured-output.md)`,
+        s[key],
+      );
+    }
+  }
+
   private node(schema: unknown, pointer: string): Node {
     const f = this.factory;
     if (schema === true) return this.any();
     if (schema === false) this.fail(pointer, "a schema other than false (false accepts nothing)", schema);
-    if (schema === null || typeof schema !== "object" || Array.isArray(schema))
-      this.fail(pointer, "a JSON schema (an object or a boolean)", schema);
-    const s = schema as Record<string, unknown>;
-    for (const key of Object.keys(s)) {
-      if (ANNOTATIONS.has(key) || SUPPORTED.has(key)) continue;
-      this.fail(
-        `${pointer}/${escapePointer(key)}`,
-        `a supported JSON Schema keyword (${JSON.stringify(key)} is not supported in structured output; see docs/structured-output.md)`,
-        s[key],
-      );
-    }
-    const keywords = Object.keys(s).filter((k) => !ANNOTATIONS.has(k));
+    if (!isSchemaObject(schema)) this.fail(pointer, "a JSON schema (an object or a boolean)", schema);
+    this.checkKeywords(schema, pointer);
+    const ctx = this.context(pointer);
+    const s = preprocess(schema, ctx);
+    const keywords = constraintKeys(s);
 
-    if (s.$ref !== undefined) {
-      const others = keywords.filter((k) => k !== "$ref");
-      if (others.length > 0)
-        this.fail(`${pointer}/${others[0]}`, "no keyword beside $ref (except annotations)", s[others[0]!]);
-      return this.ref(s.$ref, `${pointer}/$ref`);
+    // Schema-level rewrites.
+    if (s.$ref !== undefined && (keywords.length > 1 || s[EXCLUDED] !== undefined)) {
+      const { $ref, ...rest } = s;
+      return this.rewritten(mergeAll([{ $ref }, withInternal(rest, s)], ctx), pointer);
     }
-    for (const comb of ["anyOf", "oneOf", "allOf"] as const) {
-      if (s[comb] === undefined) continue;
-      const list = s[comb];
-      const at = `${pointer}/${comb}`;
-      if (!Array.isArray(list) || list.length === 0) this.fail(at, "a non-empty array of schemas", list);
-      const others = keywords.filter((k) => k !== comb);
-      if (others.length > 0)
-        this.fail(`${pointer}/${others[0]}`, `no keyword beside ${comb} (except annotations)`, s[others[0]!]);
-      if (comb === "allOf") {
-        if (list.length !== 1)
-          this.fail(at, "allOf with exactly one schema (allOf is otherwise not supported)", list);
-        return this.node(list[0], `${at}/0`);
+    if (s.allOf !== undefined) return this.rewritten(mergeAll([s], ctx), pointer);
+    const comb = s.anyOf !== undefined ? "anyOf" : s.oneOf !== undefined ? "oneOf" : undefined;
+    if (comb !== undefined && (keywords.length > 1 || s[EXCLUDED] !== undefined)) {
+      if (s.anyOf !== undefined && s.oneOf !== undefined) {
+        const { oneOf, ...rest } = s;
+        return this.rewritten(mergeAll([withInternal(rest, s), { anyOf: oneOf }], ctx), pointer);
       }
+      return this.rewritten(mergeAll([s], ctx), pointer);
+    }
+    if (s.if !== undefined || s.then !== undefined || s.else !== undefined)
+      return this.rewritten(expandConditional(s, ctx), pointer);
+    if (s.dependentRequired !== undefined) return this.rewritten(expandDependentRequired(s, ctx), pointer);
+
+    if (s.$ref !== undefined) return this.ref(s.$ref, `${pointer}/$ref`);
+    if (comb !== undefined) {
+      const list = s[comb];
+      if (!Array.isArray(list) || list.length === 0)
+        this.fail(`${pointer}/${comb}`, "a non-empty array of schemas", list);
+      const options = list.filter((sub) => sub !== false);
+      if (options.length === 0) this.fail(`${pointer}/${comb}`, "an alternative other than false", list);
       return f.union(
         pointer,
-        list.map((sub, i) => this.node(sub, `${at}/${i}`)),
+        list.flatMap((sub, i) => (sub === false ? [] : [this.node(sub, `${pointer}/${comb}/${i}`)])),
       );
     }
 
     let types = this.types(s, pointer);
-    if (s.enum !== undefined || s.const !== undefined) {
-      const values =
-        s.const !== undefined
-          ? [s.const]
-          : Array.isArray(s.enum) && s.enum.length > 0
-            ? s.enum
-            : this.fail(`${pointer}/enum`, "a non-empty array", s.enum);
-      if (s.const !== undefined && s.enum !== undefined)
-        this.fail(`${pointer}/enum`, "enum or const, not both", s.enum);
-      const kept = values.filter((v) => types === undefined || types.some((t) => isOfType(v, t)));
-      for (const v of kept) this.checkLiteral(v, s, pointer);
-      if (kept.length === 0)
-        this.fail(pointer, `an enum/const value of the declared type ${JSON.stringify(s.type)}`, values);
-      return f.literal(pointer, [...new Set(kept.map((v) => JSON.stringify(v)))]);
-    }
+    const excluded = Array.isArray(s[EXCLUDED]) ? (s[EXCLUDED] as unknown[]) : [];
+    if (s.enum !== undefined || s.const !== undefined) return this.literals(s, types, excluded, pointer);
 
     if (types === undefined) {
       const inferred: JsonType[] = [];
       if (OBJECT_KEYS.some((k) => s[k] !== undefined)) inferred.push("object");
-      if (ARRAY_KEYS.some((k) => s[k] !== undefined)) inferred.push("array");
-      if (STRING_KEYS.some((k) => s[k] !== undefined)) inferred.push("string");
-      if (inferred.length === 0) return this.any();
-      types = inferred;
+      if (ARRAY_KEYS.some((k) => s[k] !== undefined) || s.uniqueItems !== undefined) inferred.push("array");
+      if (
+        STRING_KEYS.some((k) => s[k] !== undefined) ||
+        s[PATTERNS] !== undefined ||
+        s[FORMATS] !== undefined
+      )
+        inferred.push("string");
+      if (NUMBER_KEYS.some((k) => s[k] !== undefined)) inferred.push("number");
+      if (inferred.length === 0 && excluded.length === 0) return this.any();
+      types = inferred.length === 0 ? [...TYPES].filter((t) => t !== "integer") : inferred;
     }
     if (types.includes("number")) types = types.filter((t) => t !== "integer");
-    const nodes = types.map((t) => this.typed(t, s, pointer));
+    const nodes = types.flatMap((t) => {
+      const n = this.typed(t, s, excluded, pointer);
+      return n === null ? [] : [n];
+    });
+    if (nodes.length === 0)
+      this.fail(pointer, "a schema that some JSON value satisfies (everything is excluded)");
     return nodes.length === 1 ? nodes[0]! : f.union(pointer, nodes);
   }
 
-  private types(s: Record<string, unknown>, pointer: string): JsonType[] | undefined {
+  private rewritten(s: Schema | false, pointer: string): Node {
+    if (s === false)
+      this.fail(pointer, "a schema that some JSON value satisfies (its keywords contradict each other)");
+    return this.node(s, pointer);
+  }
+
+  private types(s: Schema, pointer: string): JsonType[] | undefined {
     if (s.type === undefined) return undefined;
     const list = Array.isArray(s.type) ? s.type : [s.type];
     if (list.length === 0)
@@ -196,100 +253,370 @@ export class SchemaCompiler {
     return [...new Set(list as JsonType[])];
   }
 
-  private typed(t: JsonType, s: Record<string, unknown>, pointer: string): Node {
+  private literals(s: Schema, types: JsonType[] | undefined, excluded: unknown[], pointer: string): Node {
+    if (s.const !== undefined && s.enum !== undefined)
+      this.fail(`${pointer}/enum`, "enum or const, not both", s.enum);
+    const values =
+      s.const !== undefined
+        ? [s.const]
+        : Array.isArray(s.enum) && s.enum.length > 0
+          ? s.enum
+          : this.fail(`${pointer}/enum`, "a non-empty array", s.enum);
+    const out = new Set(excluded.map(canonicalJson));
+    const kept = values.filter(
+      (v) =>
+        (types === undefined || types.some((t) => isOfType(v, t))) &&
+        !out.has(canonicalJson(v)) &&
+        this.literalAllowed(v, s, pointer),
+    );
+    if (kept.length === 0)
+      this.fail(
+        pointer,
+        `an enum/const value that meets the schema's other keywords (type ${JSON.stringify(s.type)})`,
+        values,
+      );
+    return this.factory.literal(pointer, [...new Set(kept.map((v) => JSON.stringify(v)))]);
+  }
+
+  /** Whether an enum / const value also meets the schema's string and number keywords. */
+  private literalAllowed(v: unknown, s: Schema, pointer: string): boolean {
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) this.fail(`${pointer}/enum`, "finite numbers", v);
+      const [min, max] = [lowerBound(s), upperBound(s)];
+      if (min && (min.exclusive ? v <= min.value : v < min.value)) return false;
+      if (max && (max.exclusive ? v >= max.value : v > max.value)) return false;
+      if (typeof s.multipleOf === "number" && !Number.isInteger(v / s.multipleOf)) return false;
+      return true;
+    }
+    if (typeof v === "string") {
+      const len = [...v].length;
+      const min = typeof s.minLength === "number" ? s.minLength : 0;
+      const max = typeof s.maxLength === "number" ? s.maxLength : Number.POSITIVE_INFINITY;
+      if (len < min || len > max) return false;
+      const dfa = this.automaton(pointer, "pattern", () =>
+        stringValueDfa(
+          {
+            ...this.stringConstraints(s, pointer),
+            minLength: 0,
+            maxLength: Number.POSITIVE_INFINITY,
+            excluded: [],
+          },
+          "a string",
+        ),
+      );
+      return dfa === undefined || dfa.accepts(bytesOf(v));
+    }
+    return true;
+  }
+
+  private typed(t: JsonType, s: Schema, excluded: unknown[], pointer: string): Node | null {
     const f = this.factory;
     switch (t) {
       case "null":
-        return f.literal(pointer, ["null"]);
-      case "boolean":
-        return f.literal(pointer, ["true", "false"]);
+        return excluded.includes(null) ? null : f.literal(pointer, ["null"]);
+      case "boolean": {
+        const values = ["true", "false"].filter((b) => !excluded.includes(b === "true"));
+        return values.length === 0 ? null : f.literal(pointer, values);
+      }
       case "number":
       case "integer":
-        return f.number(pointer, t === "integer");
-      case "string": {
-        const min = this.count(s, "minLength", pointer, 0);
-        const max = this.count(s, "maxLength", pointer, Number.POSITIVE_INFINITY);
-        if (min > max) this.fail(`${pointer}/minLength`, `at most maxLength (${max})`, min);
-        return f.string(pointer, min, max);
-      }
-      case "array": {
-        if (Array.isArray(s.items))
-          this.fail(`${pointer}/items`, "a schema (tuple items are not supported)", s.items);
-        const min = this.count(s, "minItems", pointer, 0);
-        const max = this.count(s, "maxItems", pointer, Number.POSITIVE_INFINITY);
-        if (min > max) this.fail(`${pointer}/minItems`, `at most maxItems (${max})`, min);
-        const items = s.items === undefined ? this.any() : this.node(s.items, `${pointer}/items`);
-        return f.array(pointer, items, min, max);
-      }
+        return this.number(t, s, excluded, pointer);
+      case "string":
+        return this.string(s, excluded, pointer);
+      case "array":
+        return this.array(s, pointer);
       case "object":
         return this.object(s, pointer);
     }
   }
 
-  private object(s: Record<string, unknown>, pointer: string): Node {
-    const props: ObjectProp[] = [];
+  private number(t: "number" | "integer", s: Schema, excluded: unknown[], pointer: string): Node {
+    for (const k of NUMBER_KEYS)
+      if (s[k] !== undefined && !(typeof s[k] === "number" && Number.isFinite(s[k])))
+        this.fail(`${pointer}/${k}`, "a finite number", s[k]);
+    let integer = t === "integer";
+    let multipleOf: number | undefined;
+    if (s.multipleOf !== undefined) {
+      const m = s.multipleOf as number;
+      if (!(m > 0)) this.fail(`${pointer}/multipleOf`, "a number above 0", m);
+      if (!Number.isInteger(m))
+        this.fail(`${pointer}/multipleOf`, "an integer multipleOf (fractional steps are not supported)", m);
+      integer = true; // multiples of an integer are integers
+      if (m > 1) multipleOf = m;
+    }
+    const min = lowerBound(s);
+    const max = upperBound(s);
+    const numbers = excluded.filter((v): v is number => typeof v === "number");
+    if (numbers.some((v) => !Number.isInteger(v)) || (!integer && numbers.length > 0))
+      this.fail(
+        pointer,
+        "not const / enum over integers only (excluded numbers must be integers of an integer type)",
+        numbers,
+      );
+    if (min === undefined && max === undefined && multipleOf === undefined && numbers.length === 0)
+      return this.factory.number(pointer, integer);
+    const key = canonicalJson({ integer, min, max, multipleOf, numbers });
+    const dfa = this.automaton(pointer, multipleOf !== undefined ? "multipleOf" : "minimum", () =>
+      cachedAutomaton(key, () => {
+        const range = numberRangeDfa({ integer, min, max, multipleOf }, "a number range");
+        return numbers.length === 0
+          ? range
+          : difference(range, literalsDfa(numbers.map(String), "excluded numbers"), "a number range");
+      }),
+    );
+    return this.factory.automaton(pointer, dfa);
+  }
+
+  private stringConstraints(s: Schema, pointer: string) {
+    const patterns = [s.pattern, ...((s[PATTERNS] as unknown[]) ?? [])].filter((p) => p !== undefined);
+    for (const p of patterns) if (typeof p !== "string") this.fail(`${pointer}/pattern`, "a string", p);
+    const formats = [s.format, ...((s[FORMATS] as unknown[]) ?? [])].filter((x) => x !== undefined);
+    for (const x of formats) if (typeof x !== "string") this.fail(`${pointer}/format`, "a string", x);
+    return {
+      patterns: patterns as string[],
+      // Formats without a grammar here stay annotations.
+      formats: (formats as string[]).filter((x) => FORMAT_PATTERNS[x] !== undefined),
+    };
+  }
+
+  private string(s: Schema, excluded: unknown[], pointer: string): Node | null {
+    const min = this.count(s, "minLength", pointer, 0);
+    const max = this.count(s, "maxLength", pointer, Number.POSITIVE_INFINITY);
+    if (min > max) this.fail(`${pointer}/minLength`, `at most maxLength (${max})`, min);
+    const { patterns, formats } = this.stringConstraints(s, pointer);
+    const strings = excluded.filter((v): v is string => typeof v === "string");
+    if (patterns.length === 0 && formats.length === 0 && strings.length === 0)
+      return this.factory.string(pointer, min, max);
+    const keyword = patterns.length > 0 ? "pattern" : formats.length > 0 ? "format" : "not";
+    const constraints = { patterns, formats, minLength: min, maxLength: max, excluded: strings };
+    const dfa = this.automaton(pointer, keyword, () =>
+      cachedAutomaton(canonicalJson({ string: constraints }), () =>
+        jsonStringDfa(stringValueDfa(constraints, "a string")!, "a JSON string"),
+      ),
+    );
+    return this.factory.automaton(pointer, dfa);
+  }
+
+  private array(s: Schema, pointer: string): Node {
+    const prefixSchemas = s.prefixItems ?? [];
+    if (!Array.isArray(prefixSchemas))
+      this.fail(`${pointer}/prefixItems`, "an array of schemas", prefixSchemas);
+    const prefix = prefixSchemas.map((sub, i) => this.node(sub, `${pointer}/prefixItems/${i}`));
+    let min = this.count(s, "minItems", pointer, 0);
+    let max = this.count(s, "maxItems", pointer, Number.POSITIVE_INFINITY);
+    const items =
+      s.items === undefined ? this.any() : s.items === false ? null : this.node(s.items, `${pointer}/items`);
+    if (items === null) max = Math.min(max, prefix.length);
+    if (min > max) this.fail(`${pointer}/minItems`, `at most ${max} (maxItems, or the tuple's length)`, min);
+    if (s.uniqueItems === true && max > 1)
+      this.fail(
+        `${pointer}/uniqueItems`,
+        `a supported JSON Schema keyword (${UNSUPPORTED_REASONS.uniqueItems}; allowed with maxItems <= 1; see docs/structured-output.md)`,
+        true,
+      );
+    if (min > 0 && prefix.length < min && items === null) min = prefix.length;
+    return this.factory.array(pointer, prefix, items, min, max);
+  }
+
+  private object(s: Schema, pointer: string): Node {
     const properties = s.properties ?? {};
-    if (properties === null || typeof properties !== "object" || Array.isArray(properties))
-      this.fail(`${pointer}/properties`, "an object of schemas", properties);
+    if (!isSchemaObject(properties)) this.fail(`${pointer}/properties`, "an object of schemas", properties);
     const required = s.required ?? [];
     if (!Array.isArray(required) || !required.every((r) => typeof r === "string"))
       this.fail(`${pointer}/required`, "an array of property names", required);
     const req = new Set(required as string[]);
     const additional = s.additionalProperties;
-    if (
-      additional !== undefined &&
-      typeof additional !== "boolean" &&
-      (typeof additional !== "object" || additional === null || Array.isArray(additional))
-    )
+    if (additional !== undefined && typeof additional !== "boolean" && !isSchemaObject(additional))
       this.fail(`${pointer}/additionalProperties`, "a boolean or a schema", additional);
-    for (const [name, sub] of Object.entries(properties as Record<string, unknown>)) {
-      const node = this.node(sub, `${pointer}/properties/${escapePointer(name)}`);
-      props.push({ name, keyBytes: bytesOf(JSON.stringify(name)), node, required: req.has(name) });
-    }
-    const declared = new Set(props.map((p) => p.name));
+    const patternProps = s.patternProperties ?? {};
+    if (!isSchemaObject(patternProps))
+      this.fail(`${pointer}/patternProperties`, "an object of schemas", patternProps);
+    const patterns = Object.keys(patternProps);
+    const patternDfas = patterns.map((p) =>
+      this.automaton(pointer, `patternProperties/${escapePointer(p)}`, () => patternDfa(p)),
+    );
+    const names =
+      s.propertyNames === undefined
+        ? undefined
+        : this.nameLanguage(s.propertyNames, `${pointer}/propertyNames`);
+    const minProps = this.count(s, "minProperties", pointer, 0);
+    const maxProps = this.count(s, "maxProperties", pointer, Number.POSITIVE_INFINITY);
+    if (minProps > maxProps)
+      this.fail(`${pointer}/minProperties`, `at most maxProperties (${maxProps})`, minProps);
+
+    /** The schema a property with this name must meet: its declaration, matching patterns, or additionalProperties. */
+    const schemaFor = (name: string, declared: unknown, at: string): unknown => {
+      if (names !== undefined && !names.accepts(bytesOf(name))) return false;
+      const matching = patterns
+        .filter((_, k) => patternDfas[k]!.accepts(bytesOf(name)))
+        .map((p) => patternProps[p]);
+      const own = declared !== undefined ? declared : matching.length > 0 ? true : (additional ?? true);
+      if (matching.length === 0) return own;
+      const merged = mergeAll([own, ...matching], this.context(at));
+      return merged;
+    };
+
+    const props: ObjectProp[] = [];
+    const forbidden: string[] = [];
+    const add = (name: string, sub: unknown, at: string) => {
+      const schema = schemaFor(name, sub, at);
+      if (schema === false) {
+        if (req.has(name))
+          this.fail(
+            at,
+            `a schema for required property ${JSON.stringify(name)} that some value satisfies`,
+            sub,
+          );
+        forbidden.push(name);
+        return;
+      }
+      props.push({
+        name,
+        keyBytes: bytesOf(JSON.stringify(name)),
+        node: this.node(schema, at),
+        required: req.has(name),
+      });
+    };
+    for (const [name, sub] of Object.entries(properties))
+      add(name, sub, `${pointer}/properties/${escapePointer(name)}`);
+    const declared = new Set([...props.map((p) => p.name), ...forbidden]);
     for (const name of req) {
       if (declared.has(name)) continue;
-      if (additional === false)
+      if (additional === false && !patterns.some((_, k) => patternDfas[k]!.accepts(bytesOf(name))))
         this.fail(
           `${pointer}/required`,
           `required properties that are declared (additionalProperties is false)`,
           name,
         );
-      const node =
-        additional === undefined || additional === true
-          ? this.any()
-          : this.node(additional, `${pointer}/additionalProperties`);
-      props.push({ name, keyBytes: bytesOf(JSON.stringify(name)), node, required: true });
+      add(name, undefined, `${pointer}/required`);
     }
-    let free: Node | null = null;
-    if (props.length === 0 && additional !== false) {
-      free =
-        additional === undefined || additional === true
-          ? this.any()
-          : this.node(additional, `${pointer}/additionalProperties`);
-    } else if (props.length > 0 && additional !== undefined && typeof additional === "object") {
-      // Validate the schema even though declared-property objects never write extra keys.
-      this.node(additional, `${pointer}/additionalProperties`);
+    if (props.length > 0) {
+      // Validate the schemas of keys never written (declared-property objects write no other keys).
+      if (isSchemaObject(additional)) this.node(additional, `${pointer}/additionalProperties`);
+      if (minProps > props.length)
+        this.fail(
+          `${pointer}/minProperties`,
+          `at most the ${props.length} properties the object may have`,
+          minProps,
+        );
+      return this.factory.object(pointer, props, null, minProps, maxProps);
     }
-    return this.factory.object(pointer, props, free);
+    const free = this.entries(pointer, patterns, patternDfas, patternProps, additional, names, forbidden);
+    if (free === null && minProps > 0)
+      this.fail(`${pointer}/minProperties`, "0 (the object may have no properties)", minProps);
+    return this.factory.object(pointer, [], free, minProps, maxProps);
   }
 
-  private count(s: Record<string, unknown>, key: string, pointer: string, fallback: number): number {
+  /** The `"key": value` entries of an object without declared properties (null: none allowed). */
+  private entries(
+    pointer: string,
+    patterns: string[],
+    patternDfas: ByteDfa[],
+    patternProps: Schema,
+    additional: unknown,
+    names: ByteDfa | undefined,
+    forbidden: string[],
+  ): Node | null {
+    const f = this.factory;
+    const entries: Node[] = [];
+    const keyNode = (lang: ByteDfa | undefined, at: string): Node | null => {
+      let value = lang;
+      if (names) value = value ? intersect(value, names, "property names") : names;
+      if (forbidden.length > 0)
+        value = difference(value ?? anyStringDfa(), literalsDfa(forbidden, "names"), "property names");
+      if (value === undefined) return this.anyString();
+      try {
+        return f.automaton(at, jsonStringDfa(value, "a property name"));
+      } catch (e) {
+        if (e instanceof AutomatonError && /accepts nothing/.test(e.message)) return null;
+        throw e;
+      }
+    };
+    patterns.forEach((p, k) => {
+      const at = `${pointer}/patternProperties/${escapePointer(p)}`;
+      // Keys matching two patterns would need both schemas: only keys matching this pattern alone.
+      let lang: ByteDfa | null = patternDfas[k]!;
+      this.automaton(pointer, "patternProperties", () => {
+        for (let j = 0; j < patterns.length && lang; j++)
+          if (j !== k) {
+            try {
+              lang = difference(lang, patternDfas[j]!, "property names");
+            } catch (e) {
+              if (e instanceof AutomatonError && /accepts nothing/.test(e.message)) lang = null;
+              else throw e;
+            }
+          }
+      });
+      if (lang === null) return;
+      const key = this.automaton(pointer, "patternProperties", () => keyNode(lang!, at));
+      if (key === null) return;
+      const sub = patternProps[p];
+      if (sub === false) return;
+      entries.push(f.entry(at, key, this.node(sub, at)));
+    });
+    if (additional !== false) {
+      const at = `${pointer}/additionalProperties`;
+      let lang: ByteDfa | undefined;
+      let empty = false;
+      if (patternDfas.length > 0) {
+        this.automaton(pointer, "patternProperties", () => {
+          let l = anyStringDfa();
+          for (const d of patternDfas) {
+            try {
+              l = difference(l, d, "property names");
+            } catch (e) {
+              if (e instanceof AutomatonError && /accepts nothing/.test(e.message)) empty = true;
+              else throw e;
+            }
+            if (empty) break;
+          }
+          lang = l;
+        });
+      }
+      const key = empty ? null : this.automaton(pointer, "propertyNames", () => keyNode(lang, at));
+      if (key !== null) {
+        const value =
+          additional === undefined || additional === true ? this.any() : this.node(additional, at);
+        entries.push(f.entry(at, key, value));
+      }
+    }
+    if (entries.length === 0) return null;
+    return entries.length === 1 ? entries[0]! : f.union(pointer, entries);
+  }
+
+  /** propertyNames: a string schema (pattern, format, lengths, enum / const) as a language of names. */
+  private nameLanguage(schema: unknown, pointer: string): ByteDfa | undefined {
+    if (schema === true) return undefined;
+    if (!isSchemaObject(schema)) this.fail(pointer, "a string schema", schema);
+    this.checkKeywords(schema, pointer);
+    const s = preprocess(schema, this.context(pointer));
+    for (const k of constraintKeys(s))
+      if (!["type", "pattern", "format", "minLength", "maxLength", "enum", "const"].includes(k))
+        this.fail(
+          `${pointer}/${k}`,
+          "a propertyNames schema with type, pattern, format, minLength, maxLength, enum or const",
+          s[k],
+        );
+    if (s.type !== undefined && s.type !== "string") this.fail(`${pointer}/type`, '"string"', s.type);
+    const only = s.const !== undefined ? [s.const] : (s.enum as unknown[] | undefined);
+    if (only && !only.every((v) => typeof v === "string"))
+      this.fail(pointer, "string enum / const values", only);
+    const constraints = {
+      ...this.stringConstraints(s, pointer),
+      minLength: this.count(s, "minLength", pointer, 0),
+      maxLength: this.count(s, "maxLength", pointer, Number.POSITIVE_INFINITY),
+      excluded: ((s[EXCLUDED] as unknown[]) ?? []).filter((v): v is string => typeof v === "string"),
+      only: only as string[] | undefined,
+    };
+    return this.automaton(pointer, "pattern", () => stringValueDfa(constraints, "property names"));
+  }
+
+  private count(s: Schema, key: string, pointer: string, fallback: number): number {
     const v = s[key];
     if (v === undefined) return fallback;
     if (!(typeof v === "number" && Number.isSafeInteger(v) && v >= 0))
       this.fail(`${pointer}/${key}`, "a non-negative integer", v);
     return v;
-  }
-
-  private checkLiteral(v: unknown, s: Record<string, unknown>, pointer: string): void {
-    if (typeof v === "number" && !Number.isFinite(v)) this.fail(`${pointer}/enum`, "finite numbers", v);
-    if (typeof v === "string") {
-      const len = [...v].length;
-      const min = typeof s.minLength === "number" ? s.minLength : 0;
-      const max = typeof s.maxLength === "number" ? s.maxLength : Number.POSITIVE_INFINITY;
-      if (len < min || len > max) this.fail(`${pointer}/enum`, `strings within minLength/maxLength`, v);
-    }
   }
 
   private ref(ref: unknown, at: string): Node {
@@ -308,6 +635,28 @@ export class SchemaCompiler {
     }
     return node;
   }
+}
+
+function withInternal(target: Schema, from: Schema): Schema {
+  for (const sym of [PATTERNS, FORMATS, EXCLUDED]) if (from[sym] !== undefined) target[sym] = from[sym];
+  return target;
+}
+
+/** The tighter of minimum / exclusiveMinimum (exclusive on a tie). */
+function lowerBound(s: Schema): NumberBound | undefined {
+  const inc = typeof s.minimum === "number" ? s.minimum : undefined;
+  const exc = typeof s.exclusiveMinimum === "number" ? s.exclusiveMinimum : undefined;
+  if (inc === undefined && exc === undefined) return undefined;
+  if (exc !== undefined && (inc === undefined || exc >= inc)) return { value: exc, exclusive: true };
+  return { value: inc!, exclusive: false };
+}
+
+function upperBound(s: Schema): NumberBound | undefined {
+  const inc = typeof s.maximum === "number" ? s.maximum : undefined;
+  const exc = typeof s.exclusiveMaximum === "number" ? s.exclusiveMaximum : undefined;
+  if (inc === undefined && exc === undefined) return undefined;
+  if (exc !== undefined && (inc === undefined || exc <= inc)) return { value: exc, exclusive: true };
+  return { value: inc!, exclusive: false };
 }
 
 function isOfType(v: unknown, t: JsonType): boolean {
@@ -335,6 +684,7 @@ function escapePointer(key: string): string {
 
 function resolvePointer(root: unknown, pointer: string, fail: (at: string) => never): unknown {
   if (pointer === "#") return root;
+  if (!pointer.startsWith("#/")) fail(pointer);
   let cur: unknown = root;
   for (const raw of pointer.slice(2).split("/")) {
     const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");

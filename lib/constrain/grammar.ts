@@ -22,7 +22,13 @@ import {
   tokensToFinish,
 } from "./matcher";
 import type { Node } from "./nodes";
-import type { ResidueTrie, TokenTable } from "./token-table";
+import type { ResidueTrie, StringTokenTable, TokenTable } from "./token-table";
+
+interface ClosingTokens {
+  readonly ids: Int32Array;
+  readonly chars: Int32Array;
+  readonly fin: Int32Array;
+}
 
 interface WalkResult {
   readonly ids: Int32Array;
@@ -38,6 +44,7 @@ export class Grammar {
   /** Tokens the shortest complete output takes (EOS included when the document does not end by itself). */
   readonly minTokens: number;
   private readonly walks = new Map<string, WalkResult>();
+  private readonly closings = new Map<string, ClosingTokens>();
 
   constructor(
     readonly table: TokenTable,
@@ -110,8 +117,11 @@ export class Grammar {
     const ids: number[] = [];
     const fin: number[] = [];
     const record = (id: number, stacks: readonly Stack[]) => {
+      const f = finishOf(stacks);
+      // A state no document can be finished from (e.g. too few properties left for minProperties).
+      if (!Number.isFinite(f)) return;
       ids.push(id);
-      fin.push(finishOf(stacks));
+      fin.push(f);
     };
     const levels: Stack[][] = new Array(t.maxDepth + 1);
     levels[0] = [st];
@@ -161,13 +171,35 @@ export class Grammar {
         if (cost <= budget) setBit(mask, insideIds[i]!);
       }
     }
-    const popped = normalize(below);
+    const closing = this.closingTokens(table, normalize(below));
+    const { ids, chars, fin } = closing;
+    for (let i = 0; i < ids.length; i++) {
+      const c = count + chars[i]!;
+      if (fin[i]! <= budget && c >= node.min && c <= node.max) setBit(mask, ids[i]!);
+    }
+  }
+
+  /**
+   * The tokens that close a string and go on validly in the state below it (the string's residue walked
+   * against that state), with the characters each adds before the quote and the tokens to finish after
+   * it; memoised per state below.
+   */
+  private closingTokens(table: StringTokenTable, popped: Stack): ClosingTokens {
+    const key = `${table.start}|${popped.key}`;
+    let found = this.closings.get(key);
+    if (found !== undefined) return found;
+    const ids: number[] = [];
+    const chars: number[] = [];
+    const fin: number[] = [];
     const visit = (r: ResidueTrie, stacks: Stack[]) => {
-      if (r.tokens.length > 0 && finishOf(stacks) <= budget) {
-        for (let j = 0; j < r.tokens.length; j++) {
-          const c = count + r.chars[j]!;
-          if (c >= node.min && c <= node.max) setBit(mask, r.tokens[j]!);
-        }
+      if (r.tokens.length > 0) {
+        const f = finishOf(stacks);
+        if (Number.isFinite(f))
+          for (let j = 0; j < r.tokens.length; j++) {
+            ids.push(r.tokens[j]!);
+            chars.push(r.chars[j]!);
+            fin.push(f);
+          }
       }
       for (const [b, child] of r.children) {
         let next: Stack[] = [];
@@ -178,6 +210,10 @@ export class Grammar {
       }
     };
     visit(table.closing, [popped]);
+    found = { ids: Int32Array.from(ids), chars: Int32Array.from(chars), fin: Int32Array.from(fin) };
+    if (this.closings.size >= MAX_CACHED_WALKS) this.closings.clear();
+    this.closings.set(key, found);
+    return found;
   }
 }
 

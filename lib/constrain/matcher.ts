@@ -12,6 +12,10 @@
 
 import {
   type ArrayNode,
+  type AutomatonNode,
+  arrayItem,
+  capCount,
+  type EntryNode,
   keyTrie,
   type LiteralNode,
   MAX_EXP_DIGITS,
@@ -326,89 +330,120 @@ const O_NEXT = 6;
 class ObjectFrame implements Frame {
   readonly accepting = false;
   readonly final = false;
-  /** i: next candidate property (O_FIRST/O_AFTER/O_NEXT/O_KEY), or the property being written (O_COLON/O_VALUE). */
+  /**
+   * i: next candidate property (O_FIRST/O_AFTER/O_NEXT/O_KEY), or the property being written
+   * (O_COLON/O_VALUE); c: properties written (capped, see capCount); t: position in the key trie.
+   */
   constructor(
     private readonly node: ObjectNode,
     private readonly phase: number,
     private readonly ws: number,
     private readonly i: number,
+    private readonly c: number,
     private readonly t: number,
   ) {}
 
   get key(): string {
-    return `${this.node.id}o${this.phase}.${this.ws}.${this.i}.${this.t}`;
+    return `${this.node.id}o${this.phase}.${this.ws}.${this.i}.${this.c}.${this.t}`;
   }
 
   get cost(): number {
-    const { node, phase, i } = this;
+    const { node, phase, i, c } = this;
     switch (phase) {
       case O_OPEN:
         return node.minCost;
       case O_FIRST:
         return objectFirstCost(node);
       case O_KEY:
-        return keyTrie(node, i).minRemain[this.t]!;
+        return keyTrie(node, i, c).minRemain[this.t]!;
       case O_COLON:
         return 1 + this.valueCost();
       case O_VALUE:
         return this.valueCost();
       case O_AFTER:
-        return objectAfterCost(node, i);
+        return objectAfterCost(node, i, c);
       default:
-        return objectNextCost(node, i);
+        return objectNextCost(node, i, c);
     }
   }
 
+  /** The value of property i, then the rest (c already counts property i). */
   private valueCost(): number {
-    const { node, i } = this;
-    if (node.free !== null) return node.free.minCost + 1;
-    return node.props[i]!.node.minCost + objectAfterCost(node, i + 1);
+    const { node, i, c } = this;
+    return node.props[i]!.node.minCost + objectAfterCost(node, i + 1, c);
   }
 
-  private with(phase: number, ws: number, i: number, t = 0): ObjectFrame {
-    return new ObjectFrame(this.node, phase, ws, i, t);
+  private with(phase: number, ws: number, i: number, c: number, t = 0): ObjectFrame {
+    return new ObjectFrame(this.node, phase, ws, i, capCount(this.node, c), t);
   }
 
   step(b: number): Frame | Push | null {
-    const { node, phase, ws, i } = this;
-    if (phase === O_OPEN) return b === 0x7b ? this.with(O_FIRST, 0, 0) : null;
+    const { node, phase, ws, i, c } = this;
+    if (phase === O_OPEN) return b === 0x7b ? this.with(O_FIRST, 0, 0, 0) : null;
     if (phase === O_KEY) {
-      const trie = keyTrie(node, i);
+      const trie = keyTrie(node, i, c);
       const next = trie.children[this.t]!.get(b);
       if (next === undefined) return null;
       const j = trie.terminal[next]!;
-      return j >= 0 ? this.with(O_COLON, 0, j) : this.with(O_KEY, 0, i, next);
+      return j >= 0 ? this.with(O_COLON, 0, j, c + 1) : this.with(O_KEY, 0, i, c, next);
     }
-    if (isWs(b)) return ws < MAX_WHITESPACE && phase !== O_COLON ? this.with(phase, ws + 1, i) : null;
+    if (isWs(b)) return ws < MAX_WHITESPACE && phase !== O_COLON ? this.with(phase, ws + 1, i, c) : null;
+    const free = node.free;
     switch (phase) {
       case O_FIRST:
       case O_NEXT:
-        if (phase === O_FIRST && b === 0x7d && (node.free !== null || node.reqSuffix[0] === 0)) return DONE;
-        if (b !== 0x22) return null;
-        if (node.free !== null) return new Push(this.with(O_COLON, 0, 0), FREE_KEY);
-        return this.with(O_KEY, 0, i).step(b);
+        if (
+          phase === O_FIRST &&
+          b === 0x7d &&
+          node.minProps === 0 &&
+          (free !== null || node.reqSuffix[0] === 0)
+        )
+          return DONE;
+        if (b !== 0x22 || c >= node.maxProps) return null;
+        if (free !== null) return new Push(this.with(O_AFTER, 0, 0, c + 1), free);
+        return this.with(O_KEY, 0, i, c).step(b);
       case O_COLON:
-        return b === 0x3a ? this.with(O_VALUE, 0, i) : null;
+        return b === 0x3a ? this.with(O_VALUE, 0, i, c) : null;
       case O_VALUE:
-        return new Push(this.with(O_AFTER, 0, i + 1), node.free ?? node.props[i]!.node);
+        return new Push(this.with(O_AFTER, 0, i + 1, c), node.props[i]!.node);
       case O_AFTER:
-        if (b === 0x7d && (node.free !== null || node.reqSuffix[i] === 0)) return DONE;
-        if (b === 0x2c && (node.free !== null || i < node.props.length)) return this.with(O_NEXT, 0, i);
+        if (b === 0x7d && c >= node.minProps && (free !== null || node.reqSuffix[i] === 0)) return DONE;
+        if (b === 0x2c && c < node.maxProps && (free !== null || i < node.props.length))
+          return this.with(O_NEXT, 0, i, c);
         return null;
     }
     return null;
   }
 }
 
-/** Keys of free-form objects: any string. */
-const FREE_KEY: StringNode = {
-  kind: "string",
-  id: -1,
-  minCost: 2,
-  pointer: "#",
-  min: 0,
-  max: Number.POSITIVE_INFINITY,
-};
+// Entries of free-form objects: "key": value (no whitespace before the colon, as for declared keys).
+const E_KEY = 0;
+const E_COLON = 1;
+const E_VALUE = 2;
+
+class EntryFrame implements Frame {
+  readonly accepting = false;
+  readonly final = false;
+  constructor(
+    private readonly node: EntryNode,
+    private readonly phase: number,
+    private readonly ws: number,
+  ) {}
+  get key(): string {
+    return `${this.node.id}e${this.phase}.${this.ws}`;
+  }
+  get cost(): number {
+    const { node, phase } = this;
+    return phase === E_KEY ? node.minCost : phase === E_COLON ? 1 + node.value.minCost : node.value.minCost;
+  }
+  step(b: number): Frame | Push | null {
+    const { node, phase, ws } = this;
+    if (phase === E_KEY) return new Push(new EntryFrame(node, E_COLON, 0), node.key);
+    if (phase === E_COLON) return b === 0x3a ? new EntryFrame(node, E_VALUE, 0) : null;
+    if (isWs(b)) return ws < MAX_WHITESPACE ? new EntryFrame(node, E_VALUE, ws + 1) : null;
+    return new Push(DONE, node.value);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Arrays
@@ -435,7 +470,8 @@ class ArrayFrame implements Frame {
   }
   private with(phase: number, ws: number, count: number): ArrayFrame {
     const { node } = this;
-    const c = Number.isFinite(node.max) ? count : Math.min(count, node.min);
+    // Without a maximum, counts past the prefix and the minimum all behave alike.
+    const c = Number.isFinite(node.max) ? count : Math.min(count, Math.max(node.min, node.prefix.length));
     return new ArrayFrame(node, phase, ws, c);
   }
   step(b: number): Frame | Push | null {
@@ -443,35 +479,59 @@ class ArrayFrame implements Frame {
     if (phase === A_OPEN) return b === 0x5b ? this.with(A_FIRST, 0, 0) : null;
     if (isWs(b)) return ws < MAX_WHITESPACE ? this.with(phase, ws + 1, count) : null;
     switch (phase) {
-      case A_FIRST:
+      case A_FIRST: {
         if (b === 0x5d) return node.min === 0 ? DONE : null;
-        return node.max >= 1 ? new Push(this.with(A_AFTER, 0, 1), node.items) : null;
+        const item = arrayItem(node, 0);
+        return item !== null ? new Push(this.with(A_AFTER, 0, 1), item) : null;
+      }
       case A_AFTER:
         if (b === 0x5d) return count >= node.min ? DONE : null;
-        if (b === 0x2c && count < node.max) return this.with(A_NEXT, 0, count);
+        if (b === 0x2c && arrayItem(node, count) !== null) return this.with(A_NEXT, 0, count);
         return null;
       case A_NEXT:
-        return new Push(this.with(A_AFTER, 0, count + 1), node.items);
+        return new Push(this.with(A_AFTER, 0, count + 1), arrayItem(node, count)!);
     }
     return null;
   }
 }
 
 function arrayCost(node: ArrayNode, phase: number, count: number): number {
-  const mc = node.items.minCost;
-  const after = (c: number) => {
-    const rem = Math.max(0, node.min - c);
-    return rem === 0 ? 1 : rem * (mc + 1) + 1;
-  };
+  // From "count items written" to the end: the missing items with their separators, then "]".
+  const after = (c: number) => (c >= node.min ? 0 : node.tail[c]!) + 1;
   switch (phase) {
     case A_OPEN:
       return node.minCost;
     case A_FIRST:
-      return node.min === 0 ? 1 : node.min * mc + (node.min - 1) + 1;
+      return node.min === 0 ? 1 : node.tail[0]! - 1 + 1;
     case A_AFTER:
       return after(count);
     default:
-      return mc + after(count + 1);
+      return arrayItem(node, count)!.minCost + after(count + 1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Byte automata (bounded numbers, patterns, formats, regexes)
+
+class AutomatonFrame implements Frame {
+  readonly accepting: boolean;
+  readonly final: boolean;
+  constructor(
+    private readonly node: AutomatonNode,
+    private readonly state: number,
+  ) {
+    this.accepting = node.dfa.accepting[state] === 1;
+    this.final = node.dfa.final[state] === 1;
+  }
+  get key(): string {
+    return `${this.node.id}d${this.state}`;
+  }
+  get cost(): number {
+    return this.node.dfa.dist[this.state]!;
+  }
+  step(b: number): Frame | null {
+    const next = this.node.dfa.step(this.state, b);
+    return next < 0 ? null : new AutomatonFrame(this.node, next);
   }
 }
 
@@ -526,10 +586,16 @@ export function startFrames(node: Node): Frame[] {
   if (frames !== undefined) return frames;
   switch (node.kind) {
     case "object":
-      frames = [new ObjectFrame(node, O_OPEN, 0, 0, 0)];
+      frames = [new ObjectFrame(node, O_OPEN, 0, 0, 0, 0)];
+      break;
+    case "entry":
+      frames = [new EntryFrame(node, E_KEY, 0)];
       break;
     case "array":
       frames = [new ArrayFrame(node, A_OPEN, 0, 0)];
+      break;
+    case "automaton":
+      frames = [new AutomatonFrame(node, 0)];
       break;
     case "string":
       frames = [new StringFrame(node, -1, 0)];

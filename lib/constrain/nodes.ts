@@ -60,19 +60,42 @@ export interface ObjectNode extends NodeBase {
   readonly kind: "object";
   /** Declared properties, written in this order (optional ones may be skipped). */
   readonly props: ObjectProp[];
-  /** Free-form keys: the schema of their values (only when props is empty), or null for none. */
+  /** Free-form `"key": value` entries (an EntryNode or a union of them; only when props is empty), or null. */
   free: Node | null;
+  /** minProperties / maxProperties (maxProps may be Infinity). */
+  readonly minProps: number;
+  readonly maxProps: number;
   /** Number of required properties in [i, n). */
   reqSuffix: number[];
-  /** Key tries by start index (candidates j >= i with no required property in [i, j)). */
-  keyTries: (ByteTrie | undefined)[];
+  /** Filled by finishNodes: costs to the end of the object by (next candidate, properties written). */
+  costs: ObjectCosts | undefined;
+  /** Key tries by (start index, count) (candidates j >= i with no required property in [i, j)). */
+  keyTries: Map<number, ByteTrie>;
+}
+
+/** One free-form member of an object: a key (a string node) and its value. */
+export interface EntryNode extends NodeBase {
+  readonly kind: "entry";
+  readonly key: Node;
+  value: Node;
 }
 
 export interface ArrayNode extends NodeBase {
   readonly kind: "array";
-  items: Node;
+  /** Schemas of the first items, in order (prefixItems / tuple items). */
+  readonly prefix: Node[];
+  /** Schema of the items after the prefix, or null when no more may follow. */
+  items: Node | null;
   readonly min: number;
   readonly max: number;
+  /** Filled by finishNodes: tail[k] = cost of items k..min-1, each with its separator. */
+  tail: number[];
+}
+
+/** Bytes of JSON text accepted by a byte automaton (bounded numbers, patterns, formats, regexes). */
+export interface AutomatonNode extends NodeBase {
+  readonly kind: "automaton";
+  readonly dfa: ByteDfa;
 }
 
 export interface StringNode extends NodeBase {
@@ -118,9 +141,11 @@ export interface ToolCallNode extends NodeBase {
 
 export type Node =
   | ObjectNode
+  | EntryNode
   | ArrayNode
   | StringNode
   | NumberNode
+  | AutomatonNode
   | LiteralNode
   | UnionNode
   | RefNode
@@ -137,6 +162,8 @@ export const MAX_EXP_DIGITS = 2;
 /** Most whitespace bytes (space, newline, tab) between two structural characters. */
 export const MAX_WHITESPACE = 12;
 
+import type { ByteDfa } from "./automaton/dfa";
+
 const utf8 = new TextEncoder();
 export const bytesOf = (s: string): Uint8Array => utf8.encode(s);
 
@@ -151,11 +178,33 @@ export class NodeFactory {
     return node;
   }
 
-  object(pointer: string, props: ObjectProp[], free: Node | null): ObjectNode {
-    return this.add<ObjectNode>({ kind: "object", pointer, props, free, reqSuffix: [], keyTries: [] });
+  object(
+    pointer: string,
+    props: ObjectProp[],
+    free: Node | null,
+    minProps = 0,
+    maxProps = Number.POSITIVE_INFINITY,
+  ): ObjectNode {
+    return this.add<ObjectNode>({
+      kind: "object",
+      pointer,
+      props,
+      free,
+      minProps,
+      maxProps,
+      reqSuffix: [],
+      costs: undefined,
+      keyTries: new Map(),
+    });
   }
-  array(pointer: string, items: Node, min: number, max: number): ArrayNode {
-    return this.add<ArrayNode>({ kind: "array", pointer, items, min, max });
+  entry(pointer: string, key: Node, value: Node): EntryNode {
+    return this.add<EntryNode>({ kind: "entry", pointer, key, value });
+  }
+  array(pointer: string, prefix: Node[], items: Node | null, min: number, max: number): ArrayNode {
+    return this.add<ArrayNode>({ kind: "array", pointer, prefix, items, min, max, tail: [] });
+  }
+  automaton(pointer: string, dfa: ByteDfa): AutomatonNode {
+    return this.add<AutomatonNode>({ kind: "automaton", pointer, dfa });
   }
   string(pointer: string, min: number, max: number): StringNode {
     return this.add<StringNode>({ kind: "string", pointer, min, max });
@@ -189,8 +238,8 @@ export class NodeFactory {
     const any = this.union(pointer, []);
     const anyString = this.string(pointer, 0, Number.POSITIVE_INFINITY);
     any.options.push(
-      this.object(pointer, [], any),
-      this.array(pointer, any, 0, Number.POSITIVE_INFINITY),
+      this.object(pointer, [], this.entry(pointer, anyString, any)),
+      this.array(pointer, [], any, 0, Number.POSITIVE_INFINITY),
       anyString,
       this.number(pointer, false),
       this.literal(pointer, ["true", "false", "null"]),
@@ -202,36 +251,109 @@ export class NodeFactory {
 // ---------------------------------------------------------------------------------------------------------
 // Costs
 
-function objectCloseCost(node: ObjectNode, i: number, wrote: boolean): number {
-  if (node.props.length === 0) return 1;
-  let cost = 1;
-  let count = 0;
-  for (let k = i; k < node.props.length; k++) {
-    const p = node.props[k]!;
-    if (!p.required) continue;
-    cost += p.keyBytes.length + 1 + p.node.minCost;
-    count++;
+const INF = Number.POSITIVE_INFINITY;
+
+/** The cost tables of an object, by next candidate i (0..n) and properties written c (0..maxCount). */
+export interface ObjectCosts {
+  /** Largest count tracked: counts beyond behave alike. */
+  readonly maxCount: number;
+  /** after[i][c]: from "a property was just written, next candidate i, c written" to the end. */
+  readonly after: number[][];
+  /** next[i][c]: from "after a comma" to the end. */
+  readonly next: number[][];
+  /** From just after `{`. */
+  readonly first: number;
+}
+
+/** Properties written, capped where larger counts behave the same. */
+export function capCount(node: ObjectNode, c: number): number {
+  if (Number.isFinite(node.maxProps)) return c;
+  return Math.min(c, node.minProps);
+}
+
+function freeObjectCosts(node: ObjectNode, entry: number): ObjectCosts {
+  const K = Number.isFinite(node.maxProps) ? node.maxProps : node.minProps;
+  const after = new Array<number>(K + 1).fill(INF);
+  const next = new Array<number>(K + 1).fill(INF);
+  // Counts past K behave as K; at K the object can always close (K is the minimum, or the maximum).
+  for (let c = K; c >= 0; c--) {
+    const close = c >= node.minProps ? 1 : INF;
+    next[c] = c < node.maxProps ? entry + (c === K ? close : after[c + 1]!) : INF;
+    after[c] = Math.min(close, 1 + next[c]!);
   }
-  if (count === 0) return 1;
-  return cost + (count - 1) + (wrote ? 1 : 0);
+  const first = Math.min(node.minProps === 0 ? 1 : INF, node.maxProps >= 1 ? next[0]! : INF);
+  return { maxCount: K, after: [after], next: [next], first };
+}
+
+/** Cost tables of an object from its members' current minCost (a fresh computation each call). */
+export function objectCosts(node: ObjectNode): ObjectCosts {
+  if (node.free !== null) return freeObjectCosts(node, node.free.minCost);
+  const n = node.props.length;
+  const K = Math.min(n, Number.isFinite(node.maxProps) ? node.maxProps : node.minProps);
+  const req = new Array<number>(n + 1).fill(0);
+  for (let k = n - 1; k >= 0; k--) req[k] = req[k + 1]! + (node.props[k]!.required ? 1 : 0);
+  const after: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(K + 1).fill(INF));
+  const next: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(K + 1).fill(INF));
+  for (let i = n; i >= 0; i--) {
+    for (let c = 0; c <= K; c++) {
+      let best = INF;
+      if (c < node.maxProps) {
+        for (let j = i; j < n; j++) {
+          const p = node.props[j]!;
+          const rest = after[j + 1]![capCount(node, c + 1)] ?? INF;
+          best = Math.min(best, p.keyBytes.length + 1 + p.node.minCost + rest);
+          if (p.required) break;
+        }
+      }
+      next[i]![c] = best;
+      const close = req[i] === 0 && c >= node.minProps ? 1 : INF;
+      after[i]![c] = Math.min(close, i < n && c < node.maxProps ? 1 + best : INF);
+    }
+  }
+  const first = Math.min(
+    req[0] === 0 && node.minProps === 0 ? 1 : INF,
+    node.maxProps >= 1 ? next[0]![0]! : INF,
+  );
+  return { maxCount: K, after, next, first };
+}
+
+/** Cost of items k..min-1 of an array (each with the separator before it, but the first). */
+function arrayTail(node: ArrayNode): number[] {
+  const tail = new Array<number>(node.min + 1).fill(0);
+  for (let k = node.min - 1; k >= 0; k--) {
+    const item = arrayItem(node, k);
+    tail[k] = tail[k + 1]! + 1 + (item === null ? INF : item.minCost);
+  }
+  return tail;
+}
+
+/** The schema of item k, or null when an array of the node cannot have k + 1 items. */
+export function arrayItem(node: ArrayNode, k: number): Node | null {
+  if (k >= node.max) return null;
+  return node.prefix[k] ?? node.items;
 }
 
 function nodeCost(n: Node): number {
   switch (n.kind) {
     case "object":
-      return 1 + objectCloseCost(n, 0, false);
+      return 1 + objectCosts(n).first;
+    case "entry":
+      return n.key.minCost + 1 + n.value.minCost;
     case "array":
-      return n.min === 0 ? 2 : 2 + n.min * n.items.minCost + (n.min - 1);
+      // "[" items with separators "]": the tail counts one separator per item, the first has none.
+      return n.min === 0 ? 2 : 1 + arrayTail(n)[0]!;
     case "string":
       return 2 + n.min;
     case "number":
       return 1;
+    case "automaton":
+      return n.dfa.dist[0]!;
     case "literal":
       return literalMin(n.trie);
     case "union":
       return Math.min(...n.options.map((o) => o.minCost));
     case "ref":
-      return n.target?.minCost ?? Number.POSITIVE_INFINITY;
+      return n.target?.minCost ?? INF;
     case "toolcall":
       return 1 + Math.min(...n.tools.map((t) => t.nameBytes.length + 1 + t.params.minCost));
   }
@@ -239,7 +361,7 @@ function nodeCost(n: Node): number {
 
 function literalMin(trie: ByteTrie): number {
   const depth = new Array<number>(trie.children.length).fill(0);
-  let best = Number.POSITIVE_INFINITY;
+  let best = INF;
   for (let t = 0; t < trie.children.length; t++) {
     if (trie.terminal[t]! >= 0) best = Math.min(best, depth[t]!);
     for (const c of trie.children[t]!.values()) depth[c] = depth[t]! + 1;
@@ -263,47 +385,48 @@ export function finishNodes(all: readonly Node[]): void {
   for (const n of all) {
     if (n.kind === "literal") n.trie.finishCosts(() => 0);
     else if (n.kind === "toolcall") n.names.finishCosts((k) => 1 + n.tools[k]!.params.minCost);
+    else if (n.kind === "array") n.tail = arrayTail(n);
     else if (n.kind === "object") {
       n.reqSuffix = new Array<number>(n.props.length + 1).fill(0);
       for (let k = n.props.length - 1; k >= 0; k--)
         n.reqSuffix[k] = n.reqSuffix[k + 1]! + (n.props[k]!.required ? 1 : 0);
+      n.costs = objectCosts(n);
+      n.keyTries.clear();
     }
   }
 }
 
-/** The key trie of an object for candidates from index i (built on first use). */
-export function keyTrie(node: ObjectNode, i: number): ByteTrie {
-  let trie = node.keyTries[i];
+/** The key trie of an object for candidates from index i with c properties written (built on first use). */
+export function keyTrie(node: ObjectNode, i: number, c: number): ByteTrie {
+  const costs = node.costs!;
+  const id = i * (costs.maxCount + 1) + c;
+  let trie = node.keyTries.get(id);
   if (trie === undefined) {
     trie = new ByteTrie();
     for (let j = i; j < node.props.length; j++) {
       trie.add(node.props[j]!.keyBytes, j);
       if (node.props[j]!.required) break;
     }
-    trie.finishCosts((j) => 1 + node.props[j]!.node.minCost + objectAfterCost(node, j + 1));
-    node.keyTries[i] = trie;
+    const rest = costs.after;
+    trie.finishCosts((j) => 1 + node.props[j]!.node.minCost + (rest[j + 1]![capCount(node, c + 1)] ?? INF));
+    node.keyTries.set(id, trie);
   }
   return trie;
 }
 
-/** Cost from "a property was just written, next candidate i" to the end of the object. */
-export function objectAfterCost(node: ObjectNode, i: number): number {
-  if (node.free !== null) return 1;
-  const close = node.reqSuffix[i] === 0 ? 1 : Number.POSITIVE_INFINITY;
-  const next = i < node.props.length ? 1 + objectNextCost(node, i) : Number.POSITIVE_INFINITY;
-  return Math.min(close, next);
+/** Cost from "a property was just written, next candidate i, c written" to the end of the object. */
+export function objectAfterCost(node: ObjectNode, i: number, c: number): number {
+  const costs = node.costs!;
+  return (node.free !== null ? costs.after[0]![c] : costs.after[i]![c]) ?? INF;
 }
 
-/** Cost from "after a comma, next candidate i" to the end of the object. */
-export function objectNextCost(node: ObjectNode, i: number): number {
-  if (node.free !== null) return 3 + node.free.minCost + 1;
-  if (i >= node.props.length) return Number.POSITIVE_INFINITY;
-  return keyTrie(node, i).minRemain[0]!;
+/** Cost from "after a comma, next candidate i, c written" to the end of the object. */
+export function objectNextCost(node: ObjectNode, i: number, c: number): number {
+  const costs = node.costs!;
+  return (node.free !== null ? costs.next[0]![c] : costs.next[i]?.[c]) ?? INF;
 }
 
 /** Cost from just after `{` to the end of the object. */
 export function objectFirstCost(node: ObjectNode): number {
-  if (node.free !== null) return 1;
-  const close = node.reqSuffix[0] === 0 ? 1 : Number.POSITIVE_INFINITY;
-  return Math.min(close, objectNextCost(node, 0));
+  return node.costs!.first;
 }

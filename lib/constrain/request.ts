@@ -5,6 +5,9 @@
  */
 
 import { InvalidArgumentError } from "../errors";
+import type { ByteDfa } from "./automaton/dfa";
+import { AutomatonError } from "./automaton/nfa";
+import { fullMatchDfa } from "./automaton/string-language";
 import { compileTools, SchemaCompiler } from "./compile-schema";
 import { Grammar } from "./grammar";
 import type { Node, ToolSpec } from "./nodes";
@@ -13,7 +16,9 @@ import type { TokenTable } from "./token-table";
 export type ResolvedResponseFormat =
   | { readonly type: "text" }
   | { readonly type: "json_object" }
-  | { readonly type: "json_schema"; readonly schema: unknown; readonly argument: string };
+  | { readonly type: "json_schema"; readonly schema: unknown; readonly argument: string }
+  | { readonly type: "regex"; readonly pattern: string }
+  | { readonly type: "choice"; readonly choices: readonly string[] };
 
 export type ResolvedToolChoice =
   | { readonly type: "auto" }
@@ -31,15 +36,42 @@ const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** `{type:"text"}`, `{type:"json_object"}`, `{type:"json_schema", schema}` or OpenAI's `{type:"json_schema", json_schema:{name, schema, strict?}}`. */
+/** Most choices of a choice response format. */
+export const MAX_CHOICES = 4096;
+
+/**
+ * `{type:"text"}`, `{type:"json_object"}`, `{type:"json_schema", schema}`, OpenAI's
+ * `{type:"json_schema", json_schema:{name, schema, strict?}}`, `{type:"regex", pattern}` or
+ * `{type:"choice", choices}`.
+ */
 export function checkResponseFormat(v: unknown): ResolvedResponseFormat {
   if (v === undefined || v === null) return { type: "text" };
   const expected =
-    '{ type: "text" }, { type: "json_object" }, { type: "json_schema", schema } or { type: "json_schema", json_schema: { name, schema } }';
+    '{ type: "text" }, { type: "json_object" }, { type: "json_schema", schema }, { type: "json_schema", json_schema: { name, schema } }, { type: "regex", pattern } or { type: "choice", choices }';
   if (!isObject(v)) throw new InvalidArgumentError("responseFormat", expected, v);
   if (v.type === "text" || v.type === "json_object") return { type: v.type };
+  if (v.type === "regex") {
+    if (typeof v.pattern !== "string")
+      throw new InvalidArgumentError("responseFormat.pattern", "a regular expression (a string)", v.pattern);
+    return { type: "regex", pattern: v.pattern };
+  }
+  if (v.type === "choice") {
+    const c = v.choices;
+    if (
+      !Array.isArray(c) ||
+      c.length === 0 ||
+      c.length > MAX_CHOICES ||
+      !c.every((x) => typeof x === "string")
+    )
+      throw new InvalidArgumentError("responseFormat.choices", `an array of 1 to ${MAX_CHOICES} strings`, c);
+    return { type: "choice", choices: c as string[] };
+  }
   if (v.type !== "json_schema")
-    throw new InvalidArgumentError("responseFormat.type", '"text", "json_object" or "json_schema"', v.type);
+    throw new InvalidArgumentError(
+      "responseFormat.type",
+      '"text", "json_object", "json_schema", "regex" or "choice"',
+      v.type,
+    );
   if (v.json_schema !== undefined) {
     const js = v.json_schema;
     if (!isObject(js))
@@ -160,6 +192,8 @@ function compileGrammar(table: TokenTable, req: GrammarRequest): Grammar | null 
   let answer: Node | undefined;
   if (rf.type === "json_schema") answer = compiler.compile(rf.schema, rf.argument);
   else if (rf.type === "json_object") answer = compiler.anyObject();
+  else if (rf.type === "regex") answer = compiler.factory.automaton("#", regexAutomaton(rf.pattern));
+  else if (rf.type === "choice") answer = compiler.factory.literal("#", rf.choices);
   // Tool schemas only shape the output when a call is forced, or offered beside a JSON answer; under plain
   // "auto" / "none" the model writes calls freely and the output parser reads them.
   const toolsConstrained =
@@ -208,4 +242,19 @@ function compileGrammar(table: TokenTable, req: GrammarRequest): Grammar | null 
       );
   }
   return root === undefined ? null : new Grammar(table, root);
+}
+
+/** The automaton of texts the whole of which match `pattern`. */
+function regexAutomaton(pattern: string): ByteDfa {
+  try {
+    return fullMatchDfa(pattern);
+  } catch (e) {
+    if (e instanceof AutomatonError)
+      throw new InvalidArgumentError(
+        "responseFormat.pattern",
+        `a supported regular expression: ${e.message}`,
+        pattern,
+      );
+    throw e;
+  }
 }

@@ -20,6 +20,8 @@ export interface ResidueTrie {
 }
 
 export interface StringTokenTable {
+  /** The string sub-state the table starts from. */
+  readonly start: number;
   /** Tokens that stay inside the string: bitmask, and per token the characters they need and end state. */
   readonly insideAll: Uint32Array;
   readonly insideIds: Int32Array;
@@ -230,6 +232,7 @@ export class TokenTable {
       maxNeed = Math.max(maxNeed, need);
     }
     return {
+      start,
       insideAll,
       insideIds: Int32Array.from(insideIds),
       insideNeed: Int32Array.from(insideNeed),

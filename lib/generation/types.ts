@@ -33,7 +33,11 @@ export type ResponseFormat =
         readonly schema: unknown;
         readonly strict?: boolean | null;
       };
-    };
+    }
+  /** The whole answer matches the pattern (an ECMAScript regex subset, docs/structured-output.md). */
+  | { readonly type: "regex"; readonly pattern: string }
+  /** The answer is exactly one of the strings. */
+  | { readonly type: "choice"; readonly choices: readonly string[] };
 
 export interface SamplingOptions {
   /** 0 = greedy. */
@@ -68,7 +72,10 @@ export interface GenerateRequest extends SamplingOptions {
    * responseFormat or a forced tool call, which shape a whole answer.
    */
   readonly continueFinalMessage?: boolean;
-  /** Constrains the answer to JSON (a schema, or any object); the output always parses and validates. */
+  /**
+   * Constrains the answer: JSON (a schema, or any object; the output always parses and validates), a
+   * regex the whole answer matches, or one of a list of strings.
+   */
   readonly responseFormat?: ResponseFormat | null;
   /**
    * Most tokens inside `[THINK]…[/THINK]`; when spent, `[/THINK]` is forced. Counts the reasoning text,

@@ -197,7 +197,9 @@ function checkNestedKeys(req: GenerateRequest): void {
         checkKnownKeys(rf["json_schema"], ["name", "description", "schema", "strict"], {
           path: "responseFormat.json_schema",
         });
-    } else checkKnownKeys(rf, ["type"], { path: "responseFormat" });
+    } else if (rf["type"] === "regex") checkKnownKeys(rf, ["type", "pattern"], { path: "responseFormat" });
+    else if (rf["type"] === "choice") checkKnownKeys(rf, ["type", "choices"], { path: "responseFormat" });
+    else checkKnownKeys(rf, ["type"], { path: "responseFormat" });
   }
   const choice: unknown = req.toolChoice;
   if (isRecord(choice)) {

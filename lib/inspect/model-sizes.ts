@@ -1,7 +1,8 @@
 /** Parameter counts, weight bytes and KV-cache bytes derived from a ModelConfig (no files needed). */
-import { buildModuleTable, type ModuleGroup, moduleClass } from "../checkpoint/module-table";
+import { buildModuleTable, type ModuleGroup } from "../checkpoint/module-table";
+import { plannedWeightFormat } from "../checkpoint/weight-format";
 import type { ModelConfig } from "../config/model-config";
-import { configuredWeightFormat, type WeightFormat } from "../config/quantization";
+import type { WeightFormat } from "../config/quantization";
 
 export interface ParameterCounts {
   total: number;
@@ -35,8 +36,7 @@ export function countParameters(c: ModelConfig): ParameterCounts {
   for (const m of buildModuleTable(c)) {
     const n = m.shape.reduce((a, b) => a * b, 1) + (m.hasBias ? (m.shape[0] ?? 0) : 0);
     byGroup[m.group] += n;
-    const format =
-      m.kind === "linear" ? configuredWeightFormat(c.quantization, m.aliases, moduleClass(m)) : "bf16";
+    const format = plannedWeightFormat(c.quantization, m);
     byFormat[format] += n;
   }
   const vision = byGroup.vision + byGroup.projector;

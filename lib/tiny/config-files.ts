@@ -4,7 +4,69 @@
  */
 import type { Architecture } from "./presets";
 
-export type GeneratedQuant = "nvfp4" | "fp8" | "bf16";
+/**
+ * Weight formats of generated checkpoints: NVFP4 (compressed-tensors), BF16, and FP8 in each form Mistral
+ * ships (docs/fp8-checkpoints.md): "fp8" is Mistral's own (params.json `qformat_weight`, HF
+ * `quant_method: "fp8"`, static per-tensor activation scales); "fp8-ct" compressed-tensors `float-quantized`
+ * with per-tensor weight and static activation scales; "fp8-ct-channel" per-channel weight scales with
+ * dynamic per-token activations.
+ */
+export type GeneratedQuant = "nvfp4" | "fp8" | "fp8-ct" | "fp8-ct-channel" | "bf16";
+
+export const GENERATED_QUANTS: readonly GeneratedQuant[] = [
+  "nvfp4",
+  "fp8",
+  "fp8-ct",
+  "fp8-ct-channel",
+  "bf16",
+];
+
+/** compressed-tensors FP8 ignore list, in vLLM's module names (as Mistral's FP8 configs write it). */
+const FP8_IGNORE = [
+  "lm_head",
+  "model.embed_tokens",
+  "re:.*\\.gate$",
+  "re:vision_encoder.*",
+  "re:vision_language_adapter.*",
+  "re:patch_merger.*",
+  "re:.*vision_tower.*",
+  "re:.*multi_modal_projector.*",
+];
+
+function fp8CompressedTensorsConfig(channel: boolean): Record<string, unknown> {
+  const weights = {
+    num_bits: 8,
+    type: "float",
+    strategy: channel ? "channel" : "tensor",
+    symmetric: true,
+    dynamic: false,
+    group_size: null,
+    observer: "minmax",
+  };
+  const inputActivations = {
+    num_bits: 8,
+    type: "float",
+    strategy: channel ? "token" : "tensor",
+    symmetric: true,
+    dynamic: channel,
+    group_size: null,
+    observer: channel ? null : "minmax",
+  };
+  return {
+    quant_method: "compressed-tensors",
+    format: "float-quantized",
+    quantization_status: "compressed",
+    config_groups: {
+      group_0: {
+        targets: ["Linear"],
+        weights,
+        input_activations: inputActivations,
+        output_activations: null,
+      },
+    },
+    ignore: FP8_IGNORE,
+  };
+}
 
 /** The compressed-tensors ignore list: experts (routed + shared) NVFP4; attention, router, lm_head, vision BF16. */
 export const NVFP4_IGNORE = [
@@ -105,6 +167,8 @@ export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<s
   };
   if (quant === "nvfp4") params.quantization = nvfp4QuantizationConfig();
   if (quant === "fp8") params.quantization = { qformat_weight: "fp8_e4m3", qscheme_act: "TENSOR" };
+  if (quant === "fp8-ct" || quant === "fp8-ct-channel")
+    params.quantization = fp8CompressedTensorsConfig(quant === "fp8-ct-channel");
   return params;
 }
 
@@ -182,7 +246,10 @@ export function makeHfConfigJson(a: Architecture, quant: GeneratedQuant): Record
       quant_method: "fp8",
       activation_scheme: "static",
       modules_to_not_convert: ["model.vision_tower", "model.multi_modal_projector", "lm_head"],
+      weight_block_size: null,
     };
   }
+  if (quant === "fp8-ct" || quant === "fp8-ct-channel")
+    config.quantization_config = fp8CompressedTensorsConfig(quant === "fp8-ct-channel");
   return config;
 }

@@ -6,16 +6,23 @@
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { buildModuleTable, moduleClass } from "../checkpoint/module-table";
+import { buildModuleTable, type ModuleSpec } from "../checkpoint/module-table";
 import type { SafetensorsDtype } from "../checkpoint/safetensors/dtypes";
 import { SafetensorsWriter } from "../checkpoint/safetensors/write";
+import { plannedWeightFormat } from "../checkpoint/weight-format";
 import type { ModelConfig } from "../config/model-config";
-import { configuredWeightFormat } from "../config/quantization";
 import { parseModelConfig } from "../config/read-model-config";
 import { InvalidArgumentError } from "../errors";
-import { type GeneratedQuant, makeHfConfigJson, makeParamsJson } from "./config-files";
+import { GENERATED_QUANTS, type GeneratedQuant, makeHfConfigJson, makeParamsJson } from "./config-files";
 import { PRESET_NAMES, PRESETS, type PresetName } from "./presets";
-import { moduleTensors, type TensorBytes } from "./tensor-data";
+import {
+  amaxOf,
+  type Fp8Layout,
+  moduleFloats,
+  moduleTensors,
+  quantizeFp8,
+  type TensorBytes,
+} from "./tensor-data";
 import { makeTinyTekken } from "./tiny-tokenizer";
 
 export interface MakeTinyOptions {
@@ -45,11 +52,19 @@ interface FileTensor {
   chunks: (() => Uint8Array)[];
 }
 
+// FP8 scale names: Mistral-native files use qscale_*; Mistral's HF FP8 form (quant_method "fp8") uses
+// weight_scale_inv / activation_scale; compressed-tensors HF files keep weight_scale / input_scale.
 const NATIVE_PART = { weight_scale: "qscale_weight", input_scale: "qscale_act" } as Record<string, string>;
-const HF_PART = { weight_scale: "weight_scale_inv", input_scale: "activation_scale" } as Record<
+const HF_FP8_PART = { weight_scale: "weight_scale_inv", input_scale: "activation_scale" } as Record<
   string,
   string
 >;
+
+function fp8Layout(quant: GeneratedQuant): Fp8Layout {
+  return quant === "fp8-ct-channel"
+    ? { scales: "channel", staticActivations: false }
+    : { scales: "tensor", staticActivations: true };
+}
 
 function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -66,16 +81,17 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
   const preset = options.preset ?? "tiny";
   if (layout !== "native" && layout !== "hf")
     throw new InvalidArgumentError("layout", '"native" or "hf"', layout);
-  if (!["nvfp4", "fp8", "bf16"].includes(quant))
-    throw new InvalidArgumentError("quant", '"nvfp4", "fp8" or "bf16"', quant);
+  if (!GENERATED_QUANTS.includes(quant))
+    throw new InvalidArgumentError("quant", GENERATED_QUANTS.join(" | "), quant);
   if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new InvalidArgumentError("seed", "an integer in [0, 2^32)", seed);
   if (!PRESET_NAMES.includes(preset))
     throw new InvalidArgumentError("preset", PRESET_NAMES.join(" | "), preset);
   const arch = PRESETS[preset];
-  const fused = layout === "hf" && (options.fusedExperts ?? quant === "bf16");
-  if (fused && quant !== "bf16")
-    throw new InvalidArgumentError("fusedExperts", "only with --quant bf16", true);
+  // Fused 3-D experts: the HF layout of BF16 and of Mistral's FP8 release (one scale per expert for gate+up).
+  const fused = layout === "hf" && (options.fusedExperts ?? (quant === "bf16" || quant === "fp8"));
+  if (fused && quant !== "bf16" && quant !== "fp8")
+    throw new InvalidArgumentError("fusedExperts", "only with --quant bf16 or fp8", true);
   const numShards = options.shards ?? (layout === "hf" ? 2 : 1);
   if (!Number.isSafeInteger(numShards) || numShards < 1)
     throw new InvalidArgumentError("shards", "a positive integer", numShards);
@@ -89,7 +105,7 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
   await writeFile(join(dir, configFile), `${JSON.stringify(configObj, null, 2)}\n`);
   const config = parseModelConfig(configObj, layout, join(dir, configFile));
 
-  const tensors = planFileTensors(config, layout, seed, fused);
+  const tensors = planFileTensors(config, layout, seed, fused, quant);
   const files = await writeShards(dir, layout, tensors, numShards, options.onProgress);
   const tekken = makeTinyTekken(config.vocabSize);
   await writeFile(join(dir, "tekken.json"), JSON.stringify(tekken));
@@ -136,25 +152,23 @@ function planFileTensors(
   layout: "native" | "hf",
   seed: number,
   fused: boolean,
+  quant: GeneratedQuant,
 ): FileTensor[] {
   const out: FileTensor[] = [];
-  const fusedByLayer = new Map<number, { w1: TensorBytes[]; w2: TensorBytes[]; w3: TensorBytes[] }>();
+  const fusedByLayer = new Map<number, { w1: ModuleSpec[]; w2: ModuleSpec[]; w3: ModuleSpec[] }>();
+  const fp8 = fp8Layout(quant);
+  const renames = layout === "native" ? NATIVE_PART : quant === "fp8" ? HF_FP8_PART : {};
   for (const spec of buildModuleTable(config)) {
-    const format =
-      spec.kind === "linear"
-        ? configuredWeightFormat(config.quantization, spec.aliases, moduleClass(spec))
-        : "bf16";
-    const parts = moduleTensors(seed, spec, format);
+    const format = plannedWeightFormat(config.quantization, spec);
     if (fused && spec.group === "expert" && spec.layer !== undefined) {
       const group = fusedByLayer.get(spec.layer) ?? { w1: [], w2: [], w3: [] };
       fusedByLayer.set(spec.layer, group);
       const which = spec.name.slice(spec.name.lastIndexOf(".") + 1) as "w1" | "w2" | "w3";
-      group[which].push(parts[0]!);
+      group[which].push(spec);
       continue;
     }
-    for (const t of parts) {
+    for (const t of moduleTensors(seed, spec, format, fp8)) {
       // FP8 scales have layout-specific names; NVFP4 companions are named the same in both layouts.
-      const renames = layout === "native" ? NATIVE_PART : HF_PART;
       const partName = format === "fp8" ? (renames[t.part] ?? t.part) : t.part;
       const moduleName = layout === "native" ? spec.name : onDiskHfName(spec.aliases, spec.name);
       out.push({
@@ -168,26 +182,105 @@ function planFileTensors(
   }
   for (const [layer, g] of fusedByLayer) {
     const prefix = `language_model.model.layers.${layer}.mlp.experts`;
-    const E = g.w1.length;
-    const I = config.moe.expertHiddenSize;
-    const D = config.hiddenSize;
-    const gateUp = g.w1.flatMap((w1, e) => [w1.data, g.w3[e]!.data]);
-    out.push({
+    out.push(
+      ...(quant === "fp8" ? fusedFp8Experts(seed, prefix, g) : fusedBf16Experts(config, seed, prefix, g)),
+    );
+  }
+  return out;
+}
+
+function fusedBf16Experts(
+  config: ModelConfig,
+  seed: number,
+  prefix: string,
+  g: { w1: ModuleSpec[]; w2: ModuleSpec[]; w3: ModuleSpec[] },
+): FileTensor[] {
+  const E = g.w1.length;
+  const I = config.moe.expertHiddenSize;
+  const D = config.hiddenSize;
+  const data = (s: ModuleSpec) => moduleTensors(seed, s, "bf16")[0]!.data;
+  return [
+    {
       name: `${prefix}.gate_up_proj`,
       dtype: "BF16",
       shape: [E, 2 * I, D],
       bytes: E * 2 * I * D * 2,
-      chunks: gateUp,
-    });
-    out.push({
+      chunks: g.w1.flatMap((w1, e) => [data(w1), data(g.w3[e]!)]),
+    },
+    {
       name: `${prefix}.down_proj`,
       dtype: "BF16",
       shape: [E, D, I],
       bytes: E * D * I * 2,
-      chunks: g.w2.map((t) => t.data),
-    });
-  }
-  return out;
+      chunks: g.w2.map(data),
+    },
+  ];
+}
+
+/**
+ * Mistral's HF FP8 experts: gate and up of each expert share one scale (the larger of their own, as the
+ * HF converter rescales them), down keeps its own; activation scales per expert.
+ */
+function fusedFp8Experts(
+  seed: number,
+  prefix: string,
+  g: { w1: ModuleSpec[]; w2: ModuleSpec[]; w3: ModuleSpec[] },
+): FileTensor[] {
+  const E = g.w1.length;
+  const [I = 0, D = 0] = g.w1[0]!.shape;
+  const gateUp = g.w1.map((w1, e) => {
+    const a = moduleFloats(seed, w1);
+    const b = moduleFloats(seed, g.w3[e]!);
+    const amax = Math.max(amaxOf(a), amaxOf(b));
+    return { gate: quantizeFp8(a, 1, [amax]), up: quantizeFp8(b, 1, [amax]) };
+  });
+  const down = g.w2.map((w2) => quantizeFp8(moduleFloats(seed, w2), 1));
+  const scalars = (xs: number[]) => () => new Uint8Array(Float32Array.from(xs).buffer);
+  const activation = scalars(Array.from({ length: E }, () => 4 / 448));
+  return [
+    {
+      name: `${prefix}.gate_up_proj`,
+      dtype: "F8_E4M3",
+      shape: [E, 2 * I, D],
+      bytes: E * 2 * I * D,
+      chunks: gateUp.flatMap((q) => [() => q.gate.bytes, () => q.up.bytes]),
+    },
+    {
+      name: `${prefix}.gate_up_proj_scale_inv`,
+      dtype: "F32",
+      shape: [E, 1, 1],
+      bytes: E * 4,
+      chunks: [scalars(gateUp.map((q) => q.gate.scales[0]!))],
+    },
+    {
+      name: `${prefix}.gate_up_proj_activation_scale`,
+      dtype: "F32",
+      shape: [E],
+      bytes: E * 4,
+      chunks: [activation],
+    },
+    {
+      name: `${prefix}.down_proj`,
+      dtype: "F8_E4M3",
+      shape: [E, D, I],
+      bytes: E * D * I,
+      chunks: down.map((q) => () => q.bytes),
+    },
+    {
+      name: `${prefix}.down_proj_scale_inv`,
+      dtype: "F32",
+      shape: [E, 1, 1],
+      bytes: E * 4,
+      chunks: [scalars(down.map((q) => q.scales[0]!))],
+    },
+    {
+      name: `${prefix}.down_proj_activation_scale`,
+      dtype: "F32",
+      shape: [E],
+      bytes: E * 4,
+      chunks: [activation],
+    },
+  ];
 }
 
 async function writeShards(

@@ -66,8 +66,61 @@ function f32Scalar(v: number): Uint8Array {
   return bytesOf(Float32Array.of(v));
 }
 
+/** FP8 options of generated checkpoints. */
+export interface Fp8Layout {
+  /** One weight scale per matrix, or one per output row. */
+  readonly scales: "tensor" | "channel";
+  /** Write calibrated per-tensor activation scales (static activation quantization). */
+  readonly staticActivations: boolean;
+}
+
+const FP8_DEFAULT: Fp8Layout = { scales: "tensor", staticActivations: true };
+
+/**
+ * FP8-E4M3 codes of a row-major matrix split into `groups` equal row groups, each with the scale
+ * amax / 448 (so its largest magnitude maps to E4M3's largest finite value).
+ */
+export function quantizeFp8(
+  w: Float32Array,
+  groups: number,
+  amaxOverride?: readonly number[],
+): {
+  bytes: Uint8Array;
+  scales: Float32Array;
+} {
+  const per = w.length / groups;
+  const bytes = new Uint8Array(w.length);
+  const scales = new Float32Array(groups);
+  for (let g = 0; g < groups; g++) {
+    let amax = amaxOverride?.[g] ?? 0;
+    if (amaxOverride === undefined)
+      for (let i = g * per; i < (g + 1) * per; i++) amax = Math.max(amax, Math.abs(w[i]!));
+    const scale = Math.fround(amax / 448 || 1);
+    scales[g] = scale;
+    for (let i = g * per; i < (g + 1) * per; i++) bytes[i] = encodeFp8E4m3(w[i]! / scale, { saturate: true });
+  }
+  return { bytes, scales };
+}
+
+/** Max |w| of a matrix. */
+export function amaxOf(w: Float32Array): number {
+  let amax = 0;
+  for (const v of w) amax = Math.max(amax, Math.abs(v));
+  return amax;
+}
+
+/** The float weights of a module (before any quantization). */
+export function moduleFloats(seed: number, spec: ModuleSpec): Float32Array {
+  return floatWeights(seed, spec);
+}
+
 /** The tensors of one module in the given weight format, with lazily computed bytes. */
-export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightFormat): TensorBytes[] {
+export function moduleTensors(
+  seed: number,
+  spec: ModuleSpec,
+  format: WeightFormat,
+  fp8: Fp8Layout = FP8_DEFAULT,
+): TensorBytes[] {
   const shape = [...spec.shape];
   const out: TensorBytes[] = [];
   if (format === "bf16") {
@@ -78,24 +131,29 @@ export function moduleTensors(seed: number, spec: ModuleSpec, format: WeightForm
       data: () => bytesOf(f32ArrayToBf16(floatWeights(seed, spec))),
     });
   } else if (format === "fp8") {
-    let cached: { bytes: Uint8Array; scale: number } | undefined;
+    const [rows = 0] = shape;
+    const channel = fp8.scales === "channel";
+    let cached: { bytes: Uint8Array; scales: Float32Array } | undefined;
     const quantized = () => {
-      if (!cached) {
-        const w = floatWeights(seed, spec);
-        let amax = 0;
-        for (const v of w) amax = Math.max(amax, Math.abs(v));
-        const scale = Math.fround(amax / 448 || 1);
-        const bytes = new Uint8Array(w.length);
-        for (let i = 0; i < w.length; i++) bytes[i] = encodeFp8E4m3(w[i]! / scale, { saturate: true });
-        cached = { bytes, scale };
-      }
+      cached ??= quantizeFp8(floatWeights(seed, spec), channel ? rows : 1);
       return cached;
     };
     out.push(
       { part: "weight", dtype: "F8_E4M3", shape, data: () => quantized().bytes },
-      { part: "weight_scale", dtype: "F32", shape: [], data: () => f32Scalar(quantized().scale) },
-      { part: "input_scale", dtype: "F32", shape: [], data: () => f32Scalar(ASSUMED_ACTIVATION_AMAX / 448) },
+      {
+        part: "weight_scale",
+        dtype: "F32",
+        shape: channel ? [rows, 1] : [],
+        data: () => bytesOf(quantized().scales),
+      },
     );
+    if (fp8.staticActivations)
+      out.push({
+        part: "input_scale",
+        dtype: "F32",
+        shape: [],
+        data: () => f32Scalar(ASSUMED_ACTIVATION_AMAX / 448),
+      });
   } else {
     const [rows = 0, cols = 0] = shape;
     let cached: ReturnType<typeof quantizeNvfp4> | undefined;

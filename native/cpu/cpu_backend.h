@@ -39,8 +39,9 @@ class CpuLinear : public LinearWeights {
     int kPad = 0;         // cols padded (see above); kernels read x rows of kPad values
     size_t rowBytes = 0;  // bytes per prepared row
     AlignedPtr data;
-    float scale = 1.0f;        // FP8: per-tensor multiplier
-    float globalScale = 1.0f;  // NVFP4: divisor
+    float scale = 1.0f;           // FP8: per-tensor multiplier
+    std::vector<float> rowScale;  // FP8 per-channel: one multiplier per row, applied to each output (else empty)
+    float globalScale = 1.0f;     // NVFP4: divisor
     float invGlobalScale = 1.0f;
     // FP8: fp8(v) · scale; NVFP4: fp8(v) / globalScale — exactly the factors ref::weightAt multiplies by.
     float table[256] = {};
@@ -91,8 +92,11 @@ const CpuKernels* avx2Kernels();  // nullptr when not compiled in (non-x86)
 const CpuKernels* avx512Kernels();
 const CpuKernels* avx512EmulatedKernels();
 
-// Exact dequantization of prepared row r into out[0..kPad) (padding reads as zero).
+// Dequantization of prepared row r into out[0..kPad) (padding reads as zero), without a per-channel FP8 row
+// scale: what the linear kernels multiply by (linearRowsPadded applies row scales to their outputs).
 void decodeRow(const CpuLinear& w, int r, float* out);
+// The exact weights of row r: decodeRow times the row's per-channel scale, if any.
+void decodeRowExact(const CpuLinear& w, int r, float* out);
 // NVFP4 checkpoint layout → repacked rows (see the layout above); `out` holds rows·(kPad/128)·72 bytes.
 void repackNvfp4(const LinearSource& src, int kPad, uint8_t* out);
 

@@ -62,8 +62,9 @@ std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src
         case WeightFormat::FP8: {
             w->kPad = roundUp(src.cols, 64);
             w->rowBytes = static_cast<size_t>(w->kPad);
-            w->scale = src.scale;
-            for (int v = 0; v < 256; ++v) w->table[v] = fp8e4m3ToFloat(static_cast<uint8_t>(v)) * src.scale;
+            w->scale = src.rowScales != nullptr ? 1.0f : src.scale;
+            if (src.rowScales != nullptr) w->rowScale.assign(src.rowScales, src.rowScales + src.rows);
+            for (int v = 0; v < 256; ++v) w->table[v] = fp8e4m3ToFloat(static_cast<uint8_t>(v)) * w->scale;
             w->data = cpu::alignedAlloc(w->rowBytes * src.rows, "an FP8 weight", longLivedPages());
             pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) {
@@ -102,12 +103,19 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
                                   int r0, int r1) const {
     if (T >= cpu::kGemmMinTokens && k_.linearGemm != nullptr) {
         k_.linearGemm(w, x, xStride, T, y, yStride, r0, r1);
-        return;
+    } else {
+        for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
+            const int tn = std::min(cpu::kTokenBlock, T - t0);
+            k_.linearRows(w, x + static_cast<size_t>(t0) * xStride, xStride, tn, y + static_cast<size_t>(t0) * yStride,
+                          yStride, r0, r1);
+        }
     }
-    for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
-        const int tn = std::min(cpu::kTokenBlock, T - t0);
-        k_.linearRows(w, x + static_cast<size_t>(t0) * xStride, xStride, tn, y + static_cast<size_t>(t0) * yStride,
-                      yStride, r0, r1);
+    // Per-channel FP8: the kernels multiplied by the codes alone; each output row takes its own scale.
+    if (!w.rowScale.empty()) {
+        for (int t = 0; t < T; ++t) {
+            float* yt = y + static_cast<size_t>(t) * yStride;
+            for (int r = r0; r < r1; ++r) yt[r - r0] *= w.rowScale[r];
+        }
     }
 }
 
@@ -192,7 +200,7 @@ void CpuBackend::embedTokens(const LinearWeights& table, const StepContext& step
         [&](int64_t b, int64_t e) {
             std::vector<float> row(w.kPad);
             for (int64_t t = b; t < e; ++t) {
-                cpu::decodeRow(w, in.tokens[t], row.data());
+                cpu::decodeRowExact(w, in.tokens[t], row.data());
                 std::memcpy(out + static_cast<size_t>(t) * w.cols, row.data(), sizeof(float) * w.cols);
             }
         },
@@ -220,7 +228,7 @@ std::unique_ptr<MlaUpWeights> CpuBackend::prepareMlaUp(const LinearSource& src, 
     pool_.parallelFor(src.rows, [&](int64_t r0, int64_t r1) {
         std::vector<float> row(w.kPad);
         for (int64_t r = r0; r < r1; ++r) {
-            cpu::decodeRow(w, static_cast<int>(r), row.data());
+            cpu::decodeRowExact(w, static_cast<int>(r), row.data());
             std::memcpy(values + static_cast<size_t>(r) * src.cols, row.data(), sizeof(float) * src.cols);
         }
     });

@@ -109,4 +109,11 @@ void decodeRow(const CpuLinear& w, int r, float* out) {
     }
 }
 
+void decodeRowExact(const CpuLinear& w, int r, float* out) {
+    decodeRow(w, r, out);
+    if (w.rowScale.empty()) return;
+    const float s = w.rowScale[r];
+    for (int k = 0; k < w.kPad; ++k) out[k] *= s;
+}
+
 }  // namespace ms4::cpu

@@ -94,11 +94,25 @@ LinearSource linearSource(const WeightStore& store, const LinearRef& ref, std::v
             }
             break;
         }
-        case WeightFormat::FP8:
+        case WeightFormat::FP8: {
             checkLength(store, ref.weight, n, name);
             src.data = store.tensorData(ref.weight);
-            src.scale = scalarValue(store, ref.scale, ref.scaleDtype, name + " weight_scale");
+            // One weight_scale, or one per output row (per-channel FP8), converted to floats in `scratch`.
+            const size_t count = store.tensor(ref.scale).length / dtypeBytes(ref.scaleDtype);
+            if (count == static_cast<size_t>(ref.rows) && ref.rows > 1) {
+                checkLength(store, ref.scale, count * dtypeBytes(ref.scaleDtype), name + " weight_scale");
+                scratch.resize(count * sizeof(float));
+                const uint8_t* p = store.tensorData(ref.scale);
+                for (size_t i = 0; i < count; ++i) {
+                    const float v = floatAt(p, ref.scaleDtype, i);
+                    std::memcpy(scratch.data() + i * sizeof(float), &v, sizeof(float));
+                }
+                src.rowScales = reinterpret_cast<const float*>(scratch.data());
+            } else {
+                src.scale = scalarValue(store, ref.scale, ref.scaleDtype, name + " weight_scale");
+            }
             break;
+        }
         case WeightFormat::NVFP4:
             if (ref.cols % 16 != 0) throw std::runtime_error(name + ": NVFP4 needs cols divisible by 16");
             checkLength(store, ref.weight, n / 2, name);

@@ -43,7 +43,7 @@ float weightAt(const LinearSource& w, int r, int c) {
             return bf16ToFloat(v);
         }
         case WeightFormat::FP8:
-            return fp8e4m3ToFloat(w.data[i]) * w.scale;
+            return fp8e4m3ToFloat(w.data[i]) * (w.rowScales != nullptr ? w.rowScales[r] : w.scale);
         case WeightFormat::NVFP4: {
             const uint8_t byte = w.data[i / 2];
             const uint8_t code = (i % 2 == 0) ? (byte & 0x0f) : (byte >> 4);

@@ -7,6 +7,7 @@ import type { SafetensorsDtype } from "../../lib/checkpoint/safetensors/dtypes";
 import { readSafetensorsHeader } from "../../lib/checkpoint/safetensors/read";
 import { writeSafetensors } from "../../lib/checkpoint/safetensors/write";
 import { CheckpointError } from "../../lib/errors";
+import { GENERATED_QUANTS } from "../../lib/tiny/config-files";
 import { makeTiny } from "../../lib/tiny/make-tiny";
 import { makeTempDir } from "../helpers/temp-dir";
 
@@ -55,12 +56,14 @@ describe("load plan over generated checkpoints", () => {
   const dirs: Record<string, string> = {};
   beforeAll(async () => {
     for (const layout of ["native", "hf"] as const) {
-      for (const quant of ["nvfp4", "bf16", "fp8"] as const) {
+      for (const quant of GENERATED_QUANTS) {
         const dir = join(tmp.dir, `${layout}-${quant}`);
         await makeTiny(dir, { layout, quant, seed: 7 });
         dirs[`${layout}-${quant}`] = dir;
       }
     }
+    dirs["hf-fp8-per-expert"] = join(tmp.dir, "hf-fp8-per-expert");
+    await makeTiny(dirs["hf-fp8-per-expert"], { layout: "hf", quant: "fp8", seed: 7, fusedExperts: false });
   });
 
   test("every tensor in the files is planned, every module is complete, in both layouts and all quantizations", async () => {
@@ -127,6 +130,47 @@ describe("load plan over generated checkpoints", () => {
         tensorBytes(await openCheckpoint(dirs["native-nvfp4"]!), "layers.1.experts.3.w2.weight_packed"),
       ),
     ).toBe(true);
+  });
+
+  test("Mistral's FP8 forms: every linear layer FP8 but the router (BF16, as vLLM and the release keep it)", async () => {
+    for (const key of ["native-fp8", "hf-fp8", "hf-fp8-per-expert", "native-fp8-ct", "hf-fp8-ct-channel"]) {
+      const plan = await openCheckpoint(dirs[key]!);
+      const format = (name: string) => plan.modules.find((m) => m.spec.name === name)?.format;
+      expect(format("layers.0.gate"), key).toBe("bf16");
+      expect(format("layers.0.attention.wq_a"), key).toBe("fp8");
+      expect(format("layers.1.experts.3.w2"), key).toBe("fp8");
+      expect(format("layers.0.shared_experts.w1"), key).toBe("fp8");
+      expect(format("output"), key).toBe("bf16");
+      expect(format("tok_embeddings"), key).toBe("bf16");
+      expect(format("vision_encoder.transformer.layers.0.attention.wq"), key).toBe("bf16");
+    }
+  });
+
+  test("FP8 scales: per tensor in Mistral's form, per row in compressed-tensors channel form; fused HF experts share one scale for gate and up", async () => {
+    const scaleShape = async (key: string, name: string) => {
+      const m = (await openCheckpoint(dirs[key]!)).modules.find((x) => x.spec.name === name)!;
+      return { shape: m.tensors.weight_scale!.shape, rows: m.spec.shape[0] };
+    };
+    expect((await scaleShape("native-fp8", "layers.0.attention.wq_b")).shape).toEqual([]);
+    for (const [key, name] of [
+      ["native-fp8-ct-channel", "layers.0.attention.wq_b"],
+      ["hf-fp8-ct-channel", "layers.0.experts.2.w2"],
+    ] as const) {
+      const { shape, rows } = await scaleShape(key, name);
+      expect(shape, key).toEqual([rows, 1]);
+    }
+    const fused = await openCheckpoint(dirs["hf-fp8"]!);
+    expect(fused.fusedExperts).toBe(true);
+    const w1 = fused.tensors.find((t) => t.name === "layers.1.experts.2.w1.weight_scale")!;
+    const w3 = fused.tensors.find((t) => t.name === "layers.1.experts.2.w3.weight_scale")!;
+    expect(w1.source).toMatch(/gate_up_proj_scale_inv\[2\]$/);
+    expect([w1.offset, w1.length]).toEqual([w3.offset, w3.length]);
+    const act = fused.tensors.find((t) => t.name === "layers.1.experts.2.w2.input_scale")!;
+    expect(act.source).toMatch(/down_proj_activation_scale\[2\]$/);
+    const ct = await openCheckpoint(dirs["hf-fp8-ct-channel"]!);
+    expect(
+      ct.modules.find((m) => m.spec.name === "layers.0.attention.wo")!.tensors.input_scale,
+    ).toBeUndefined();
   });
 
   describe("hostile tensor tables are CheckpointErrors naming the tensor", () => {

@@ -75,7 +75,7 @@ describe("ms4 CLI", () => {
   test("usage errors exit 2 with the usage text; library errors exit 1 with the message", async () => {
     const bad = await run(["make-tiny", join(tmp.dir, "x"), "--quant", "int3"]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--quant expects one of nvfp4, fp8, bf16/);
+    expect(bad.err).toMatch(/--quant expects one of nvfp4, fp8, fp8-ct, fp8-ct-channel, bf16/);
     expect((await run(["frobnicate"])).code).toBe(2);
     const missing = await run(["inspect", join(tmp.dir, "does-not-exist")]);
     expect(missing.code).toBe(1);

@@ -181,4 +181,51 @@ describe("config errors name the file and the field", () => {
       ignore: ["lm_head"],
     });
   });
+
+  test("FP8 in every form Mistral ships parses (docs/fp8-checkpoints.md); block-wise FP8 is refused", () => {
+    const native = (quantization: unknown) => {
+      const p = realParams();
+      p.quantization = quantization;
+      return parseModelConfig(p, "native", "params.json").quantization;
+    };
+    const hf = (quantizationConfig: unknown) => {
+      const h = realHf();
+      h.quantization_config = quantizationConfig;
+      return parseModelConfig(h, "hf", "config.json").quantization;
+    };
+    expect(native({ qformat_weight: "fp8_e4m3", qscheme_act: "NO_SCALES" }).activationScheme).toBe("dynamic");
+    expect(native({ qformat_weight: "fp8_e4m3", activation_scheme: "dynamic" }).activationScheme).toBe(
+      "dynamic",
+    );
+    // The HF converter's block for the FP8 release.
+    expect(
+      hf({
+        activation_scheme: "static",
+        modules_to_not_convert: ["model.vision_tower", "model.multi_modal_projector", "lm_head"],
+        quant_method: "fp8",
+        weight_block_size: null,
+      }).groups[0],
+    ).toMatchObject({ format: "fp8", fp8Scales: "tensor" });
+    const ct = (strategy: string, dynamic: boolean) => ({
+      quant_method: "compressed-tensors",
+      format: "float-quantized",
+      quantization_status: "compressed",
+      config_groups: {
+        group_0: {
+          targets: ["Linear"],
+          weights: { num_bits: 8, type: "float", strategy, symmetric: true, dynamic: false },
+          input_activations: { num_bits: 8, type: "float", strategy: dynamic ? "token" : "tensor", dynamic },
+        },
+      },
+      ignore: ["lm_head", "re:.*\\.gate$"],
+    });
+    for (const parse of [native, hf]) {
+      expect(parse(ct("tensor", false)).groups[0]).toMatchObject({ format: "fp8", fp8Scales: "tensor" });
+      expect(parse(ct("channel", true)).groups[0]).toMatchObject({ format: "fp8", fp8Scales: "channel" });
+      expect(() => parse(ct("block", true))).toThrow(UnsupportedQuantizationError);
+    }
+    expect(() => hf({ quant_method: "fp8", weight_block_size: [128, 128] })).toThrow(
+      /block-wise FP8 \(weight_block_size\) is not supported/,
+    );
+  });
 });

@@ -13,6 +13,7 @@ const nvfp4: QuantizationConfig = {
       name: "group_0",
       targets: ["Linear"],
       format: "nvfp4",
+      fp8Scales: null,
       weights: {
         numBits: 4,
         type: "float",

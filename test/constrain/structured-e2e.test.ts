@@ -11,7 +11,9 @@ import { Generator } from "../../lib/generation/generator";
 import type { GenerateRequest, GenerateResult, StreamEvent } from "../../lib/generation/types";
 import { Model } from "../../lib/model/model";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
+import { CORPUS, REGEX_PATTERNS } from "./corpus";
 import { SCHEMAS } from "./schemas";
+import { validatorFor } from "./validator";
 
 let checkpoints: TinyCheckpoints;
 let model: Model;
@@ -38,16 +40,18 @@ function minTokens(schema: unknown): number {
 }
 
 describe("json_schema: every output parses and validates", () => {
-  for (const [name, schema] of Object.entries(SCHEMAS)) {
+  for (const [name, schema] of Object.entries(CORPUS)) {
     test(name, async () => {
-      const validate = ajv.compile(schema as object);
+      const validate = validatorFor(schema);
       const responseFormat = { type: "json_schema" as const, schema };
       const base = { messages: user(`Answer as JSON: ${name}`), responseFormat };
       const small = minTokens(schema) + 2;
+      const large = Math.max(96, small + 40);
       const requests: GenerateRequest[] = [
-        { ...base, maxTokens: 96, seed: 1, temperature: 1 },
-        { ...base, maxTokens: 96, seed: 2, temperature: 1, topP: 0.9 },
-        { ...base, maxTokens: 64, temperature: 0 },
+        { ...base, maxTokens: large, seed: 1, temperature: 1 },
+        { ...base, maxTokens: large, seed: 2, temperature: 1.5, topP: 0.9 },
+        { ...base, maxTokens: large, seed: 5, temperature: 0.7 },
+        { ...base, maxTokens: Math.max(64, small), temperature: 0 },
         { ...base, maxTokens: small, seed: 3, temperature: 1 },
       ];
       const results = await Promise.all(requests.map((r) => model.generate(r)));
@@ -99,6 +103,46 @@ describe("json_object", () => {
       expect(v !== null && typeof v === "object" && !Array.isArray(v), r.text).toBe(true);
       expect(r.finishReason).toBe("stop");
     }
+  });
+});
+
+describe("regex and choice response formats", () => {
+  test.each(REGEX_PATTERNS.map((p) => [p]))("the whole answer matches %s", async (pattern) => {
+    const full = new RegExp(`^(?:${pattern})$`, "u");
+    const requests: GenerateRequest[] = [1, 2, 3].map((seed) => ({
+      prompt: "Answer:",
+      responseFormat: { type: "regex", pattern },
+      maxTokens: seed === 3 ? 24 : 64,
+      seed,
+      temperature: seed === 2 ? 1.5 : 1,
+    }));
+    const results = await Promise.all(requests.map((r) => model.generate(r)));
+    for (const r of results) {
+      expect(full.test(r.text), JSON.stringify(r.text)).toBe(true);
+      expect(["stop"]).toContain(r.finishReason);
+    }
+  });
+
+  test("choice: exactly one of the strings, also when one is a prefix of another", async () => {
+    const choices = ["yes", "yesterday", "no", "peut-être", "🙂"];
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((seed) =>
+        model.generate({ prompt: "Pick:", responseFormat: { type: "choice", choices }, maxTokens: 16, seed }),
+      ),
+    );
+    for (const r of results) expect(choices).toContain(r.text);
+  });
+
+  test("bad patterns and choices are InvalidArgumentErrors naming the field", async () => {
+    await expect(
+      model.generate({ prompt: "x", responseFormat: { type: "regex", pattern: "(?=a)b" } }),
+    ).rejects.toThrow(/look-ahead .* for responseFormat.pattern/);
+    await expect(
+      model.generate({ prompt: "x", responseFormat: { type: "choice", choices: [] } }),
+    ).rejects.toThrow(/for responseFormat.choices/);
+    await expect(
+      model.generate({ prompt: "x", responseFormat: { type: "regex", pattern: "a", flags: "i" } as never }),
+    ).rejects.toThrow(/unknown option "flags" in responseFormat/);
   });
 });
 

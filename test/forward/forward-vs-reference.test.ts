@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Model } from "../../lib/model/model";
+import { loadNative } from "../../lib/native";
+import { GENERATED_QUANTS } from "../../lib/tiny/config-files";
 import { compareLogits, runSequence } from "../helpers/native-steps";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 import { ReferenceModel } from "../reference/reference-model";
@@ -30,11 +32,23 @@ afterAll(() => console.log(`native forward vs float64 reference:\n${report.join(
 const BOUND = { f32: 1e-4, bf16: 2e-2 } as const;
 
 describe("the native forward matches the independent float64 reference", () => {
+  // Every generated weight form: NVFP4, BF16, and FP8 as Mistral ships it (its own form, fused HF experts
+  // by default and per-expert too; compressed-tensors per-tensor and per-channel; docs/fp8-checkpoints.md).
+  const forms = [
+    ...GENERATED_QUANTS.map((quant) => ({ quant, fused: undefined, name: quant })),
+    { quant: "fp8" as const, fused: false, name: "fp8 per-expert" },
+  ];
   for (const layout of ["native", "hf"] as const) {
-    for (const quant of ["nvfp4", "bf16", "fp8"] as const) {
+    for (const { quant, fused, name } of forms) {
+      if (fused !== undefined && layout === "native") continue;
       for (const kvCacheDtype of ["f32", "bf16"] as const) {
-        test(`${layout} layout, ${quant} weights, ${kvCacheDtype} KV cache`, async () => {
-          const dir = await checkpoints.get({ layout, quant, seed: 5 });
+        test(`${layout} layout, ${name} weights, ${kvCacheDtype} KV cache`, async () => {
+          const dir = await checkpoints.get({
+            layout,
+            quant,
+            seed: 5,
+            ...(fused === undefined ? {} : { fusedExperts: fused }),
+          });
           const reference = await ReferenceModel.open(dir, layout);
           await using model = await Model.load(dir, { kvCacheDtype, kvCacheMemory: 4 << 20 });
           const tokens = prompt(40);
@@ -42,7 +56,7 @@ describe("the native forward matches the independent float64 reference", () => {
           const got = await runSequence(model, { tokens });
           const { relError, top1 } = compareLogits(got, expected, model.config.vocabSize);
           report.push(
-            `  ${layout}/${quant}/kv-${kvCacheDtype}: max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`,
+            `  ${layout}/${name}/kv-${kvCacheDtype}: max rel error ${relError.toExponential(2)}, top-1 ${(top1 * 100).toFixed(1)}%`,
           );
           expect(relError).toBeLessThan(BOUND[kvCacheDtype]);
           if (kvCacheDtype === "f32") expect(top1).toBe(1);
@@ -50,6 +64,28 @@ describe("the native forward matches the independent float64 reference", () => {
         });
       }
     }
+  }
+});
+
+describe("per-channel FP8 on every kernel path", () => {
+  for (const cpuPath of ["portable", "avx2", "avx512", "avx512-emulated"] as const) {
+    test(`${cpuPath}: per-row weight scales match the reference (GEMV and GEMM token counts)`, async (ctx) => {
+      if (!loadNative().systemInfo().cpu.kernelPaths.includes(cpuPath)) {
+        console.log(`[per-channel FP8] skipping the ${cpuPath} path: this CPU or build cannot run it`);
+        ctx.skip();
+        return;
+      }
+      const dir = await checkpoints.get({ layout: "native", quant: "fp8-ct-channel", seed: 5 });
+      const reference = await ReferenceModel.open(dir);
+      await using model = await Model.load(dir, { kvCacheDtype: "f32", kvCacheMemory: 4 << 20, cpuPath });
+      const tokens = prompt(24, 6);
+      const expected = reference.forward(tokens);
+      // A 20-token chunk goes through the GEMM; single tokens through the GEMV.
+      const got = await runSequence(model, { tokens, chunks: [20, 1, 1, 1, 1] });
+      const { relError, top1 } = compareLogits(got, expected, model.config.vocabSize);
+      expect(relError).toBeLessThan(BOUND.f32);
+      expect(top1).toBe(1);
+    });
   }
 });
 

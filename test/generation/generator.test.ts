@@ -331,8 +331,8 @@ describe("request validation", () => {
     ["responseFormat type", { prompt: "a", responseFormat: { type: "yaml" } }, /for responseFormat.type/],
     [
       "unsupported schema keyword",
-      { prompt: "a", responseFormat: { type: "json_schema", schema: { type: "string", pattern: "^a" } } },
-      /"pattern" is not supported.* for responseFormat.schema at #\/pattern/,
+      { prompt: "a", responseFormat: { type: "json_schema", schema: { type: "array", contains: {} } } },
+      /contains is not supported.* for responseFormat.schema at #\/contains/,
     ],
     [
       "invalid tool schema",
@@ -343,13 +343,13 @@ describe("request validation", () => {
             type: "function",
             function: {
               name: "f",
-              parameters: { type: "object", properties: { n: { type: "integer", minimum: 1 } } },
+              parameters: { type: "object", properties: { n: { contains: {} } } },
             },
           },
         ],
         toolChoice: "required",
       },
-      /"minimum" is not supported.* for tools\[0\].function.parameters at #\/properties\/n\/minimum/,
+      /contains is not supported.* for tools\[0\].function.parameters at #\/properties\/n\/contains/,
     ],
     [
       "maxTokens below the shortest document",

@@ -2,7 +2,7 @@
  * An independent float64 reference of the Mistral Small 4 text forward pass (docs/model.md#forward-pass),
  * used by tests to check the native forward. Deliberately simple and separate from the native path:
  * - weights are read with node:fs straight from the safetensors byte ranges of the load plan and dequantized
- *   exactly into Float64Array (BF16/F16/F32 → f64; FP8 `W = fp8 · weight_scale`;
+ *   exactly into Float64Array (BF16/F16/F32 → f64; FP8 `W = fp8 · weight_scale`, per tensor or per row;
  *   NVFP4 `W = e2m1 · fp8(block_scale) / weight_global_scale`, low nibble first);
  * - activations are never quantized; every step is float64;
  * - attention uses the expanded form (docs/model.md#absorbed-and-expanded-forms): k_nope and v come from the
@@ -232,10 +232,14 @@ export function dequantizeModule(plan: LoadPlan, module: PlannedModule): Matrix 
     const w = need("weight");
     data = decodeFloats(w.dtype, readTensorBytes(plan, w));
   } else if (module.format === "fp8") {
+    // One weight_scale for the matrix, or one per output row (per-channel FP8).
     const q = readTensorBytes(plan, need("weight"));
-    const scale = scalarOf(plan, need("weight_scale"));
+    const scales = decodeFloats(need("weight_scale").dtype, readTensorBytes(plan, need("weight_scale")));
+    if (scales.length !== 1 && scales.length !== rows)
+      throw new Error(`reference: ${module.spec.name} has ${scales.length} weight scales for ${rows} rows`);
     data = new Float64Array(q.length);
-    for (let i = 0; i < q.length; i++) data[i] = decodeFp8E4m3(q[i]!) * scale;
+    for (let i = 0; i < q.length; i++)
+      data[i] = decodeFp8E4m3(q[i]!) * scales[scales.length === 1 ? 0 : Math.floor(i / cols)]!;
   } else {
     const packed = readTensorBytes(plan, need("weight_packed"));
     const blockScales = readTensorBytes(plan, need("weight_scale"));

@@ -1,5 +1,6 @@
 /** `ms4 make-tiny`: write a deterministic generated checkpoint (random weights) with the real architecture. */
 import { parseArgs } from "node:util";
+import { GENERATED_QUANTS } from "../../tiny/config-files";
 import { makeTiny } from "../../tiny/make-tiny";
 import { PRESET_NAMES, type PresetName } from "../../tiny/presets";
 import { intOption, oneOf, UsageError } from "../args";
@@ -8,14 +9,14 @@ import type { Command } from "../command";
 export const makeTinyCommand: Command = {
   name: "make-tiny",
   summary: "write a deterministic generated checkpoint (random weights)",
-  help: `Usage: ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N]
+  help: `Usage: ms4 make-tiny DIR [--layout native|hf] [--quant ${GENERATED_QUANTS.join("|")}] [--seed N]
                      [--preset ${PRESET_NAMES.join("|")}] [--shards N]
 
 Write a deterministic generated checkpoint (random weights) with the real architecture into DIR.
 
 Options:
   --layout native|hf        Mistral-native (params.json) or Hugging Face (config.json) files (default native)
-  --quant nvfp4|fp8|bf16    weight format of the quantized modules (default nvfp4)
+  --quant FORMAT            weight format of the quantized modules: ${GENERATED_QUANTS.join(", ")} (default nvfp4)
   --seed N                  random seed (same seed, same bytes)
   --preset NAME             tiny (default), real-2layer (real per-layer sizes, 2 layers, 5.9 GB) or real
   --shards N                split the weights into N safetensors files`,
@@ -38,7 +39,7 @@ Options:
     let lastReport = 0;
     const result = await makeTiny(dir, {
       layout: oneOf(values.layout, ["native", "hf"] as const, "layout"),
-      quant: oneOf(values.quant, ["nvfp4", "fp8", "bf16"] as const, "quant"),
+      quant: oneOf(values.quant, GENERATED_QUANTS, "quant"),
       seed: intOption(values.seed, "seed"),
       preset: oneOf(values.preset, PRESET_NAMES, "preset") as PresetName | undefined,
       shards: intOption(values.shards, "shards"),
