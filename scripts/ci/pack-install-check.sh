@@ -105,7 +105,7 @@ run_apps() {
   PATH="$path" node electron-example/node-check.mjs >"$work/out" || { cat "$work/out"; return 1; }
   check_result "$work/out" "r.answered.completionTokens > 0 && r.aborted.finishReason === 'abort'"
   echo "  npx ms4 info (an installed package never offers the avx512-emulated test path)"
-  PATH="$path" npx ms4 info | node -e "
+  PATH="$path" npx ms4 info --json | node -e "
     const info = JSON.parse(require('fs').readFileSync(0, 'utf8'));
     if (info.addon.source !== '$source' || info.cpu.kernelPaths.includes('avx512-emulated')) process.exit(1);
     console.log('  ok:', info.addon.source, info.cpu.kernelPaths.join(', '));"
