@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { NativeAddonError } from "./errors";
 
 /** Bumped together with kAbiVersion in native/addon.cc whenever the binding changes shape. */
-export const EXPECTED_ABI_VERSION = 2;
+export const EXPECTED_ABI_VERSION = 3;
 
 export interface NativeProgressEvent {
   phase: string;

@@ -10,7 +10,7 @@
 
 namespace {
 
-constexpr int kAbiVersion = 2;  // bumped whenever the JS-visible binding changes shape
+constexpr int kAbiVersion = 3;  // bumped whenever the JS-visible binding changes shape
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

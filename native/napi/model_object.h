@@ -1,5 +1,6 @@
 // NativeModel: the JS handle over a Mistral4Model. load() repacks weights on a worker thread; step() runs one
-// forward (+ sampling) on a worker thread and resolves with typed arrays. Errors become rejected Promises.
+// forward (+ sampling) and encodeImages() one vision-encoder pass on a worker thread, one call at a time, and resolve
+// with typed arrays. Errors become rejected Promises.
 #pragma once
 #include <napi.h>
 
@@ -23,6 +24,8 @@ class ModelObject : public Napi::ObjectWrap<ModelObject> {
    private:
     Napi::Value Load(const Napi::CallbackInfo& info);  // load(weights, spec, onProgress?) -> Promise<void>
     Napi::Value Step(const Napi::CallbackInfo& info);  // step(batch) -> Promise<result>
+    // encodeImages({ patchRows, patchCols, pixels }) -> Promise<Float32Array [tokens, hidden]>
+    Napi::Value EncodeImages(const Napi::CallbackInfo& info);
     Napi::Value Info(const Napi::CallbackInfo& info);
     Napi::Value Dispose(const Napi::CallbackInfo& info);
 
