@@ -15,7 +15,7 @@ import { parseModelConfig } from "../config/read-model-config";
 import { InvalidArgumentError } from "../errors";
 import { type GeneratedQuant, makeHfConfigJson, makeParamsJson } from "./config-files";
 import { PRESET_NAMES, PRESETS, type PresetName } from "./presets";
-import { moduleTensors, type TensorBytes } from "./tensor-data";
+import { hfVisionQkRows, moduleTensors, type TensorBytes } from "./tensor-data";
 import { makeTinyTekken } from "./tiny-tokenizer";
 
 export interface MakeTinyOptions {
@@ -91,7 +91,17 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
 
   const tensors = planFileTensors(config, layout, seed, fused);
   const files = await writeShards(dir, layout, tensors, numShards, options.onProgress);
-  const tekken = makeTinyTekken(config.vocabSize);
+  // The prompt's image grid follows the tower's largest image side, as the real model's tokenizer does.
+  const tekken = makeTinyTekken(
+    config.vocabSize,
+    config.vision === null
+      ? undefined
+      : {
+          image_patch_size: config.vision.patchSize,
+          max_image_size: config.vision.imageSize,
+          spatial_merge_size: config.vision.spatialMergeSize,
+        },
+  );
   await writeFile(join(dir, "tekken.json"), JSON.stringify(tekken));
   await writeFile(
     join(dir, "ms4-generated.json"),
@@ -145,6 +155,16 @@ function planFileTensors(
         ? configuredWeightFormat(config.quantization, spec.aliases, moduleClass(spec))
         : "bf16";
     const parts = moduleTensors(seed, spec, format);
+    if (layout === "hf" && /^vision_encoder\.transformer\.layers\.\d+\.attention\.w[qk]$/.test(spec.name)) {
+      // HF files store the vision q / k rows permuted (as transformers' conversion writes them).
+      const v = config.vision!;
+      const weight = parts[0]!;
+      if (format !== "bf16" || weight.part !== "weight")
+        throw new InvalidArgumentError("quant", "plain BF16 vision weights in HF files", format);
+      const rowBytes = 2 * v.hiddenSize;
+      const plain = weight.data;
+      parts[0] = { ...weight, data: () => hfVisionQkRows(plain(), v.numHeads, v.headDim, rowBytes) };
+    }
     if (fused && spec.group === "expert" && spec.layer !== undefined) {
       const group = fusedByLayer.get(spec.layer) ?? { w1: [], w2: [], w3: [] };
       fusedByLayer.set(spec.layer, group);
