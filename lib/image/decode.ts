@@ -80,6 +80,9 @@ export async function decodeImage(
     info = out.info;
   } catch (cause) {
     const text = (cause as Error).message;
+    if (/pixel limit/i.test(text)) {
+      throw new ImageError("too_large", `the image has more than ${maxPixels} pixels`, where, { cause });
+    }
     const truncated = /premature end|truncat|unexpected end|read error|not enough data/i.test(text);
     throw new ImageError(
       truncated ? "truncated" : "corrupt",

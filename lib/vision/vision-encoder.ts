@@ -6,7 +6,7 @@
  */
 import { AbortError, ImageError, type ImageLocation } from "../errors";
 import { decodeImage } from "../image/decode";
-import { type PreprocessedImage, preprocessImage } from "../image/preprocess";
+import { checkedTokenGrid, type PreprocessedImage, preprocessImage } from "../image/preprocess";
 import type { ImageLimits, LoadedImage } from "../image/sources";
 import type { NativeVisionPass } from "../native";
 import type { TokenizerImageConfig } from "../tokenizer/types";
@@ -51,6 +51,9 @@ export class VisionEncoder {
       if (signal?.aborted) throw new AbortError("image encoding was aborted");
     };
     const prepared: PreprocessedImage[] = [];
+    // An image without a grid (a side that scaling leaves with no pixel) is refused before anything is decoded.
+    for (const image of images)
+      checkedTokenGrid(image.file.width, image.file.height, this.options.imageConfig, image.where);
     for (const image of images) {
       checkAbort();
       const decoded = await decodeImage(
