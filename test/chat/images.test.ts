@@ -143,6 +143,7 @@ describe("images in prompts", () => {
       } catch (error) {
         return error;
       }
+      return undefined;
     })();
     expect(e).toBeInstanceOf(ImageError);
     expect(e).toMatchObject({ reason: "unsupported", messageIndex: 0, partIndex: 0 });

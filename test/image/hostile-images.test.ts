@@ -10,8 +10,8 @@ import { decodeImage, loadSharp } from "../../lib/image/decode";
 import { readImageHeader } from "../../lib/image/header";
 import { loadImage } from "../../lib/image/sources";
 import { Model } from "../../lib/model/model";
-import { encodeImage, testImage } from "../helpers/test-images";
 import { pngFile, scanlines } from "../helpers/png-bytes";
+import { encodeImage, testImage } from "../helpers/test-images";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 
 async function decoded(bytes: Uint8Array) {
