@@ -13,9 +13,20 @@ export interface ChatOptions {
   seed?: number;
   reasoningEffort?: "none" | "high";
   system?: string;
+  /** Image files attached to the prompt (or to the first message of an interactive chat). */
+  images?: readonly string[];
 }
 
 type Message = ChatRequest["messages"][number];
+
+/** A user message: the text, then the attached images (the chat encoder puts a single image first). */
+function userMessage(text: string, images: readonly string[]): Message {
+  if (images.length === 0) return { role: "user", content: text };
+  return {
+    role: "user",
+    content: [{ type: "text", text }, ...images.map((path) => ({ type: "image" as const, path }))],
+  };
+}
 
 const DIM = process.stdout.isTTY ? "\x1b[2m" : "";
 const RESET = process.stdout.isTTY ? "\x1b[0m" : "";
@@ -69,7 +80,12 @@ export async function runChat(
     if (note) console.error(note);
     const base: Message[] = options.system ? [{ role: "system", content: options.system }] : [];
     if (prompt !== undefined) {
-      const r = await answer(model, [...base, { role: "user", content: prompt }], options, controller.signal);
+      const r = await answer(
+        model,
+        [...base, userMessage(prompt, options.images ?? [])],
+        options,
+        controller.signal,
+      );
       console.error(
         `${DIM}[${r.finishReason}; ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens]${RESET}`,
       );
@@ -87,7 +103,8 @@ export async function runChat(
         }
         if (line.trim() === "/exit" || line.trim() === "/quit") break;
         if (line.trim() === "") continue;
-        history.push({ role: "user", content: line });
+        const first = !history.some((m) => m.role === "user");
+        history.push(userMessage(line, first ? (options.images ?? []) : []));
         const r = await answer(model, history, options, new AbortController().signal);
         history.push({ role: "assistant", content: r.text });
       }

@@ -13,13 +13,17 @@ import { runChat } from "./chat";
 const USAGE = `ms4 — run Mistral Small 4 from Node.js
 
 Usage:
-  ms4 chat [--model DIR] [PROMPT] [--max-tokens N] [--temperature T] [--seed N] [--reasoning none|high] [--system TEXT]
-      Answer PROMPT (streamed), or chat interactively without one (/exit to leave).
+  ms4 chat [--model DIR] [PROMPT] [--image FILE]... [--max-tokens N] [--temperature T] [--seed N]
+           [--reasoning none|high] [--system TEXT] [--max-image-size N]
+      Answer PROMPT (streamed), or chat interactively without one (/exit to leave). --image attaches an image
+      (PNG, JPEG, WebP, GIF) to the prompt, or to the first message of the conversation.
   ms4 inspect [DIR] [--layout native|hf] [--json]
       Architecture, parameter counts, bytes per dtype, quantized vs ignored modules, memory for
       weights and KV cache. Without DIR: the built-in tiny model.
   ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
-      Write a deterministic generated checkpoint (random weights) with the real architecture.
+                [--no-vision]
+      Write a deterministic generated checkpoint (random weights) with the real architecture (a small vision
+      tower included, unless --no-vision).
   ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2|avx512]
             [--activations auto|f32|int16|int8]
       Prefill and decode speed of one sequence (JSON), with bytes read per decode token and peak memory.
@@ -80,6 +84,7 @@ async function cmdMakeTiny(args: string[]): Promise<void> {
       seed: { type: "string" },
       preset: { type: "string" },
       shards: { type: "string" },
+      "no-vision": { type: "boolean", default: false },
     },
   });
   const dir = positionals[0];
@@ -92,6 +97,7 @@ async function cmdMakeTiny(args: string[]): Promise<void> {
     seed: intOption(values.seed, "seed"),
     preset: oneOf(values.preset, PRESET_NAMES, "preset") as PresetName | undefined,
     shards: intOption(values.shards, "shards"),
+    vision: !values["no-vision"],
     onProgress: ({ done, total }) => {
       const now = Date.now();
       if (process.stderr.isTTY && (now - lastReport > 500 || done === total)) {
@@ -159,13 +165,18 @@ async function cmdChat(args: string[]): Promise<void> {
       reasoning: { type: "string" },
       system: { type: "string" },
       threads: { type: "string" },
+      image: { type: "string", multiple: true },
+      "max-image-size": { type: "string" },
     },
   });
   if (positionals.length > 1) throw new UsageError("chat takes one prompt (quote it)");
   const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
   if (temperature !== undefined && !(temperature >= 0))
     throw new UsageError("--temperature expects a number >= 0");
-  const model = await Model.load(values.model, { threads: intOption(values.threads, "threads") });
+  const model = await Model.load(values.model, {
+    threads: intOption(values.threads, "threads"),
+    maxImageSize: intOption(values["max-image-size"], "max-image-size"),
+  });
   const note =
     values.model === undefined
       ? "[ms4] built-in tiny model: random weights, so the text is meaningless; pass --model DIR for a real checkpoint"
@@ -181,6 +192,7 @@ async function cmdChat(args: string[]): Promise<void> {
         seed: intOption(values.seed, "seed"),
         reasoningEffort: oneOf(values.reasoning, ["none", "high"] as const, "reasoning"),
         system: values.system,
+        images: values.image ?? [],
       },
       note,
     );

@@ -84,24 +84,27 @@ export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<s
       expert_hidden_dim: a.expertHiddenSize,
       num_shared_experts: a.numSharedExperts,
     },
-    vision_encoder: {
-      image_token_id: 10,
-      image_break_token_id: 12,
-      image_end_token_id: 13,
-      intermediate_size: a.vision.intermediateSize,
-      num_hidden_layers: a.vision.numLayers,
-      num_attention_heads: a.vision.numHeads,
-      mm_projector_id: "patch_merge",
-      spatial_merge_size: 2,
-      hidden_size: a.vision.hiddenSize,
-      num_channels: 3,
-      image_size: a.vision.imageSize,
-      max_image_size: a.vision.imageSize,
-      patch_size: a.vision.patchSize,
-      rope_theta: 10000.0,
-      add_pre_mm_projector_layer_norm: true,
-      adapter_bias: false,
-    },
+    vision_encoder:
+      a.vision === null
+        ? undefined
+        : {
+            image_token_id: 10,
+            image_break_token_id: 12,
+            image_end_token_id: 13,
+            intermediate_size: a.vision.intermediateSize,
+            num_hidden_layers: a.vision.numLayers,
+            num_attention_heads: a.vision.numHeads,
+            mm_projector_id: "patch_merge",
+            spatial_merge_size: 2,
+            hidden_size: a.vision.hiddenSize,
+            num_channels: 3,
+            image_size: a.vision.imageSize,
+            max_image_size: a.vision.imageSize,
+            patch_size: a.vision.patchSize,
+            rope_theta: 10000.0,
+            add_pre_mm_projector_layer_norm: true,
+            adapter_bias: false,
+          },
   };
   if (quant === "nvfp4") params.quantization = nvfp4QuantizationConfig();
   if (quant === "fp8") params.quantization = { qformat_weight: "fp8_e4m3", qscheme_act: "TENSOR" };
@@ -162,19 +165,22 @@ export function makeHfConfigJson(a: Architecture, quant: GeneratedQuant): Record
         partial_rotary_factor: a.qkRopeHeadDim / (a.qkNopeHeadDim + a.qkRopeHeadDim),
       },
     },
-    vision_config: {
-      model_type: "pixtral",
-      hidden_size: a.vision.hiddenSize,
-      intermediate_size: a.vision.intermediateSize,
-      num_hidden_layers: a.vision.numLayers,
-      num_attention_heads: a.vision.numHeads,
-      head_dim: a.vision.hiddenSize / a.vision.numHeads,
-      num_channels: 3,
-      image_size: a.vision.imageSize,
-      patch_size: a.vision.patchSize,
-      hidden_act: "silu",
-      rope_theta: 10000.0,
-    },
+    vision_config:
+      a.vision === null
+        ? undefined
+        : {
+            model_type: "pixtral",
+            hidden_size: a.vision.hiddenSize,
+            intermediate_size: a.vision.intermediateSize,
+            num_hidden_layers: a.vision.numLayers,
+            num_attention_heads: a.vision.numHeads,
+            head_dim: a.vision.hiddenSize / a.vision.numHeads,
+            num_channels: 3,
+            image_size: a.vision.imageSize,
+            patch_size: a.vision.patchSize,
+            hidden_act: "silu",
+            rope_theta: 10000.0,
+          },
   };
   if (quant === "nvfp4") config.quantization_config = nvfp4QuantizationConfig();
   if (quant === "fp8") {

@@ -27,6 +27,8 @@ export interface MakeTinyOptions {
   shards?: number;
   /** HF layout only: store routed experts as fused 3-D tensors (default: true for bf16, false otherwise). */
   fusedExperts?: boolean;
+  /** Write the vision tower and projector (default true); false gives a text-only checkpoint. */
+  vision?: boolean;
   onProgress?: (ev: { phase: string; done: number; total: number }) => void;
 }
 
@@ -72,7 +74,9 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
     throw new InvalidArgumentError("seed", "an integer in [0, 2^32)", seed);
   if (!PRESET_NAMES.includes(preset))
     throw new InvalidArgumentError("preset", PRESET_NAMES.join(" | "), preset);
-  const arch = PRESETS[preset];
+  if (options.vision !== undefined && typeof options.vision !== "boolean")
+    throw new InvalidArgumentError("vision", "a boolean", options.vision);
+  const arch = options.vision === false ? { ...PRESETS[preset], vision: null } : PRESETS[preset];
   const fused = layout === "hf" && (options.fusedExperts ?? quant === "bf16");
   if (fused && quant !== "bf16")
     throw new InvalidArgumentError("fusedExperts", "only with --quant bf16", true);
@@ -114,6 +118,7 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
         quant,
         seed,
         fusedExperts: fused,
+        vision: config.vision !== null,
       },
       null,
       2,
