@@ -89,6 +89,11 @@ struct CpuKernels {
                        float* s, int sStride);
     void (*attnAccumulate)(const float* p, int pStride, int nq, const float* v, int vStride, int nk, int headDim,
                            float* o, int oStride);
+    // One online-softmax step over a score tile, per row i < nq: m' = max(m[i], max_j<nk s[i, j]);
+    // c = e^(scale·(m[i] − m')) (0 when m[i] = −∞); o[i, :headDim] *= c; l[i] = l[i]·c + Σ_j p_j with
+    // p_j = e^(scale·(s[i, j] − m')) written over s[i, j]; m[i] = m'.
+    void (*attnSoftmax)(float* s, int sStride, int nq, int nk, float scale, float* m, float* l, float* o, int oStride,
+                        int headDim);
 };
 
 // The portable attention tiles (the other tables fall back on them for shapes their vector code does not cover).
@@ -96,6 +101,8 @@ void attnScoresPortable(const float* q, int qStride, int nq, const float* kt, in
                         float* s, int sStride);
 void attnAccumulatePortable(const float* p, int pStride, int nq, const float* v, int vStride, int nk, int headDim,
                             float* o, int oStride);
+void attnSoftmaxPortable(float* s, int sStride, int nq, int nk, float scale, float* m, float* l, float* o, int oStride,
+                         int headDim);
 
 const CpuKernels& portableKernels();
 const CpuKernels* avx2Kernels();  // nullptr when not compiled in (non-x86)

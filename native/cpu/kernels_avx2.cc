@@ -27,6 +27,8 @@ void attnScoresAvx2(const float* q, int qStride, int nq, const float* kt, int kt
                     int sStride);
 void attnAccumulateAvx2(const float* p, int pStride, int nq, const float* v, int vStride, int nk, int headDim, float* o,
                         int oStride);
+void attnSoftmaxAvx2(float* s, int sStride, int nq, int nk, float scale, float* m, float* l, float* o, int oStride,
+                     int headDim);
 
 namespace {
 
@@ -367,8 +369,9 @@ MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
 }
 
 const CpuKernels kAvx2 = {
-    "avx2",  linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2, &kQ8Layout,     &kQ16Layout,    linearGemmAvx2,
-    dotAvx2, dotBf16Avx2,    axpyAvx2,         axpyBf16Avx2,      sumSquaresAvx2, attnScoresAvx2, attnAccumulateAvx2,
+    "avx2",       linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2,  &kQ8Layout,
+    &kQ16Layout,  linearGemmAvx2, dotAvx2,          dotBf16Avx2,        axpyAvx2,
+    axpyBf16Avx2, sumSquaresAvx2, attnScoresAvx2,   attnAccumulateAvx2, attnSoftmaxAvx2,
 };
 
 }  // namespace

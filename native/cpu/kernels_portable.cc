@@ -126,6 +126,7 @@ const CpuKernels kPortable = {
     sumSquaresPortable,
     attnScoresPortable,
     attnAccumulatePortable,
+    attnSoftmaxPortable,
 };
 
 }  // namespace
