@@ -28,12 +28,13 @@ export function imageSpans(
   return spans;
 }
 
-/** The http(s) URLs of a request's image_url parts, with where they are. */
+/** The http(s) URLs of the image_url parts of a request's user and tool messages, with where they are. */
 export function httpImageUrls(messages: unknown): { url: string; messageIndex: number; partIndex: number }[] {
   const out: { url: string; messageIndex: number; partIndex: number }[] = [];
   if (!Array.isArray(messages)) return out;
   messages.forEach((m: unknown, messageIndex) => {
-    const content = isRecord(m) ? m["content"] : undefined;
+    if (!isRecord(m) || (m["role"] !== "user" && m["role"] !== "tool")) return; // the roles that may hold images
+    const content = m["content"];
     if (!Array.isArray(content)) return;
     content.forEach((part: unknown, partIndex) => {
       if (!isRecord(part) || part["type"] !== "image_url") return;
