@@ -1,6 +1,7 @@
 // Bidirectional attention of the vision encoder, inside each image (docs/model.md#encoder): a blocked, online-softmax
-// ("flash") form. First every (image, head)'s keys are packed transposed, kt[d, j], zero padded to a multiple of 16
-// keys. Then a task is one (image, head, block of kQueryBlock query patches); it walks the image's keys in tiles of
+// ("flash") form. First every (image, head)'s keys and values are packed tile by tile (keys transposed, kt[d, j],
+// zero padded to a multiple of 16 keys; each tile contiguous, so a large image costs no TLB miss per row). Then a
+// task is one (image, head, block of kQueryBlock query patches); it walks the image's keys in tiles of
 // kKeyTile: the score tile S = Q·Kᵀ, the online-softmax step (running max and sum per query, the output rescaled
 // when the max grows) and the output update O += P·V run through the kernel table's tiles (CpuKernels::attnScores,
 // attnSoftmax, attnAccumulate: register-blocked and vectorised on avx2). Every output depends only on its own
@@ -83,29 +84,39 @@ void CpuBackend::visionAttention(const float* q, const float* k, const float* v,
         throw std::runtime_error("visionAttention: bad head count, head size or strides");
     }
     if (!(scale > 0)) throw std::runtime_error("visionAttention: the scale must be positive");
-    // ---- keys transposed per (image, head): kt[d, j], j padded to a multiple of 16 ----
+    // ---- keys and values per (image, head), tile by tile, each tile contiguous (no TLB miss per row): tile t holds
+    // kt[d, j] = k[key 128t + j, d] (zero padded to a multiple of 16 keys) then v[j, d] ----
     const int images = l.numImages();
-    std::vector<size_t> ktOffset(images + 1, 0);
-    std::vector<int> padded(images);
+    const size_t tileFloats = static_cast<size_t>(2) * headDim * kKeyTile;
+    std::vector<size_t> base(images + 1, 0);  // first float of image i's heads
+    std::vector<int> tiles(images);
     for (int i = 0; i < images; ++i) {
-        padded[i] = (l.imageStart[i + 1] - l.imageStart[i] + 15) / 16 * 16;
-        ktOffset[i + 1] = ktOffset[i] + static_cast<size_t>(heads) * headDim * padded[i];
+        tiles[i] = (l.imageStart[i + 1] - l.imageStart[i] + kKeyTile - 1) / kKeyTile;
+        base[i + 1] = base[i] + static_cast<size_t>(heads) * tiles[i] * tileFloats;
     }
-    cpu::AlignedPtr ktBuffer = cpu::alignedAlloc(ktOffset[images] * sizeof(float), "vision attention keys");
-    float* kt = reinterpret_cast<float*>(ktBuffer.get());
-    auto keysOf = [&](int image, int head) {
-        return kt + ktOffset[image] + static_cast<size_t>(head) * headDim * padded[image];
+    cpu::AlignedPtr packed = cpu::alignedAlloc(base[images] * sizeof(float), "vision attention keys and values");
+    auto tileOf = [&](int image, int head, int tile) {
+        return reinterpret_cast<float*>(packed.get()) + base[image] +
+               (static_cast<size_t>(head) * tiles[image] + tile) * tileFloats;
     };
     pool_.parallelFor(
         static_cast<int64_t>(images) * heads,
         [&](int64_t b, int64_t e) {
             for (int64_t task = b; task < e; ++task) {
                 const int image = static_cast<int>(task / heads), head = static_cast<int>(task % heads);
-                const int s0 = l.imageStart[image], n = l.imageStart[image + 1] - s0, np = padded[image];
-                float* dst = keysOf(image, head);
-                for (int j = 0; j < np; ++j) {
-                    const float* kj = k + static_cast<size_t>(s0 + j) * stride + static_cast<size_t>(head) * headDim;
-                    for (int d = 0; d < headDim; ++d) dst[static_cast<size_t>(d) * np + j] = j < n ? kj[d] : 0.0f;
+                const int s0 = l.imageStart[image], n = l.imageStart[image + 1] - s0;
+                const size_t col = static_cast<size_t>(head) * headDim;
+                for (int t = 0; t < tiles[image]; ++t) {
+                    float* kt = tileOf(image, head, t);
+                    float* vt = kt + static_cast<size_t>(headDim) * kKeyTile;
+                    const int nk = std::min(kKeyTile, n - t * kKeyTile), nkPad = (nk + 15) / 16 * 16;
+                    for (int j = 0; j < nkPad; ++j) {
+                        const size_t row = static_cast<size_t>(s0 + t * kKeyTile + j) * stride + col;
+                        for (int d = 0; d < headDim; ++d) {
+                            kt[static_cast<size_t>(d) * kKeyTile + j] = j < nk ? k[row + d] : 0.0f;
+                        }
+                        if (j < nk) std::copy(v + row, v + row + headDim, vt + static_cast<size_t>(j) * headDim);
+                    }
                 }
             }
         },
@@ -121,27 +132,31 @@ void CpuBackend::visionAttention(const float* q, const float* k, const float* v,
     pool_.parallelFor(
         static_cast<int64_t>(tasks.size()),
         [&](int64_t b, int64_t e) {
-            thread_local std::vector<float> s, o, m, sum;
+            thread_local std::vector<float> qb, s, o, m, sum;
+            qb.resize(static_cast<size_t>(kQueryBlock) * headDim);
             s.resize(static_cast<size_t>(kQueryBlock) * kKeyTile);
             o.resize(static_cast<size_t>(kQueryBlock) * headDim);
             m.resize(kQueryBlock);
             sum.resize(kQueryBlock);
             for (int64_t task = b; task < e; ++task) {
                 const AttentionTask& a = tasks[task];
-                const int s0 = l.imageStart[a.image], n = l.imageStart[a.image + 1] - s0, np = padded[a.image];
+                const int s0 = l.imageStart[a.image], n = l.imageStart[a.image + 1] - s0;
                 const int nq = std::min(kQueryBlock, n - a.q0);
                 const size_t col = static_cast<size_t>(a.head) * headDim;
-                const float* qb = q + static_cast<size_t>(s0 + a.q0) * stride + col;
-                const float* keys = keysOf(a.image, a.head);
+                for (int i = 0; i < nq; ++i) {  // the block's queries, contiguous
+                    const float* qi = q + static_cast<size_t>(s0 + a.q0 + i) * stride + col;
+                    std::copy(qi, qi + headDim, qb.data() + static_cast<size_t>(i) * headDim);
+                }
                 std::fill(o.begin(), o.end(), 0.0f);
                 std::fill(m.begin(), m.end(), -INFINITY);
                 std::fill(sum.begin(), sum.end(), 0.0f);
-                for (int k0 = 0; k0 < n; k0 += kKeyTile) {
-                    const int nk = std::min(kKeyTile, n - k0), nkPad = std::min(kKeyTile, np - k0);
-                    k_.attnScores(qb, stride, nq, keys + k0, np, nkPad, headDim, s.data(), kKeyTile);
+                for (int t = 0; t < tiles[a.image]; ++t) {
+                    const int nk = std::min(kKeyTile, n - t * kKeyTile), nkPad = (nk + 15) / 16 * 16;
+                    const float* kt = tileOf(a.image, a.head, t);
+                    const float* vt = kt + static_cast<size_t>(headDim) * kKeyTile;
+                    k_.attnScores(qb.data(), headDim, nq, kt, kKeyTile, nkPad, headDim, s.data(), kKeyTile);
                     k_.attnSoftmax(s.data(), kKeyTile, nq, nk, scale, m.data(), sum.data(), o.data(), headDim, headDim);
-                    const float* vb = v + static_cast<size_t>(s0 + k0) * stride + col;
-                    k_.attnAccumulate(s.data(), kKeyTile, nq, vb, stride, nk, headDim, o.data(), headDim);
+                    k_.attnAccumulate(s.data(), kKeyTile, nq, vt, headDim, nk, headDim, o.data(), headDim);
                 }
                 for (int i = 0; i < nq; ++i) {
                     float* dst = out + static_cast<size_t>(s0 + a.q0 + i) * outStride + col;
