@@ -72,8 +72,9 @@ export async function decodeImage(
   let data: Buffer;
   let info: { width: number; height: number; channels: number };
   try {
-    // pages: 1 → the first frame of an animation; no auto-orientation (mistral-common ignores EXIF orientation).
-    const out = await sharp(bytes, { limitInputPixels: maxPixels, pages: 1, page: 0, failOn: "warning" })
+    // pages: 1 → the first frame of an animation; no auto-orientation (mistral-common ignores EXIF orientation);
+    // failOn "error": truncated or broken data is refused, decoder warnings (stray bytes) are not, as Pillow.
+    const out = await sharp(bytes, { limitInputPixels: maxPixels, pages: 1, page: 0, failOn: "error" })
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
     data = out.data;

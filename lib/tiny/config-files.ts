@@ -44,7 +44,11 @@ function nvfp4QuantizationConfig(): Record<string, unknown> {
   };
 }
 
-export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<string, unknown> {
+export function makeParamsJson(
+  a: Architecture,
+  quant: GeneratedQuant,
+  projectorBias = false,
+): Record<string, unknown> {
   const params: Record<string, unknown> = {
     dim: a.hiddenSize,
     n_layers: a.numLayers,
@@ -103,7 +107,7 @@ export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<s
             patch_size: a.vision.patchSize,
             rope_theta: 10000.0,
             add_pre_mm_projector_layer_norm: true,
-            adapter_bias: false,
+            adapter_bias: projectorBias,
           },
   };
   if (quant === "nvfp4") params.quantization = nvfp4QuantizationConfig();
@@ -111,14 +115,18 @@ export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<s
   return params;
 }
 
-export function makeHfConfigJson(a: Architecture, quant: GeneratedQuant): Record<string, unknown> {
+export function makeHfConfigJson(
+  a: Architecture,
+  quant: GeneratedQuant,
+  projectorBias = false,
+): Record<string, unknown> {
   const config: Record<string, unknown> = {
     architectures: ["Mistral3ForConditionalGeneration"],
     model_type: "mistral3",
     image_token_index: 10,
     spatial_merge_size: 2,
     projector_hidden_act: "gelu",
-    multimodal_projector_bias: false,
+    multimodal_projector_bias: projectorBias,
     vision_feature_layer: -1,
     text_config: {
       model_type: "mistral4",

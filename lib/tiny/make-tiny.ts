@@ -29,6 +29,8 @@ export interface MakeTinyOptions {
   fusedExperts?: boolean;
   /** Write the vision tower and projector (default true); false gives a text-only checkpoint. */
   vision?: boolean;
+  /** Give the projector's two linears biases (adapter_bias / multimodal_projector_bias; default false). */
+  projectorBias?: boolean;
   onProgress?: (ev: { phase: string; done: number; total: number }) => void;
 }
 
@@ -87,7 +89,9 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
   await mkdir(dir, { recursive: true });
   await removeCheckpointFiles(dir);
   const configFile = layout === "native" ? "params.json" : "config.json";
-  const configObj = layout === "native" ? makeParamsJson(arch, quant) : makeHfConfigJson(arch, quant);
+  const bias = options.projectorBias === true;
+  const configObj =
+    layout === "native" ? makeParamsJson(arch, quant, bias) : makeHfConfigJson(arch, quant, bias);
   // A folder holds one layout at a time: remove the other layout's config so detection is unambiguous.
   await rm(join(dir, layout === "native" ? "config.json" : "params.json"), { force: true });
   await writeFile(join(dir, configFile), `${JSON.stringify(configObj, null, 2)}\n`);
@@ -119,6 +123,7 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
         seed,
         fusedExperts: fused,
         vision: config.vision !== null,
+        projectorBias: bias,
       },
       null,
       2,

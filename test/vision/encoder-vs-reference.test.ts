@@ -5,8 +5,10 @@
  * pass; HF files (q / k rows permuted) give the same features, and reading their rows as interleaved pairs (the
  * negative control) does not.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Model } from "../../lib/model/model";
+import { makeTiny } from "../../lib/tiny/make-tiny";
 import { l2RelativeError } from "../helpers/l2-error";
 import { encodeImage, type RawImage, testImage } from "../helpers/test-images";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
@@ -107,6 +109,25 @@ describe("HF q / k row permutation", () => {
     const right = new ReferenceVision(model.plan, imageConfig(model)).embed([IMAGES[0]!]);
     expect(l2RelativeError(got!.embeddings, right[0]!.embeddings)).toBeLessThan(BOUND);
     expect(l2RelativeError(got!.embeddings, wrong[0]!.embeddings)).toBeGreaterThan(1e-2);
+  });
+});
+
+describe("projector biases", () => {
+  test.each(["native", "hf"] as const)("are loaded and added (%s layout)", async (layout) => {
+    const dir = join(checkpoints.root, `bias-${layout}`);
+    await makeTiny(dir, { layout, quant: "bf16", seed: 7, projectorBias: true });
+    const model = await Model.load(dir, { threads: 2 });
+    try {
+      expect(model.config.vision?.projectorBias).toBe(true);
+      const [got] = await model.embedImages([files[2]!]);
+      const [want] = new ReferenceVision(model.plan, imageConfig(model)).embed([IMAGES[2]!]);
+      expect(l2RelativeError(got!.embeddings, want!.embeddings)).toBeLessThan(BOUND);
+      // the same weights without the biases give other features
+      const [plain] = await models[layout]!.embedImages([files[2]!]);
+      expect(l2RelativeError(got!.embeddings, plain!.embeddings)).toBeGreaterThan(1e-3);
+    } finally {
+      await model.dispose();
+    }
   });
 });
 
