@@ -45,7 +45,7 @@ export class UnsupportedFeatureError extends Ms4Error {
  * "truncated", "too_large" (bytes or pixels over the limits, checked before decoding), "empty" (a zero side, or a
  * side that scaling to the largest image size leaves without pixels), "no_pixels" (an image part given only by its
  * size), "fetch" (an http(s) image could not be fetched within the policy), "not_allowed" (http(s) fetching is off,
- * or the URL scheme is unknown), "unreadable" (a file that cannot be read), "decoder_missing" (the `sharp` package is
+ * a file: URL in an image_url, or an unknown URL scheme), "unreadable" (a file that cannot be read), "decoder_missing" (the `sharp` package is
  * not installed).
  */
 export type ImageErrorReason =

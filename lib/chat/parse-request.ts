@@ -5,7 +5,7 @@
  * Wrong types are InvalidArgumentError; content mistral-common refuses is ChatFormatError.
  */
 
-import { ChatFormatError, type ImageLocation, InvalidArgumentError } from "../errors";
+import { ChatFormatError, InvalidArgumentError } from "../errors";
 import { type ImageRef, type LoadedImage, loadImage } from "../image/sources";
 import { checkKnownKeys } from "../options/known-keys";
 import {
@@ -294,9 +294,10 @@ function imagePart(
   return sizeOnlyChunk(part["width"], part["height"], where, place);
 }
 
+/** An image part's file, read and checked by the render options' loader (default: loadImage's limits, no fetching). */
 function fileChunk(
   ref: ImageRef,
-  place: ImageLocation & { messageIndex: number; partIndex: number },
+  place: { messageIndex: number; partIndex: number },
   options: RenderChatOptions,
 ): Chunk {
   const file: LoadedImage = (options.loadImage ?? loadImage)(ref, place);

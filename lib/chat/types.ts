@@ -15,8 +15,9 @@ export interface TextPart {
 }
 
 /**
- * An image by URL, as OpenAI sends it: a `data:image/…;base64,` URL, a `file:` URL, or an `http(s)` URL (fetched only
- * when the model was loaded with an `imageFetch` policy). PNG, JPEG, WebP or GIF (first frame).
+ * An image by URL, as OpenAI sends it: a `data:image/…;base64,` URL, or an `http(s)` URL (fetched only when the model
+ * was loaded with an `imageFetch` policy). PNG, JPEG, WebP or GIF (first frame). Never a local file (`file:` URLs
+ * are refused), so a server may pass these parts through from its clients.
  */
 export interface ImageUrlPart {
   readonly type: "image_url";
@@ -29,7 +30,7 @@ export interface ImageBytesPart {
   readonly image: Uint8Array;
 }
 
-/** An image file on disk (a path, relative to the working directory or absolute). */
+/** An image file on disk (a path, relative to the working directory or absolute): a form for programs. */
 export interface ImagePathPart {
   readonly type: "image";
   readonly path: string;

@@ -1,11 +1,11 @@
 /**
- * Where an image part's bytes come from, and the checks made before any decoding: a data: URL (base64), a file
- * (a path, or a file: URL), bytes given directly, or an http(s) URL whose bytes were fetched beforehand under the
- * caller's policy (fetch.ts). Byte counts are checked before reading or base64-decoding, and the header's pixel
+ * Where an image part's bytes come from, and the checks made before any decoding: a data: URL (base64), a file path,
+ * bytes given directly, or an http(s) URL whose bytes were fetched beforehand under the caller's policy (fetch.ts).
+ * URLs (image_url parts, what a server passes through from clients) never read local files: paths come only from
+ * `{ type: "image", path }`, a form for programs. Byte counts are checked before reading or base64-decoding, and the header's pixel
  * count before decoding (limits.ts), so an oversized input allocates nothing.
  */
 import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ImageError, type ImageLocation } from "../errors";
 import { type ImageFormat, readImageHeader } from "./header";
 
@@ -86,13 +86,12 @@ function imageBytes(
   const url = ref.url;
   if (/^data:/i.test(url)) return dataUrlBytes(url, where, limits);
   if (/^file:/i.test(url)) {
-    let path: string;
-    try {
-      path = fileURLToPath(url);
-    } catch (cause) {
-      throw new ImageError("unreadable", `not a file URL: ${(cause as Error).message}`, where, { cause });
-    }
-    return readImageFile(path, where, limits);
+    // image_url is the OpenAI wire form a server passes through from its clients: it never reads local files.
+    throw new ImageError(
+      "not_allowed",
+      'image_url parts do not read local files; give a file as { type: "image", path } (or its bytes)',
+      where,
+    );
   }
   if (isHttpUrl(url)) {
     const bytes = fetched?.get(url);

@@ -198,7 +198,7 @@ describe("images in prompts, from real image files", () => {
     [1540, 1540],
     [3000, 1000],
   ])(
-    "a %ix%i PNG renders token for token as the declared size does, as bytes, a data: URL or a file",
+    "a %ix%i PNG renders token for token as the declared size does, as bytes, a data: URL or a path",
     async (w, h) => {
       const bytes = await png(w, h);
       const declared = render({
@@ -249,18 +249,21 @@ describe("images in prompts, from real image files", () => {
             },
           ],
         });
-        const asFileUrl = render({
-          messages: [
-            {
-              role: "user",
-              content: [
-                { type: "text", text: "x" },
-                { type: "image_url", image_url: pathToFileURL(file).href },
-              ],
-            },
-          ],
-        });
-        for (const r of [asBytes, asUrl, asPath, asFileUrl]) {
+        const fileUrl = () =>
+          render({
+            messages: [
+              {
+                role: "user",
+                content: [
+                  { type: "text", text: "x" },
+                  { type: "image_url", image_url: pathToFileURL(file).href },
+                ],
+              },
+            ],
+          });
+        // image_url never reads the disk (servers pass these parts through from clients)
+        expect(fileUrl).toThrow(/do not read local files/);
+        for (const r of [asBytes, asUrl, asPath]) {
           expect(r.tokens).toEqual(declared.tokens);
           expect(r.images[0]).toMatchObject({ width: w, height: h, columns: declared.images[0]!.columns });
         }
