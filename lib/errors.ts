@@ -29,14 +29,68 @@ export class InvalidArgumentError extends Ms4Error {
 }
 
 /**
- * The request is well formed but needs something this version does not run yet. `feature` is stable and
- * machine-readable: "vision" (image inputs need the vision encoder).
+ * The request is well formed but needs something this checkpoint or version does not have. `feature` is stable and
+ * machine-readable: "vision" (image inputs need a checkpoint with a vision tower).
  */
 export class UnsupportedFeatureError extends Ms4Error {
   readonly feature: string;
   constructor(feature: string, message: string) {
     super("ERR_UNSUPPORTED_FEATURE", message);
     this.feature = feature;
+  }
+}
+
+/**
+ * Why an image was refused: "unsupported" (not PNG, JPEG, WebP or GIF), "corrupt" (bytes that do not decode),
+ * "truncated", "too_large" (bytes or pixels over the limits, checked before decoding), "empty" (a zero side, or a
+ * side that scaling to the largest image size leaves without pixels), "no_pixels" (an image part given only by its
+ * size), "fetch" (an http(s) image could not be fetched within the policy), "not_allowed" (http(s) fetching is off,
+ * a file: URL in an image_url, or an unknown URL scheme), "unreadable" (a file that cannot be read), "decoder_missing" (the `sharp` package is
+ * not installed).
+ */
+export type ImageErrorReason =
+  | "unsupported"
+  | "corrupt"
+  | "truncated"
+  | "too_large"
+  | "empty"
+  | "no_pixels"
+  | "fetch"
+  | "not_allowed"
+  | "unreadable"
+  | "decoder_missing";
+
+/** Where an image came from: the message and content-part index in the request (absent for embedImages inputs). */
+export interface ImageLocation {
+  readonly messageIndex?: number | undefined;
+  readonly partIndex?: number | undefined;
+  /** Index in the list given to embedImages(). */
+  readonly imageIndex?: number | undefined;
+}
+
+/** An image could not be used: `reason` says why, `messageIndex` / `partIndex` (or `imageIndex`) say which. */
+export class ImageError extends Ms4Error {
+  readonly reason: ImageErrorReason;
+  readonly messageIndex: number | undefined;
+  readonly partIndex: number | undefined;
+  readonly imageIndex: number | undefined;
+  constructor(
+    reason: ImageErrorReason,
+    message: string,
+    where: ImageLocation = {},
+    options?: { cause?: unknown },
+  ) {
+    const place =
+      where.messageIndex !== undefined
+        ? `messages[${where.messageIndex}].content[${where.partIndex ?? 0}]: `
+        : where.imageIndex !== undefined
+          ? `images[${where.imageIndex}]: `
+          : "";
+    super("ERR_IMAGE", `${place}${message}`, options);
+    this.reason = reason;
+    this.messageIndex = where.messageIndex;
+    this.partIndex = where.partIndex;
+    this.imageIndex = where.imageIndex;
   }
 }
 

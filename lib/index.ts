@@ -1,7 +1,18 @@
 /** mistral4-runtime: run Mistral Small 4 from Node.js. Public exports only. */
 
 export { setNativeAddonPath } from "./addon/load";
-export type { ChatRequest, RenderedChat } from "./chat/types";
+export type {
+  ChatMessage,
+  ChatRequest,
+  ContentPart,
+  ImageBytesPart,
+  ImagePathPart,
+  ImagePlacement,
+  ImageSizePart,
+  ImageUrlPart,
+  PromptImage,
+  RenderedChat,
+} from "./chat/types";
 export type { Llama4Scaling, ModelConfig, MoeConfig, RopeConfig, VisionConfig } from "./config/model-config";
 export type { QuantArgs, QuantGroup, QuantizationConfig, WeightFormat } from "./config/quantization";
 export { readModelConfig } from "./config/read-model-config";
@@ -11,6 +22,8 @@ export {
   CheckpointError,
   ConfigError,
   DisposedError,
+  ImageError,
+  type ImageErrorReason,
   InvalidArgumentError,
   Ms4Error,
   NativeAddonError,
@@ -20,6 +33,7 @@ export {
   UnsupportedQuantizationError,
 } from "./errors";
 export type {
+  EvaluateChatRequest,
   EvaluateOptions,
   FinishReason,
   GenerateRequest,
@@ -33,9 +47,16 @@ export type {
   ToolChoice,
   Usage,
 } from "./generation/types";
+export { DEFAULT_IMAGE_FETCH_POLICY, fetchImageBytes, type ImageFetchPolicy } from "./image/fetch";
 export { formatInspectReport, type InspectReport, inspectCheckpoint } from "./inspect/inspect";
 export type { DeviceOption, LoadOptions, LoadProgress } from "./model/load-options";
-export { Model, type ModelMemory, type ModelStats, type RenderChatOptions } from "./model/model";
+export {
+  type EmbeddedImage,
+  Model,
+  type ModelMemory,
+  type ModelStats,
+  type RenderChatOptions,
+} from "./model/model";
 export type { CpuFeatures, CpuKernelPath, CudaDevice } from "./native";
 export {
   createOpenAIHandler,
@@ -51,3 +72,4 @@ export { type AddonInfo, type AddonSource, type SystemInfo, systemInfo } from ".
 export { type MakeTinyOptions, type MakeTinyResult, makeTiny } from "./tiny/make-tiny";
 export { Tekken } from "./tokenizer/tekken";
 export type { SpecialTokenPolicy, Tokenizer } from "./tokenizer/types";
+export type { ImageInput } from "./vision/image-inputs";

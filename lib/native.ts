@@ -119,6 +119,50 @@ export interface NativeLayerSpec {
   experts: NativeExpertSpec[];
 }
 
+export interface NativeVisionLayerSpec {
+  attentionNorm: NativeNormSpec;
+  ffnNorm: NativeNormSpec;
+  wq: NativeLinearSpec;
+  wk: NativeLinearSpec;
+  wv: NativeLinearSpec;
+  wo: NativeLinearSpec;
+  w1: NativeLinearSpec;
+  w2: NativeLinearSpec;
+  w3: NativeLinearSpec;
+}
+
+/** The vision tower and projector (native/model/model_spec.h VisionSpec). */
+export interface NativeVisionSpec {
+  dims: {
+    hiddenSize: number;
+    numLayers: number;
+    numHeads: number;
+    headDim: number;
+    intermediateSize: number;
+    numChannels: number;
+    patchSize: number;
+    spatialMergeSize: number;
+    /** The projector's output size: the text model's hidden size. */
+    textHiddenSize: number;
+    ropeTheta: number;
+    rmsNormEps: number;
+    preMmNorm: boolean;
+    projectorBias: boolean;
+    /** wq / wk rows are in the Hugging Face order and are un-permuted at load (docs/model.md#vision-qk-row-permutation). */
+    qkRowsPermuted: boolean;
+  };
+  /** The patch convolution's kernels as a [hidden, channels · patch²] matrix. */
+  patchConv: NativeLinearSpec;
+  lnPre: NativeNormSpec;
+  layers: NativeVisionLayerSpec[];
+  preMmNorm: NativeNormSpec | null;
+  merging: NativeLinearSpec | null;
+  wIn: NativeLinearSpec;
+  wOut: NativeLinearSpec;
+  wInBias: NativeNormSpec | null;
+  wOutBias: NativeNormSpec | null;
+}
+
 /** Everything native code needs to build the model: dimensions, derived constants and where each weight is. */
 export interface NativeModelSpec {
   dims: {
@@ -154,6 +198,8 @@ export interface NativeModelSpec {
    * `logitRowsPerChunk` rows of logits (steps with more logit rows run the lm_head in chunks).
    */
   scratch: { maxStepTokens: number; logitRowsPerChunk: number };
+  /** The vision tower, when the checkpoint has one. */
+  vision: NativeVisionSpec | null;
 }
 
 /**
@@ -233,6 +279,13 @@ export interface NativeStepBatch {
   inputEmbeddings?: Float32Array;
 }
 
+/** One vision-encoder pass: patch grids and each image's normalised [channels, patch·rows, patch·cols] planes. */
+export interface NativeVisionPass {
+  patchRows: Int32Array;
+  patchCols: Int32Array;
+  pixels: Float32Array;
+}
+
 export interface NativeStepResult extends Partial<NativeSampleResult> {
   logits: Float32Array | null;
 }
@@ -247,6 +300,11 @@ export interface NativeModel {
   step(batch: NativeStepBatch): Promise<NativeStepResult>;
   /** Stops a running load at its next weight (it then rejects); no effect otherwise. */
   abort(): void;
+  /**
+   * Runs the vision encoder and projector over the pass's images: [tokens × hiddenSize] features, each image's merged
+   * tokens in row-major order, images in order. One native call (step or encode) runs at a time.
+   */
+  encodeImages(pass: NativeVisionPass): Promise<Float32Array>;
   info(): {
     kernelPath: string;
     nvfp4Activations: string;
@@ -256,6 +314,7 @@ export interface NativeModel {
     kvBytes: number;
     numBlocks: number;
     blockSize: number;
+    hasVision: boolean;
   };
   dispose(): void;
 }

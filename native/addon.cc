@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr int kAbiVersion = 2;  // bumped whenever the JS-visible binding changes shape
+constexpr int kAbiVersion = 3;  // bumped whenever the JS-visible binding changes shape
 
 // Runs once per environment that loads the addon (the main thread and each worker thread): everything
 // per-environment lives in EnvState, nothing in globals.

@@ -31,7 +31,7 @@ export const MESSAGE_FIELDS = {
 export const PART_FIELDS = {
   text: ["type", "text"],
   image_url: ["type", "image_url"],
-  image: ["type", "width", "height"],
+  image: ["type", "image", "path", "width", "height"],
   thinking: ["type", "thinking", "closed"],
 } as const;
 

@@ -3,9 +3,11 @@
  * own classes (TextChunk / ImageChunk / ThinkChunk, messages with `content` as string or chunks).
  */
 
+import type { PromptImage } from "./types";
+
 export type Chunk =
   | { readonly kind: "text"; readonly text: string }
-  | { readonly kind: "image"; readonly width: number; readonly height: number }
+  | { readonly kind: "image"; readonly image: PromptImage }
   | { readonly kind: "think"; readonly thinking: string; readonly closed: boolean };
 
 export type Content = string | readonly Chunk[];

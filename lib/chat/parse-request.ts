@@ -6,6 +6,7 @@
  */
 
 import { ChatFormatError, InvalidArgumentError } from "../errors";
+import { type ImageRef, type LoadedImage, loadImage } from "../image/sources";
 import { checkKnownKeys } from "../options/known-keys";
 import {
   checkToolDefinitionKeys,
@@ -35,7 +36,7 @@ export function parseChatRequest(request: unknown, options: RenderChatOptions = 
   if (!Array.isArray(req["messages"])) {
     throw new InvalidArgumentError("request.messages", "an array of messages", req["messages"]);
   }
-  const messages = req["messages"].map((m, i) => parseMessage(m, `request.messages[${i}]`, options));
+  const messages = req["messages"].map((m, i) => parseMessage(m, i, options));
   const continueFinalMessage = req["continueFinalMessage"] ?? false;
   if (typeof continueFinalMessage !== "boolean") {
     throw new InvalidArgumentError("request.continueFinalMessage", "a boolean", continueFinalMessage);
@@ -47,7 +48,15 @@ export function parseChatRequest(request: unknown, options: RenderChatOptions = 
   return { messages, tools: parseTools(req["tools"]), reasoningEffort, continueFinalMessage };
 }
 
-function parseMessage(raw: unknown, where: string, options: RenderChatOptions): Message {
+/** Where a message is: its path for argument errors and its index for image errors. */
+interface MessagePlace {
+  readonly path: string;
+  readonly index: number;
+}
+
+function parseMessage(raw: unknown, index: number, options: RenderChatOptions): Message {
+  const where = `request.messages[${index}]`;
+  const at: MessagePlace = { path: `${where}.content`, index };
   const m = expectObject(raw, where);
   const role = m["role"];
   if (role === "system" || role === "user" || role === "assistant" || role === "tool") {
@@ -58,20 +67,24 @@ function parseMessage(raw: unknown, where: string, options: RenderChatOptions): 
   switch (role) {
     case "system":
     case "user":
-      return { role, content: parseContent(m["content"], `${where}.content`, role, options) };
+      return { role, content: parseContent(m["content"], at, role, options) };
     case "assistant":
-      return parseAssistant(m, where, options);
+      return parseAssistant(m, where, at, options);
     case "tool":
-      return parseToolMessage(m, where, options);
+      return parseToolMessage(m, where, at, options);
     default:
       throw new InvalidArgumentError(`${where}.role`, '"system", "user", "assistant" or "tool"', role);
   }
 }
 
-function parseAssistant(m: Record<string, unknown>, where: string, options: RenderChatOptions): Message {
+function parseAssistant(
+  m: Record<string, unknown>,
+  where: string,
+  at: MessagePlace,
+  options: RenderChatOptions,
+): Message {
   const rawContent = m["content"] ?? null;
-  let content =
-    rawContent === null ? null : parseContent(rawContent, `${where}.content`, "assistant", options);
+  let content = rawContent === null ? null : parseContent(rawContent, at, "assistant", options);
   const reasoning = parseReasoning(m, where);
   if (reasoning !== null) {
     // mistral-common AssistantMessage.from_openai: the reasoning becomes a leading closed ThinkChunk.
@@ -155,14 +168,19 @@ function parseToolCall(raw: unknown, where: string): ToolCallEntry {
   return { id: shortenId(id), name, arguments: args };
 }
 
-function parseToolMessage(m: Record<string, unknown>, where: string, options: RenderChatOptions): Message {
+function parseToolMessage(
+  m: Record<string, unknown>,
+  where: string,
+  at: MessagePlace,
+  options: RenderChatOptions,
+): Message {
   const id = m["tool_call_id"] ?? null;
   if (id !== null && typeof id !== "string") {
     throw new InvalidArgumentError(`${where}.tool_call_id`, "a string", id);
   }
   return {
     role: "tool",
-    content: parseContent(m["content"], `${where}.content`, "tool", options),
+    content: parseContent(m["content"], at, "tool", options),
     toolCallId: id === null ? null : shortenId(id),
     name: optionalString(m["name"], `${where}.name`),
   };
@@ -173,10 +191,13 @@ function shortenId(id: string): string {
   return id.length > MISTRAL_ID_LENGTH ? id.slice(-MISTRAL_ID_LENGTH) : id;
 }
 
-function parseContent(raw: unknown, where: string, role: Role, options: RenderChatOptions): Content {
+function parseContent(raw: unknown, at: MessagePlace, role: Role, options: RenderChatOptions): Content {
+  const where = at.path;
   if (typeof raw === "string") return raw;
   if (!Array.isArray(raw)) throw new InvalidArgumentError(where, "a string or an array of parts", raw);
-  const chunks = raw.map((part, i) => parsePart(part, `${where}[${i}]`, options));
+  const chunks = raw.map((part, i) =>
+    parsePart(part, `${where}[${i}]`, { messageIndex: at.index, partIndex: i }, options),
+  );
   for (const [i, chunk] of chunks.entries()) {
     if (!ALLOWED_CHUNKS[role].includes(chunk.kind)) {
       const what = chunk.kind === "think" ? "thinking" : chunk.kind;
@@ -186,7 +207,12 @@ function parseContent(raw: unknown, where: string, role: Role, options: RenderCh
   return chunks;
 }
 
-function parsePart(raw: unknown, where: string, options: RenderChatOptions): Chunk {
+function parsePart(
+  raw: unknown,
+  where: string,
+  place: { messageIndex: number; partIndex: number },
+  options: RenderChatOptions,
+): Chunk {
   const part = expectObject(raw, where);
   const type = part["type"];
   if (type === "text" || type === "thinking" || type === "image" || type === "image_url")
@@ -206,9 +232,9 @@ function parsePart(raw: unknown, where: string, options: RenderChatOptions): Chu
       return { kind: "think", thinking, closed };
     }
     case "image":
-      return imageChunk(part["width"], part["height"], where);
+      return imagePart(part, where, place, options);
     case "image_url":
-      return resolveImageUrl(part["image_url"], where, options);
+      return resolveImageUrl(part["image_url"], where, place, options);
     default:
       throw new InvalidArgumentError(
         `${where}.type`,
@@ -218,24 +244,72 @@ function parsePart(raw: unknown, where: string, options: RenderChatOptions): Chu
   }
 }
 
-function resolveImageUrl(raw: unknown, where: string, options: RenderChatOptions): Chunk {
+function resolveImageUrl(
+  raw: unknown,
+  where: string,
+  place: { messageIndex: number; partIndex: number },
+  options: RenderChatOptions,
+): Chunk {
   if (isRecord(raw)) checkKnownKeys(raw, IMAGE_URL_FIELDS, { path: `${where}.image_url`, noun: "field" });
   const url = typeof raw === "string" ? raw : isRecord(raw) ? raw["url"] : undefined;
   if (typeof url !== "string") {
     throw new InvalidArgumentError(`${where}.image_url`, "a URL string or { url }", raw);
   }
-  if (options.resolveImageSize === undefined) {
-    throw new InvalidArgumentError(
-      `${where}.image_url`,
-      'an image part with a known size ({ type: "image", width, height }) or a resolveImageSize option',
-      url,
-    );
+  if (options.resolveImageSize !== undefined) {
+    const size = options.resolveImageSize(url);
+    return sizeOnlyChunk(size?.width, size?.height, `${where} (resolved size)`, place);
   }
-  const size = options.resolveImageSize(url);
-  return imageChunk(size?.width, size?.height, `${where} (resolved size)`);
+  return fileChunk({ kind: "url", url }, place, options);
 }
 
-function imageChunk(width: unknown, height: unknown, where: string): Chunk {
+/** `{ type: "image" }` with bytes (`image`), a file (`path`), or only a size (`width`, `height`). */
+function imagePart(
+  part: Record<string, unknown>,
+  where: string,
+  place: { messageIndex: number; partIndex: number },
+  options: RenderChatOptions,
+): Chunk {
+  const given = (["image", "path", "width"] as const).filter((k) => part[k] !== undefined);
+  if (given.length !== 1 || (part["height"] !== undefined && given[0] !== "width")) {
+    throw new InvalidArgumentError(
+      where,
+      "an image part with exactly one of image (bytes), path, or width and height",
+      part,
+    );
+  }
+  if (given[0] === "image") {
+    if (!(part["image"] instanceof Uint8Array))
+      throw new InvalidArgumentError(
+        `${where}.image`,
+        "a Uint8Array or Buffer of image file bytes",
+        part["image"],
+      );
+    return fileChunk({ kind: "bytes", bytes: part["image"] }, place, options);
+  }
+  if (given[0] === "path") {
+    if (typeof part["path"] !== "string" || part["path"].length === 0)
+      throw new InvalidArgumentError(`${where}.path`, "an image file path", part["path"]);
+    return fileChunk({ kind: "path", path: part["path"] }, place, options);
+  }
+  return sizeOnlyChunk(part["width"], part["height"], where, place);
+}
+
+/** An image part's file, read and checked by the render options' loader (default: loadImage's limits, no fetching). */
+function fileChunk(
+  ref: ImageRef,
+  place: { messageIndex: number; partIndex: number },
+  options: RenderChatOptions,
+): Chunk {
+  const file: LoadedImage = (options.loadImage ?? loadImage)(ref, place);
+  return { kind: "image", image: { width: file.width, height: file.height, ...place, file } };
+}
+
+function sizeOnlyChunk(
+  width: unknown,
+  height: unknown,
+  where: string,
+  place: { messageIndex: number; partIndex: number },
+): Chunk {
   for (const [name, value] of [
     ["width", width],
     ["height", height],
@@ -244,7 +318,7 @@ function imageChunk(width: unknown, height: unknown, where: string): Chunk {
       throw new InvalidArgumentError(`${where}.${name}`, "a positive integer number of pixels", value);
     }
   }
-  return { kind: "image", width: width as number, height: height as number };
+  return { kind: "image", image: { width: width as number, height: height as number, ...place } };
 }
 
 function parseTools(raw: unknown): ToolDefinition[] {

@@ -1,3 +1,7 @@
+import type { ImageLocation } from "../errors";
+import type { ImageRef, LoadedImage } from "../image/sources";
+import type { TokenizerImageConfig } from "../tokenizer/types";
+
 /**
  * OpenAI-style chat request types accepted by the v15 chat encoder (README.md#api).
  * Field names follow the OpenAI chat-completions wire format where one exists (`tool_calls`,
@@ -11,17 +15,30 @@ export interface TextPart {
 }
 
 /**
- * An image given by URL (data URL, file path or http URL). The encoder only needs its size: pass
- * `resolveImageSize` in the render options, or convert it to an {@link ImageSizePart} first.
+ * An image by URL, as OpenAI sends it: a `data:image/…;base64,` URL, or an `http(s)` URL (fetched only when the model
+ * was loaded with an `imageFetch` policy). PNG, JPEG, WebP or GIF (first frame). Never a local file (`file:` URLs
+ * are refused), so a server may pass these parts through from its clients.
  */
 export interface ImageUrlPart {
   readonly type: "image_url";
   readonly image_url: { readonly url: string; readonly detail?: string } | string;
 }
 
+/** An image file's bytes (PNG, JPEG, WebP or GIF), e.g. a Buffer read by the caller. */
+export interface ImageBytesPart {
+  readonly type: "image";
+  readonly image: Uint8Array;
+}
+
+/** An image file on disk (a path, relative to the working directory or absolute): a form for programs. */
+export interface ImagePathPart {
+  readonly type: "image";
+  readonly path: string;
+}
+
 /**
- * An image whose pixel size is already known. Pixels are handled by the vision path; the encoder
- * needs only `width` and `height` to lay out the `[IMG]` grid.
+ * An image known only by its pixel size: enough to lay out the `[IMG]` grid (renderChat, e.g. to count tokens), not
+ * to generate from.
  */
 export interface ImageSizePart {
   readonly type: "image";
@@ -36,7 +53,13 @@ export interface ThinkingPart {
   readonly closed?: boolean;
 }
 
-export type ContentPart = TextPart | ImageUrlPart | ImageSizePart | ThinkingPart;
+export type ContentPart =
+  | TextPart
+  | ImageUrlPart
+  | ImageBytesPart
+  | ImagePathPart
+  | ImageSizePart
+  | ThinkingPart;
 
 export interface SystemMessage {
   readonly role: "system";
@@ -124,8 +147,26 @@ export interface ImageSize {
 export interface RenderChatOptions {
   /** Rendered as a first system message when the request has none (see loadDefaultSystemPrompt). */
   readonly defaultSystemPrompt?: string | undefined;
-  /** Gives the pixel size of an `image_url` part; without it `image_url` parts are rejected. */
+  /** Gives the pixel size of an `image_url` part instead of reading the image (layout only: no pixels). */
   readonly resolveImageSize?: ((url: string) => ImageSize) | undefined;
+  /**
+   * Reads and checks an image part's file (header only; decoding comes later). Default: loadImage of
+   * lib/image/sources.ts with its default limits and no http(s) fetching.
+   */
+  readonly loadImage?: ((ref: ImageRef, where: ImageLocation) => LoadedImage) | undefined;
+  /** The image grid settings (default: the tokenizer's `image` block). */
+  readonly imageConfig?: TokenizerImageConfig | undefined;
+}
+
+/** An image of the request as the prompt holds it. */
+export interface PromptImage {
+  readonly width: number;
+  readonly height: number;
+  /** The image's message and content part in the request. */
+  readonly messageIndex: number;
+  readonly partIndex: number;
+  /** The checked image file; absent when the part gave only a size. */
+  readonly file?: LoadedImage | undefined;
 }
 
 /** Where an image's tokens sit in the rendered prompt. */
@@ -134,12 +175,14 @@ export interface ImagePlacement {
   readonly tokenOffset: number;
   /** Number of tokens in the run, breaks and `[IMG_END]` included. */
   readonly tokenCount: number;
-  /** The size the encoder was given. */
+  /** The image's pixel size. */
   readonly width: number;
   readonly height: number;
   /** Grid of `[IMG]` tokens: columns per row and rows. */
   readonly columns: number;
   readonly rows: number;
+  /** The image itself (its file, and where it is in the request). */
+  readonly image: PromptImage;
 }
 
 export interface RenderedChat {

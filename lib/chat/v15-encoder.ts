@@ -10,8 +10,8 @@
  * own with `tokenizer.encode`, so special-token strings typed by users stay plain text.
  */
 
-import { ChatFormatError } from "../errors";
-import type { Tokenizer } from "../tokenizer/types";
+import { ChatFormatError, ImageError } from "../errors";
+import type { Tokenizer, TokenizerImageConfig } from "../tokenizer/types";
 import { imageTokenGrid, imageTokenIds } from "./image-tokens";
 import {
   type Chunk,
@@ -26,7 +26,7 @@ import { normalizeMessages } from "./normalize";
 import { parseChatRequest } from "./parse-request";
 import { pythonJsonDumps } from "./python-json";
 import { tryParsePythonJson } from "./python-json-parse";
-import type { ChatRequest, ImagePlacement, RenderChatOptions, RenderedChat } from "./types";
+import type { ChatRequest, ImagePlacement, PromptImage, RenderChatOptions, RenderedChat } from "./types";
 import { validateChatRequest } from "./validate";
 
 const OLDEST_SUPPORTED_VERSION = 13;
@@ -49,7 +49,7 @@ export function renderChat(
     version >= MODEL_SETTINGS_VERSION
       ? buildModelSettings(tokenizer.modelSettings, { reasoning_effort: parsed.reasoningEffort })
       : {};
-  const prompt = new PromptWriter(tokenizer);
+  const prompt = new PromptWriter(tokenizer, options.imageConfig ?? tokenizer.image);
   prompt.special("<s>");
   const normalized = normalizeMessages(messages);
   const firstUser = normalized.findIndex((m) => m.role === "user");
@@ -98,7 +98,10 @@ class PromptWriter {
   readonly tokens: number[] = [];
   readonly images: ImagePlacement[] = [];
 
-  constructor(private readonly tokenizer: Tokenizer) {}
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly imageConfig: TokenizerImageConfig | undefined,
+  ) {}
 
   special(tokenStr: string): void {
     this.tokens.push(this.tokenizer.specialId(tokenStr));
@@ -187,28 +190,36 @@ class PromptWriter {
         if (chunk.closed) this.special("[/THINK]");
         return;
       case "image":
-        this.image(chunk.width, chunk.height);
+        this.image(chunk.image);
         return;
     }
   }
 
-  private image(width: number, height: number): void {
-    const config = this.tokenizer.image;
+  private image(image: PromptImage): void {
+    const config = this.imageConfig;
     if (config === undefined) {
       throw new ChatFormatError("the request has an image but this tokenizer has no image configuration");
     }
+    const { width, height } = image;
     const grid = imageTokenGrid(width, height, config);
     if (grid.columns < 1 || grid.rows < 1) {
-      throw new ChatFormatError(
-        `image ${width}x${height} has no pixels left on one side once scaled to fit ${config.maxImageSize}`,
-      );
+      const message = `image ${width}x${height} has no pixels left on one side once scaled to fit ${config.maxImageSize}`;
+      if (image.file === undefined) throw new ChatFormatError(message);
+      throw new ImageError("empty", message, image);
     }
     const ids = imageTokenIds(grid, {
       img: this.tokenizer.specialId("[IMG]"),
       imgBreak: this.tokenizer.specialId("[IMG_BREAK]"),
       imgEnd: this.tokenizer.specialId("[IMG_END]"),
     });
-    this.images.push({ tokenOffset: this.tokens.length, tokenCount: ids.length, width, height, ...grid });
+    this.images.push({
+      tokenOffset: this.tokens.length,
+      tokenCount: ids.length,
+      width,
+      height,
+      ...grid,
+      image,
+    });
     for (const id of ids) this.tokens.push(id);
   }
 }

@@ -17,6 +17,8 @@ export interface ChatOptions {
   seed?: number;
   reasoningEffort?: "none" | "high";
   system?: string;
+  /** Image files attached to the prompt, or to the first message of the interactive chat. */
+  images?: readonly string[];
 }
 
 export interface ChatIO {
@@ -78,6 +80,28 @@ export class ChatSession {
     });
   }
 
+  /** Attaches an image file to the next message; says what happened. */
+  attachImage(path: string): { error: boolean; message: string } {
+    const type = IMAGE_TYPES[extname(path).toLowerCase()];
+    if (type === undefined) {
+      return {
+        error: true,
+        message: `not an image file this chat knows (${Object.keys(IMAGE_TYPES).join(", ")}): ${path}`,
+      };
+    }
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      return { error: true, message: `cannot read ${path}: ${(error as Error).message}` };
+    }
+    this.pendingImages.push({
+      type: "image_url",
+      image_url: { url: `data:${type};base64,${bytes.toString("base64")}` },
+    });
+    return { error: false, message: `(image attached to your next message: ${path}, ${bytes.length} bytes)` };
+  }
+
   /** Runs a /command; returns what to print, or "exit". */
   command(line: string): string | "exit" {
     const [name = "", ...rest] = line.trim().split(/\s+/);
@@ -96,23 +120,8 @@ export class ChatSession {
         return this.system === undefined
           ? "(no system prompt; conversation cleared)"
           : "(system prompt set; conversation cleared)";
-      case "/image": {
-        if (rest.length === 0) return "usage: /image FILE";
-        const type = IMAGE_TYPES[extname(arg).toLowerCase()];
-        if (type === undefined)
-          return `not an image file this chat knows (${Object.keys(IMAGE_TYPES).join(", ")}): ${arg}`;
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(arg);
-        } catch (error) {
-          return `cannot read ${arg}: ${(error as Error).message}`;
-        }
-        this.pendingImages.push({
-          type: "image_url",
-          image_url: { url: `data:${type};base64,${bytes.toString("base64")}` },
-        });
-        return `(image attached to your next message: ${arg}, ${bytes.length} bytes)`;
-      }
+      case "/image":
+        return rest.length === 0 ? "usage: /image FILE" : this.attachImage(arg).message;
       case "/help":
         return CHAT_COMMANDS_HELP;
       default:
@@ -172,6 +181,8 @@ export async function runChat(
   const reset = io.color ? "\x1b[0m" : "";
   if (note) io.errors.write(`${note}\n`);
   const session = new ChatSession(options.system);
+  // --image files go to the library as path parts: it reads and checks them (typed errors naming the part).
+  for (const path of options.images ?? []) session.pendingImages.push({ type: "image", path });
   if (prompt !== undefined) {
     const controller = new AbortController();
     const onSigint = () => controller.abort();

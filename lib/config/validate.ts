@@ -51,6 +51,12 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
       );
     }
     if (v.headDim % 4 !== 0) fail("vision.head_dim", "2D RoPE needs a head_dim divisible by 4");
+    if (v.projectorHiddenAct !== "gelu") {
+      fail(
+        "projector_hidden_act",
+        `only "gelu" (the exact erf form, docs/model.md#patch-merger-and-projector) is supported, found "${v.projectorHiddenAct}"`,
+      );
+    }
     if (v.imageTokenId >= c.vocabSize)
       fail("vision.image_token_id", `outside the vocabulary (${c.vocabSize})`);
   }

@@ -6,20 +6,24 @@
  * "abort"; the engine frees its blocks.
  */
 
-import type { ChatRequest } from "../chat/types";
+import type { ChatRequest, ImagePlacement } from "../chat/types";
 import { DecodingConstraint, type ThinkingMode } from "../constrain/constraint";
 import type { Grammar } from "../constrain/grammar";
 import { buildGrammar } from "../constrain/request";
 import { type TokenTable, tokenTableFor } from "../constrain/token-table";
 import type { Engine, EngineEvent } from "../engine/engine";
+import type { InputEmbeddingSpan } from "../engine/input-embeddings";
 import { maskWords, validateSamplingParams } from "../engine/sampling-params";
 import type { TokenConstraint } from "../engine/sequence";
-import { AbortError, InvalidArgumentError, UnsupportedFeatureError } from "../errors";
+import { AbortError, ImageError, InvalidArgumentError } from "../errors";
+import { checkKnownKeys } from "../options/known-keys";
 import type { Tokenizer } from "../tokenizer/types";
+import { noVisionTower, type PromptImages } from "../vision/prompt-images";
 import { continuedPart } from "./continuation";
 import { ForbiddenTokenConstraint } from "./forbidden-token";
 import { OutputAssembler } from "./output-assembler";
 import type {
+  EvaluateChatRequest,
   EvaluateOptions,
   FinishReason,
   GenerateRequest,
@@ -41,13 +45,21 @@ export interface GeneratorOptions {
   readonly tokenizer: Tokenizer;
   /** Runs the steps; also gives vocabSize, eosId, maxContext and the KV pool's capacity. */
   readonly engine: Engine;
-  /** The model's chat template (Model.renderChat). */
-  readonly renderChat: (request: ChatRequest) => {
+  /**
+   * The model's chat template (Model.renderChat); `fetched` holds the bytes of the request's http(s) image URLs
+   * fetched beforehand.
+   */
+  readonly renderChat: (
+    request: ChatRequest,
+    fetched?: ReadonlyMap<string, Uint8Array>,
+  ) => {
     readonly tokens: readonly number[];
     readonly text: string;
     /** The images the prompt holds (their `[IMG]` runs). */
-    readonly images: readonly unknown[];
+    readonly images: readonly ImagePlacement[];
   };
+  /** How the prompt's images reach the model; without it a request with images is an UnsupportedFeatureError. */
+  readonly images?: PromptImages | undefined;
   readonly defaultMaxTokens?: number;
   /**
    * With reasoningEffort "high" and a grammar (responseFormat or a forced tool call): whether the answer
@@ -60,6 +72,7 @@ export class Generator {
   private readonly tokenizer: Tokenizer;
   private readonly engine: Engine;
   private readonly renderChat: GeneratorOptions["renderChat"];
+  private readonly images: PromptImages | undefined;
   private readonly defaultMaxTokens: number;
   private readonly grammarThinking: Exclude<ThinkingMode, "forbidden">;
 
@@ -67,6 +80,7 @@ export class Generator {
     this.tokenizer = options.tokenizer;
     this.engine = options.engine;
     this.renderChat = options.renderChat;
+    this.images = options.images;
     this.defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
     this.grammarThinking = options.grammarThinking ?? "optional";
   }
@@ -87,7 +101,18 @@ export class Generator {
   async *stream(req: GenerateRequest): AsyncGenerator<StreamEvent, void, undefined> {
     const checked = checkGenerateRequest(req);
     const sampling = validateSamplingParams(req);
-    const prompt = this.promptTokens(req, checked);
+    let prompt: number[];
+    let inputEmbeddings: InputEmbeddingSpan[] | undefined;
+    try {
+      ({ tokens: prompt, inputEmbeddings } = await this.prompt(req, checked));
+    } catch (error) {
+      // Aborted while its images were fetched or encoded: the same ending as an abort in the engine.
+      if (checked.signal?.aborted && (error instanceof AbortError || error instanceof ImageError)) {
+        yield { type: "done", result: abortedResult() };
+        return;
+      }
+      throw error;
+    }
     const startInReasoning = checked.continuesMessage && this.continuesReasoning(prompt, checked);
     const maxTokens = this.maxTokens(prompt.length, checked.maxTokens, checked.source);
     const { constraint, grammar } = this.constraint(req, checked, maxTokens);
@@ -104,6 +129,7 @@ export class Generator {
       onToken: (id) => assembler.push(id),
       signal: checked.signal,
       constraint,
+      inputEmbeddings,
     });
 
     const tokens: number[] = [];
@@ -146,10 +172,13 @@ export class Generator {
   }
 
   /**
-   * Logits of the model over `tokens`: [vocab] for the last position, or [T × vocab] (row-major) with
-   * allPositions. Rejects with AbortError when aborted.
+   * Logits of the model over `tokens` (or over the prompt a chat request renders to, images included): [vocab] for
+   * the last position, or [T × vocab] (row-major) with allPositions. Rejects with AbortError when aborted.
    */
-  async evaluate(tokens: ArrayLike<number>, options: EvaluateOptions = {}): Promise<Float32Array> {
+  async evaluate(
+    input: ArrayLike<number> | EvaluateChatRequest,
+    options: EvaluateOptions = {},
+  ): Promise<Float32Array> {
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "an object", options);
     checkEvaluateOptionKeys(options);
@@ -160,8 +189,31 @@ export class Generator {
       throw new InvalidArgumentError("options.startPosition", "a non-negative integer", startPosition);
     if (signal !== undefined && !(signal instanceof AbortSignal))
       throw new InvalidArgumentError("options.signal", "an AbortSignal", signal);
-    const ids = checkTokenIds("tokens", tokens, this.engine.vocabSize);
-    this.rejectImageTokens(ids, "tokens");
+    let ids: number[];
+    let inputEmbeddings: InputEmbeddingSpan[] | undefined;
+    if (isChatRequest(input)) {
+      checkKnownKeys(input, EVALUATE_CHAT_KEYS, { path: "request" });
+      try {
+        ({ tokens: ids, inputEmbeddings } = await this.chatPrompt(
+          {
+            messages: input.messages,
+            tools: input.tools ?? null,
+            reasoningEffort: input.reasoningEffort ?? null,
+            ...(input.continueFinalMessage !== undefined
+              ? { continueFinalMessage: input.continueFinalMessage }
+              : {}),
+          },
+          signal,
+        ));
+      } catch (error) {
+        if (signal?.aborted && (error instanceof AbortError || error instanceof ImageError))
+          throw new AbortError("evaluate was aborted");
+        throw error;
+      }
+    } else {
+      ids = checkTokenIds("tokens", input, this.engine.vocabSize);
+      this.rejectImageTokens(ids, "tokens");
+    }
     const { maxContext } = this.engine;
     if (ids.length > maxContext)
       throw new InvalidArgumentError("tokens", `at most ${maxContext} tokens (the context size)`, ids.length);
@@ -172,6 +224,7 @@ export class Generator {
       allPositions: allPositions ?? false,
       startPosition: startPosition ?? 0,
       signal,
+      inputEmbeddings,
     });
     let logits: Float32Array | undefined;
     for await (const ev of handle) {
@@ -182,34 +235,58 @@ export class Generator {
     return logits;
   }
 
-  private promptTokens(req: GenerateRequest, checked: CheckedRequest): number[] {
+  private async prompt(
+    req: GenerateRequest,
+    checked: CheckedRequest,
+  ): Promise<{ tokens: number[]; inputEmbeddings?: InputEmbeddingSpan[] | undefined }> {
     const vocab = this.engine.vocabSize;
     if (checked.source === "tokens") {
       const ids = checkTokenIds("tokens", req.tokens!, vocab);
       this.rejectImageTokens(ids, "tokens");
-      return ids;
+      return { tokens: ids };
     }
-    if (checked.source === "prompt") return [this.tokenizer.bosId, ...this.tokenizer.encode(req.prompt!)];
-    const rendered = this.renderChat({
-      messages: req.messages!,
-      tools: req.tools ?? null,
-      reasoningEffort: req.reasoningEffort ?? null,
-      ...(req.continueFinalMessage !== undefined ? { continueFinalMessage: req.continueFinalMessage } : {}),
-    });
-    if (rendered.images.length > 0)
-      throw imagesNeedVision(`the messages hold ${rendered.images.length} image(s)`);
-    return [...rendered.tokens];
+    if (checked.source === "prompt")
+      return { tokens: [this.tokenizer.bosId, ...this.tokenizer.encode(req.prompt!)] };
+    return this.chatPrompt(
+      {
+        messages: req.messages!,
+        tools: req.tools ?? null,
+        reasoningEffort: req.reasoningEffort ?? null,
+        ...(req.continueFinalMessage !== undefined ? { continueFinalMessage: req.continueFinalMessage } : {}),
+      },
+      checked.signal,
+    );
   }
 
-  /** Image placeholders mean nothing to the text model: their features come from the vision encoder. */
+  /** A chat's prompt tokens and, for its images, the input embeddings of their `[IMG]` positions. */
+  private async chatPrompt(
+    request: ChatRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ tokens: number[]; inputEmbeddings?: InputEmbeddingSpan[] | undefined }> {
+    const fetched = this.images === undefined ? undefined : await this.images.fetch(request.messages, signal);
+    const rendered = this.renderChat(request, fetched);
+    if (rendered.images.length === 0) return { tokens: [...rendered.tokens] };
+    if (this.images === undefined) throw noVisionTower(rendered.images.length);
+    return {
+      tokens: [...rendered.tokens],
+      inputEmbeddings: await this.images.spans(rendered.images, signal),
+    };
+  }
+
+  /**
+   * Image placeholders in token ids mean nothing without their features, which only image parts of a chat request
+   * carry.
+   */
   private rejectImageTokens(ids: readonly number[], argument: string): void {
     const imageIds = ["[IMG]", "[IMG_BREAK]", "[IMG_END]"]
       .map((s) => this.tokenizer.findSpecialId(s))
       .filter((id) => id !== undefined);
     const at = ids.findIndex((id) => imageIds.includes(id));
     if (at >= 0)
-      throw imagesNeedVision(
-        `${argument}[${at}] is the image token ${this.tokenizer.specialString(ids[at]!)}`,
+      throw new InvalidArgumentError(
+        `${argument}[${at}]`,
+        "no image token ids (an image's features come from an image part of a chat request: messages)",
+        this.tokenizer.specialString(ids[at]!),
       );
   }
 
@@ -329,10 +406,27 @@ export class Generator {
   }
 }
 
-function imagesNeedVision(what: string): UnsupportedFeatureError {
-  return new UnsupportedFeatureError(
-    "vision",
-    `${what}, but images need the vision encoder, which this version does not run yet; ` +
-      "send text only (renderChat still lays out [IMG] tokens, e.g. to count them)",
+const EVALUATE_CHAT_KEYS = ["messages", "tools", "reasoningEffort", "continueFinalMessage"];
+
+function isChatRequest(input: unknown): input is EvaluateChatRequest {
+  return (
+    input !== null &&
+    typeof input === "object" &&
+    !Array.isArray(input) &&
+    !ArrayBuffer.isView(input) &&
+    "messages" in input
   );
+}
+
+/** The result of a request aborted before it reached the engine (while its images were fetched or encoded). */
+function abortedResult(): GenerateResult {
+  return {
+    text: "",
+    reasoning: "",
+    toolCalls: [],
+    invalidToolCalls: [],
+    finishReason: "abort",
+    usage: { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 },
+    tokens: [],
+  };
 }

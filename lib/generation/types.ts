@@ -136,6 +136,14 @@ export interface GenerateResult {
 
 export type StreamEvent = OutputEvent | { readonly type: "done"; readonly result: GenerateResult };
 
+/** A chat to evaluate (evaluate() takes it in place of token ids): rendered as generate() renders messages. */
+export interface EvaluateChatRequest {
+  readonly messages: readonly ChatMessage[];
+  readonly tools?: readonly FunctionTool[] | null;
+  readonly reasoningEffort?: ReasoningEffort | null;
+  readonly continueFinalMessage?: boolean;
+}
+
 export interface EvaluateOptions {
   /** Logits of every position ([T × vocab], row-major) instead of only the last ([vocab]). */
   readonly allPositions?: boolean;

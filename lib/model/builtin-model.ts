@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { makeTiny } from "../tiny/make-tiny";
 
 /** Bump when the generator's output changes, so stale caches are not reused. */
-export const BUILTIN_MODEL_VERSION = 1;
+export const BUILTIN_MODEL_VERSION = 2;
 const BUILTIN_SEED = 2603;
 
 export function cacheRoot(): string {

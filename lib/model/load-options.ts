@@ -4,6 +4,7 @@
  * native code receives concrete values and checks nothing of its own.
  */
 import { InvalidArgumentError } from "../errors";
+import { type ImageFetchPolicy, resolveImageFetchPolicy } from "../image/fetch";
 import type { CpuKernelPath } from "../native";
 import { checkKnownKeys } from "../options/known-keys";
 
@@ -45,6 +46,21 @@ export interface LoadOptions {
   maxTokensPerStep?: number;
   /** Reuse the KV blocks of prompt prefixes seen before (default true). */
   prefixCaching?: boolean;
+  /**
+   * The largest image side before an image is scaled down (default: the tokenizer's `max_image_size`, 1540 for
+   * Mistral Small 4); a smaller value gives images fewer tokens and a faster encoder (CPU users). At least one
+   * patch × merge cell (28 pixels).
+   */
+  maxImageSize?: number;
+  /** Largest encoded image accepted, in bytes (default 50 MiB); checked before reading or decoding. */
+  maxImageBytes?: number;
+  /** Largest width × height accepted (default 8192 × 6144), read from the header before decoding. */
+  maxImagePixels?: number;
+  /**
+   * Fetch `http(s)` image URLs under this policy (byte, time and redirect limits, content types); off by default,
+   * when such URLs are an ImageError.
+   */
+  imageFetch?: ImageFetchPolicy;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
   /** The addon binary to load (for bundled or packaged apps); also setNativeAddonPath() and MS4_ADDON_PATH. */
@@ -65,6 +81,10 @@ export const LOAD_OPTION_KEYS: readonly string[] = Object.keys({
   nvfp4Activations: true,
   maxTokensPerStep: true,
   prefixCaching: true,
+  maxImageSize: true,
+  maxImageBytes: true,
+  maxImagePixels: true,
+  imageFetch: true,
   onProgress: true,
   signal: true,
   addonPath: true,
@@ -94,6 +114,10 @@ export function validateLoadOptions(o: LoadOptions): void {
   positiveInt("maxBatchSize", o.maxBatchSize);
   positiveInt("kvBlockSize", o.kvBlockSize);
   positiveInt("maxTokensPerStep", o.maxTokensPerStep);
+  positiveInt("maxImageSize", o.maxImageSize);
+  positiveInt("maxImageBytes", o.maxImageBytes);
+  positiveInt("maxImagePixels", o.maxImagePixels);
+  if (o.imageFetch !== undefined) resolveImageFetchPolicy(o.imageFetch, "options.imageFetch");
   if (o.prefixCaching !== undefined && typeof o.prefixCaching !== "boolean") {
     throw new InvalidArgumentError("options.prefixCaching", "a boolean", o.prefixCaching);
   }

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ChatRequest, RenderedChat } from "../chat";
-import { renderChat as renderChatTokens } from "../chat";
+import { imageTokenIds, renderChat as renderChatTokens } from "../chat";
 import { loadDefaultSystemPrompt } from "../chat/system-prompt";
 import type { LoadPlan } from "../checkpoint/load-plan";
 import { openCheckpoint } from "../checkpoint/open-checkpoint";
@@ -14,15 +14,27 @@ import type { ModelConfig } from "../config/model-config";
 import { Engine, type EngineStats } from "../engine/engine";
 import { AbortError, CheckpointError, DisposedError, InvalidArgumentError, Ms4Error } from "../errors";
 import { Generator } from "../generation/generator";
-import type { EvaluateOptions, GenerateRequest, GenerateResult, StreamEvent } from "../generation/types";
+import type {
+  EvaluateChatRequest,
+  EvaluateOptions,
+  GenerateRequest,
+  GenerateResult,
+  StreamEvent,
+} from "../generation/types";
 import { GENERATE_REQUEST_KEYS } from "../generation/validate";
+import { fetchImageBytes } from "../image/fetch";
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits, isHttpUrl, loadImage } from "../image/sources";
 import { loadNative, type NativeBackendOptions, type NativeModel } from "../native";
 import { checkKnownKeys } from "../options/known-keys";
 import { Tekken } from "../tokenizer/tekken";
-import type { Tokenizer } from "../tokenizer/types";
+import type { Tokenizer, TokenizerImageConfig } from "../tokenizer/types";
+import { type ImageInput, imageRefOf } from "../vision/image-inputs";
+import { noVisionTower, PromptImages } from "../vision/prompt-images";
+import { VisionEncoder } from "../vision/vision-encoder";
 import { ensureBuiltinModel } from "./builtin-model";
 import { type KvPlan, planKvCache } from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
+import { NativeCalls } from "./native-calls";
 import { buildNativeSpec } from "./native-spec";
 import { resolveBackend } from "./resolve-backend";
 import { physicalCores } from "./threads";
@@ -44,6 +56,21 @@ export interface RenderChatOptions {
   defaultSystemPrompt?: boolean;
 }
 
+/** One image through the vision encoder (Model.embedImages). */
+export interface EmbeddedImage {
+  /** Token grid: `[IMG]` columns per row and rows. */
+  readonly columns: number;
+  readonly rows: number;
+  /** The token ids the image renders to in a prompt (`[IMG]` rows, `[IMG_BREAK]`, a final `[IMG_END]`). */
+  readonly tokens: number[];
+  /** [rows · columns, hiddenSize] projected features, row-major over the grid (one per `[IMG]`). */
+  readonly embeddings: Float32Array;
+}
+
+type ImageSettings = Pick<LoadOptions, "maxImageBytes" | "maxImagePixels" | "imageFetch"> & {
+  imageConfig: TokenizerImageConfig | undefined;
+};
+
 export class Model implements AsyncDisposable {
   readonly dir: string;
   readonly config: ModelConfig;
@@ -54,6 +81,8 @@ export class Model implements AsyncDisposable {
   readonly kernelPath: string;
   /** What NVFP4 weights are multiplied with: "f32" (exact), "int16" or "int8" activations. */
   readonly nvfp4Activations: string;
+  /** Whether the checkpoint has a vision tower (requests may carry images). */
+  readonly hasVision: boolean;
   /** @internal */
   readonly plan: LoadPlan;
   /** @internal */
@@ -64,6 +93,14 @@ export class Model implements AsyncDisposable {
   readonly engine: Engine;
   private readonly generator: Generator;
   private readonly systemPrompt: string | undefined;
+  /** One native call at a time: the engine's steps and image-encoder passes. */
+  private readonly calls = new NativeCalls();
+  private readonly imageLimits: ImageLimits;
+  /** The tokenizer's image settings with the maxImageSize load option applied. */
+  private readonly imageConfig: TokenizerImageConfig | undefined;
+  private readonly images: PromptImages;
+  private readonly encoder: VisionEncoder | undefined;
+  private readonly imageFetch: LoadOptions["imageFetch"];
 
   private constructor(
     dir: string,
@@ -72,6 +109,7 @@ export class Model implements AsyncDisposable {
     native: NativeModel,
     kv: KvPlan,
     engineOptions: Pick<LoadOptions, "maxTokensPerStep" | "prefixCaching">,
+    imageSettings: ImageSettings,
   ) {
     this.dir = dir;
     this.plan = plan;
@@ -83,9 +121,30 @@ export class Model implements AsyncDisposable {
     const info = native.info();
     this.kernelPath = info.kernelPath;
     this.nvfp4Activations = info.nvfp4Activations;
+    this.hasVision = info.hasVision;
     this.systemPrompt = loadDefaultSystemPrompt(dir, { modelName: "Mistral-Small-4-119B-2603" });
+    this.imageLimits = {
+      maxBytes: imageSettings.maxImageBytes ?? DEFAULT_IMAGE_LIMITS.maxBytes,
+      maxPixels: imageSettings.maxImagePixels ?? DEFAULT_IMAGE_LIMITS.maxPixels,
+    };
+    this.imageConfig = imageSettings.imageConfig;
+    this.imageFetch = imageSettings.imageFetch;
+    this.encoder =
+      this.hasVision && this.imageConfig !== undefined
+        ? new VisionEncoder({
+            encode: (pass) => this.calls.run(() => this.live().encodeImages(pass)),
+            imageConfig: this.imageConfig,
+            hiddenSize: plan.config.hiddenSize,
+            limits: this.imageLimits,
+          })
+        : undefined;
+    this.images = new PromptImages({
+      encoder: this.encoder,
+      hiddenSize: plan.config.hiddenSize,
+      fetchPolicy: this.imageFetch,
+    });
     this.engine = new Engine({
-      runStep: (batch) => this.live().step(batch),
+      runStep: (batch) => this.calls.run(() => this.live().step(batch)),
       numBlocks: kv.numBlocks,
       blockSize: kv.blockSize,
       vocabSize: plan.config.vocabSize,
@@ -99,7 +158,8 @@ export class Model implements AsyncDisposable {
     this.generator = new Generator({
       tokenizer,
       engine: this.engine,
-      renderChat: (request) => this.renderChat(request),
+      renderChat: (request, fetched) => this.render(request, fetched, true),
+      images: this.images,
     });
   }
 
@@ -129,6 +189,12 @@ export class Model implements AsyncDisposable {
         { file: join(folder, "tekken.json") },
       );
     }
+    const imageConfig = effectiveImageConfig(
+      plan,
+      tokenizer,
+      options.maxImageSize,
+      join(folder, "tekken.json"),
+    );
     const fileBytes = plan.tensors.reduce((a, t) => a + t.length, 0);
     const kv = planKvCache(
       plan.config,
@@ -202,10 +268,20 @@ export class Model implements AsyncDisposable {
       signal?.removeEventListener("abort", onAbort);
       weights.dispose();
     }
-    return new Model(folder, plan, tokenizer, native, kv, {
-      maxTokensPerStep,
-      prefixCaching: options.prefixCaching,
-    });
+    return new Model(
+      folder,
+      plan,
+      tokenizer,
+      native,
+      kv,
+      { maxTokensPerStep, prefixCaching: options.prefixCaching },
+      {
+        imageConfig,
+        maxImageBytes: options.maxImageBytes,
+        maxImagePixels: options.maxImagePixels,
+        imageFetch: options.imageFetch,
+      },
+    );
   }
 
   /**
@@ -221,20 +297,75 @@ export class Model implements AsyncDisposable {
     return this.generator.stream(request);
   }
 
-  /** Logits for the last position ([vocab]) or, with `allPositions`, for every position ([T × vocab]). */
-  evaluate(tokens: ArrayLike<number>, options?: EvaluateOptions): Promise<Float32Array> {
-    return this.generator.evaluate(tokens, options);
+  /**
+   * Logits for the last position ([vocab]) or, with `allPositions`, for every position ([T × vocab]), over token ids
+   * or over the prompt a chat request renders to (its images through the vision encoder).
+   */
+  evaluate(input: ArrayLike<number> | EvaluateChatRequest, options?: EvaluateOptions): Promise<Float32Array> {
+    return this.generator.evaluate(input, options);
   }
 
-  /** The exact prompt the model will see for a chat request: token ids and their text (specials spelled out). */
+  /**
+   * The exact prompt the model will see for a chat request: token ids and their text (specials spelled out), and
+   * where each image's tokens are. Image parts are read and their headers checked (not decoded); http(s) image
+   * URLs are fetched only by generate / stream / evaluate / embedImages.
+   */
   renderChat(request: ChatRequest, options: RenderChatOptions = {}): RenderedChat {
     this.live();
     // A whole generate request may be passed (to count its prompt): its other fields are known, not rendered.
     if (request !== null && typeof request === "object") checkKnownKeys(request, GENERATE_REQUEST_KEYS);
     if (options !== null && typeof options === "object")
       checkKnownKeys(options, ["defaultSystemPrompt"], { path: "options" });
+    return this.render(request, undefined, options.defaultSystemPrompt !== false);
+  }
+
+  /**
+   * Runs images through the vision encoder and projector: per image, its token grid, the token ids it renders to
+   * and its [rows · columns, hiddenSize] features (one per `[IMG]`, row-major). An image's features do not depend
+   * on the others passed with it. UnsupportedFeatureError without a vision tower; ImageError for an image that
+   * cannot be read or decoded.
+   */
+  async embedImages(
+    images: readonly ImageInput[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<EmbeddedImage[]> {
+    this.live();
+    if (!Array.isArray(images)) throw new InvalidArgumentError("images", "an array of images", images);
+    if (options !== null && typeof options === "object")
+      checkKnownKeys(options, ["signal"], { path: "options" });
+    const refs = images.map((input, imageIndex) => imageRefOf(input, { imageIndex }));
+    if (this.encoder === undefined) throw noVisionTower(images.length);
+    const fetched = new Map<string, Uint8Array>();
+    for (const [imageIndex, ref] of refs.entries()) {
+      if (ref.kind !== "url" || !isHttpUrl(ref.url) || this.imageFetch === undefined || fetched.has(ref.url))
+        continue;
+      fetched.set(
+        ref.url,
+        await fetchImageBytes(ref.url, this.imageFetch, { signal: options.signal, where: { imageIndex } }),
+      );
+    }
+    const files = refs.map((ref, imageIndex) => ({
+      file: loadImage(ref, { imageIndex }, { limits: this.imageLimits, fetched }),
+      where: { imageIndex },
+    }));
+    const features = await this.encoder.encode(files, options.signal);
+    const ids = {
+      img: this.tokenizer.specialId("[IMG]"),
+      imgBreak: this.tokenizer.specialId("[IMG_BREAK]"),
+      imgEnd: this.tokenizer.specialId("[IMG_END]"),
+    };
+    return features.map((f) => ({ ...f, tokens: imageTokenIds(f, ids) }));
+  }
+
+  private render(
+    request: ChatRequest,
+    fetched: ReadonlyMap<string, Uint8Array> | undefined,
+    useDefaultSystemPrompt: boolean,
+  ): RenderedChat {
     return renderChatTokens(this.tokenizer, request, {
-      defaultSystemPrompt: options.defaultSystemPrompt === false ? undefined : this.systemPrompt,
+      defaultSystemPrompt: useDefaultSystemPrompt ? this.systemPrompt : undefined,
+      loadImage: (ref, where) => loadImage(ref, where, { limits: this.imageLimits, fetched }),
+      imageConfig: this.imageConfig,
     });
   }
 
@@ -271,6 +402,7 @@ export class Model implements AsyncDisposable {
     await this.engine.close();
     const native = this.native;
     this.native = undefined;
+    await this.calls.idle(); // an image pass in flight; queued ones find the model disposed
     native?.dispose();
   }
 
@@ -283,6 +415,49 @@ export class Model implements AsyncDisposable {
     if (!this.native) throw new DisposedError("Model");
     return this.native;
   }
+}
+
+/**
+ * The tokenizer's image settings with the maxImageSize load option applied, checked against the vision tower's patch
+ * and merge sizes (the prompt's grid and the encoder's patches must agree).
+ */
+function effectiveImageConfig(
+  plan: LoadPlan,
+  tokenizer: Tokenizer,
+  maxImageSize: number | undefined,
+  tekkenFile: string,
+): TokenizerImageConfig | undefined {
+  const image = tokenizer.image;
+  const vision = plan.config.vision;
+  if (image === undefined) {
+    if (maxImageSize !== undefined)
+      throw new InvalidArgumentError(
+        "options.maxImageSize",
+        "no value: tekken.json has no image settings",
+        maxImageSize,
+      );
+    return undefined;
+  }
+  if (
+    vision !== null &&
+    (image.imagePatchSize !== vision.patchSize || image.spatialMergeSize !== vision.spatialMergeSize)
+  ) {
+    throw new CheckpointError(
+      `the image block (patch ${image.imagePatchSize}, merge ${image.spatialMergeSize}) disagrees with the vision ` +
+        `tower (patch ${vision.patchSize}, merge ${vision.spatialMergeSize})`,
+      { file: tekkenFile },
+    );
+  }
+  if (maxImageSize === undefined) return image;
+  const cell = image.imagePatchSize * image.spatialMergeSize;
+  if (maxImageSize < cell || maxImageSize > image.maxImageSize) {
+    throw new InvalidArgumentError(
+      "options.maxImageSize",
+      `a size in [${cell}, ${image.maxImageSize}] (one ${cell}-pixel cell up to the tokenizer's max_image_size)`,
+      maxImageSize,
+    );
+  }
+  return { ...image, maxImageSize };
 }
 
 function loadTokenizer(dir: string): Tokenizer {

@@ -1,7 +1,13 @@
 /** Builds the NativeModelSpec (lib/native.ts) from a validated load plan: dimensions and tensor indices. */
 import type { LoadPlan, PlannedModule } from "../checkpoint/load-plan";
 import { CheckpointError } from "../errors";
-import type { NativeExpertSpec, NativeLinearSpec, NativeModelSpec, NativeNormSpec } from "../native";
+import type {
+  NativeExpertSpec,
+  NativeLinearSpec,
+  NativeModelSpec,
+  NativeNormSpec,
+  NativeVisionSpec,
+} from "../native";
 import { ropeInverseFrequencies } from "./yarn";
 
 const FORMAT_CODE = { bf16: 0, fp8: 1, nvfp4: 2 } as const;
@@ -27,7 +33,9 @@ export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): 
   };
   const linear = (name: string): NativeLinearSpec => {
     const m = module(name);
-    const [rows = 0, cols = 0] = m.spec.shape;
+    // A convolution's [out, channels, kh, kw] kernels are the rows of an [out, channels · kh · kw] matrix.
+    const [rows = 0, ...inner] = m.spec.shape;
+    const cols = inner.reduce((a, b) => a * b, 1);
     const weight = tensor(m, m.format === "nvfp4" ? "weight_packed" : "weight");
     const scale = tensor(m, m.format === "nvfp4" ? "weight_global_scale" : "weight_scale");
     return {
@@ -45,6 +53,11 @@ export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): 
     const m = module(name);
     const w = tensor(m, "weight");
     return { weight: w.index, dtype: w.dtype, size: m.spec.shape[0] ?? 0 };
+  };
+  const bias = (name: string): NativeNormSpec => {
+    const m = module(name);
+    const b = tensor(m, "bias");
+    return { weight: b.index, dtype: b.dtype, size: m.spec.shape[0] ?? 0 };
   };
   const expert = (prefix: string): NativeExpertSpec => ({
     w1: linear(`${prefix}.w1`),
@@ -96,5 +109,57 @@ export function buildNativeSpec(plan: LoadPlan, runtime: NativeRuntimeOptions): 
     layers,
     kvCache: runtime.kvCache,
     scratch: runtime.scratch,
+    vision: c.vision === null ? null : visionSpec(plan, linear, norm, bias),
+  };
+}
+
+function visionSpec(
+  plan: LoadPlan,
+  linear: (name: string) => NativeLinearSpec,
+  norm: (name: string) => NativeNormSpec,
+  bias: (name: string) => NativeNormSpec,
+): NativeVisionSpec {
+  const c = plan.config;
+  const v = c.vision!;
+  const layers = Array.from({ length: v.numLayers }, (_, j) => {
+    const p = `vision_encoder.transformer.layers.${j}`;
+    return {
+      attentionNorm: norm(`${p}.attention_norm`),
+      ffnNorm: norm(`${p}.ffn_norm`),
+      wq: linear(`${p}.attention.wq`),
+      wk: linear(`${p}.attention.wk`),
+      wv: linear(`${p}.attention.wv`),
+      wo: linear(`${p}.attention.wo`),
+      w1: linear(`${p}.feed_forward.w1`),
+      w2: linear(`${p}.feed_forward.w2`),
+      w3: linear(`${p}.feed_forward.w3`),
+    };
+  });
+  return {
+    dims: {
+      hiddenSize: v.hiddenSize,
+      numLayers: v.numLayers,
+      numHeads: v.numHeads,
+      headDim: v.headDim,
+      intermediateSize: v.intermediateSize,
+      numChannels: v.numChannels,
+      patchSize: v.patchSize,
+      spatialMergeSize: v.spatialMergeSize,
+      textHiddenSize: c.hiddenSize,
+      ropeTheta: v.ropeTheta,
+      rmsNormEps: v.rmsNormEps,
+      preMmNorm: v.addPreMmProjectorLayerNorm,
+      projectorBias: v.projectorBias,
+      qkRowsPermuted: plan.layout === "hf",
+    },
+    patchConv: linear("vision_encoder.patch_conv"),
+    lnPre: norm("vision_encoder.ln_pre"),
+    layers,
+    preMmNorm: v.addPreMmProjectorLayerNorm ? norm("pre_mm_projector_norm") : null,
+    merging: v.spatialMergeSize > 1 ? linear("patch_merger.merging_layer") : null,
+    wIn: linear("vision_language_adapter.w_in"),
+    wOut: linear("vision_language_adapter.w_out"),
+    wInBias: v.projectorBias ? bias("vision_language_adapter.w_in") : null,
+    wOutBias: v.projectorBias ? bias("vision_language_adapter.w_out") : null,
   };
 }

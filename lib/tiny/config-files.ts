@@ -106,7 +106,11 @@ function nvfp4QuantizationConfig(): Record<string, unknown> {
   };
 }
 
-export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<string, unknown> {
+export function makeParamsJson(
+  a: Architecture,
+  quant: GeneratedQuant,
+  projectorBias = false,
+): Record<string, unknown> {
   const params: Record<string, unknown> = {
     dim: a.hiddenSize,
     n_layers: a.numLayers,
@@ -146,24 +150,27 @@ export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<s
       expert_hidden_dim: a.expertHiddenSize,
       num_shared_experts: a.numSharedExperts,
     },
-    vision_encoder: {
-      image_token_id: 10,
-      image_break_token_id: 12,
-      image_end_token_id: 13,
-      intermediate_size: a.vision.intermediateSize,
-      num_hidden_layers: a.vision.numLayers,
-      num_attention_heads: a.vision.numHeads,
-      mm_projector_id: "patch_merge",
-      spatial_merge_size: 2,
-      hidden_size: a.vision.hiddenSize,
-      num_channels: 3,
-      image_size: a.vision.imageSize,
-      max_image_size: a.vision.imageSize,
-      patch_size: a.vision.patchSize,
-      rope_theta: 10000.0,
-      add_pre_mm_projector_layer_norm: true,
-      adapter_bias: false,
-    },
+    vision_encoder:
+      a.vision === null
+        ? undefined
+        : {
+            image_token_id: 10,
+            image_break_token_id: 12,
+            image_end_token_id: 13,
+            intermediate_size: a.vision.intermediateSize,
+            num_hidden_layers: a.vision.numLayers,
+            num_attention_heads: a.vision.numHeads,
+            mm_projector_id: "patch_merge",
+            spatial_merge_size: 2,
+            hidden_size: a.vision.hiddenSize,
+            num_channels: 3,
+            image_size: a.vision.imageSize,
+            max_image_size: a.vision.imageSize,
+            patch_size: a.vision.patchSize,
+            rope_theta: 10000.0,
+            add_pre_mm_projector_layer_norm: true,
+            adapter_bias: projectorBias,
+          },
   };
   if (quant === "nvfp4") params.quantization = nvfp4QuantizationConfig();
   if (quant === "fp8") params.quantization = { qformat_weight: "fp8_e4m3", qscheme_act: "TENSOR" };
@@ -172,14 +179,18 @@ export function makeParamsJson(a: Architecture, quant: GeneratedQuant): Record<s
   return params;
 }
 
-export function makeHfConfigJson(a: Architecture, quant: GeneratedQuant): Record<string, unknown> {
+export function makeHfConfigJson(
+  a: Architecture,
+  quant: GeneratedQuant,
+  projectorBias = false,
+): Record<string, unknown> {
   const config: Record<string, unknown> = {
     architectures: ["Mistral3ForConditionalGeneration"],
     model_type: "mistral3",
     image_token_index: 10,
     spatial_merge_size: 2,
     projector_hidden_act: "gelu",
-    multimodal_projector_bias: false,
+    multimodal_projector_bias: projectorBias,
     vision_feature_layer: -1,
     text_config: {
       model_type: "mistral4",
@@ -226,19 +237,22 @@ export function makeHfConfigJson(a: Architecture, quant: GeneratedQuant): Record
         partial_rotary_factor: a.qkRopeHeadDim / (a.qkNopeHeadDim + a.qkRopeHeadDim),
       },
     },
-    vision_config: {
-      model_type: "pixtral",
-      hidden_size: a.vision.hiddenSize,
-      intermediate_size: a.vision.intermediateSize,
-      num_hidden_layers: a.vision.numLayers,
-      num_attention_heads: a.vision.numHeads,
-      head_dim: a.vision.hiddenSize / a.vision.numHeads,
-      num_channels: 3,
-      image_size: a.vision.imageSize,
-      patch_size: a.vision.patchSize,
-      hidden_act: "silu",
-      rope_theta: 10000.0,
-    },
+    vision_config:
+      a.vision === null
+        ? undefined
+        : {
+            model_type: "pixtral",
+            hidden_size: a.vision.hiddenSize,
+            intermediate_size: a.vision.intermediateSize,
+            num_hidden_layers: a.vision.numLayers,
+            num_attention_heads: a.vision.numHeads,
+            head_dim: a.vision.hiddenSize / a.vision.numHeads,
+            num_channels: 3,
+            image_size: a.vision.imageSize,
+            patch_size: a.vision.patchSize,
+            hidden_act: "silu",
+            rope_theta: 10000.0,
+          },
   };
   if (quant === "nvfp4") config.quantization_config = nvfp4QuantizationConfig();
   if (quant === "fp8") {

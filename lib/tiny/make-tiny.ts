@@ -18,6 +18,7 @@ import { PRESET_NAMES, PRESETS, type PresetName } from "./presets";
 import {
   amaxOf,
   type Fp8Layout,
+  hfVisionQkRows,
   moduleFloats,
   moduleTensors,
   quantizeFp8,
@@ -34,6 +35,10 @@ export interface MakeTinyOptions {
   shards?: number;
   /** HF layout only: store routed experts as fused 3-D tensors (default: true for bf16, false otherwise). */
   fusedExperts?: boolean;
+  /** Write the vision tower and projector (default true); false gives a text-only checkpoint. */
+  vision?: boolean;
+  /** Give the projector's two linears biases (adapter_bias / multimodal_projector_bias; default false). */
+  projectorBias?: boolean;
   onProgress?: (ev: { phase: string; done: number; total: number }) => void;
 }
 
@@ -87,7 +92,9 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
     throw new InvalidArgumentError("seed", "an integer in [0, 2^32)", seed);
   if (!PRESET_NAMES.includes(preset))
     throw new InvalidArgumentError("preset", PRESET_NAMES.join(" | "), preset);
-  const arch = PRESETS[preset];
+  if (options.vision !== undefined && typeof options.vision !== "boolean")
+    throw new InvalidArgumentError("vision", "a boolean", options.vision);
+  const arch = options.vision === false ? { ...PRESETS[preset], vision: null } : PRESETS[preset];
   // Fused 3-D experts: the HF layout of BF16 and of Mistral's FP8 release (one scale per expert for gate+up).
   const fused = layout === "hf" && (options.fusedExperts ?? (quant === "bf16" || quant === "fp8"));
   if (fused && quant !== "bf16" && quant !== "fp8")
@@ -99,7 +106,9 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
   await mkdir(dir, { recursive: true });
   await removeCheckpointFiles(dir);
   const configFile = layout === "native" ? "params.json" : "config.json";
-  const configObj = layout === "native" ? makeParamsJson(arch, quant) : makeHfConfigJson(arch, quant);
+  const bias = options.projectorBias === true;
+  const configObj =
+    layout === "native" ? makeParamsJson(arch, quant, bias) : makeHfConfigJson(arch, quant, bias);
   // A folder holds one layout at a time: remove the other layout's config so detection is unambiguous.
   await rm(join(dir, layout === "native" ? "config.json" : "params.json"), { force: true });
   await writeFile(join(dir, configFile), `${JSON.stringify(configObj, null, 2)}\n`);
@@ -107,7 +116,17 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
 
   const tensors = planFileTensors(config, layout, seed, fused, quant);
   const files = await writeShards(dir, layout, tensors, numShards, options.onProgress);
-  const tekken = makeTinyTekken(config.vocabSize);
+  // The prompt's image grid follows the tower's largest image side, as the real model's tokenizer does.
+  const tekken = makeTinyTekken(
+    config.vocabSize,
+    config.vision === null
+      ? undefined
+      : {
+          image_patch_size: config.vision.patchSize,
+          max_image_size: config.vision.imageSize,
+          spatial_merge_size: config.vision.spatialMergeSize,
+        },
+  );
   await writeFile(join(dir, "tekken.json"), JSON.stringify(tekken));
   await writeFile(
     join(dir, "ms4-generated.json"),
@@ -120,6 +139,8 @@ export async function makeTiny(dir: string, options: MakeTinyOptions = {}): Prom
         quant,
         seed,
         fusedExperts: fused,
+        vision: config.vision !== null,
+        projectorBias: bias,
       },
       null,
       2,
@@ -160,6 +181,17 @@ function planFileTensors(
   const renames = layout === "native" ? NATIVE_PART : quant === "fp8" ? HF_FP8_PART : {};
   for (const spec of buildModuleTable(config)) {
     const format = plannedWeightFormat(config.quantization, spec);
+    const parts = moduleTensors(seed, spec, format, fp8);
+    if (layout === "hf" && /^vision_encoder\.transformer\.layers\.\d+\.attention\.w[qk]$/.test(spec.name)) {
+      // HF files store the vision q / k rows permuted (as transformers' conversion writes them).
+      const v = config.vision!;
+      const weight = parts[0]!;
+      if (format !== "bf16" || weight.part !== "weight")
+        throw new InvalidArgumentError("quant", "plain BF16 vision weights in HF files", format);
+      const rowBytes = 2 * v.hiddenSize;
+      const plain = weight.data;
+      parts[0] = { ...weight, data: () => hfVisionQkRows(plain(), v.numHeads, v.headDim, rowBytes) };
+    }
     if (fused && spec.group === "expert" && spec.layer !== undefined) {
       const group = fusedByLayer.get(spec.layer) ?? { w1: [], w2: [], w3: [] };
       fusedByLayer.set(spec.layer, group);
@@ -167,7 +199,7 @@ function planFileTensors(
       group[which].push(spec);
       continue;
     }
-    for (const t of moduleTensors(seed, spec, format, fp8)) {
+    for (const t of parts) {
       // FP8 scales have layout-specific names; NVFP4 companions are named the same in both layouts.
       const partName = format === "fp8" ? (renames[t.part] ?? t.part) : t.part;
       const moduleName = layout === "native" ? spec.name : onDiskHfName(spec.aliases, spec.name);

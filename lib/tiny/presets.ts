@@ -19,6 +19,7 @@ export interface Architecture {
   readonly expertHiddenSize: number;
   readonly intermediateSize: number;
   readonly vocabSize: number;
+  /** The Pixtral tower; null for a text-only checkpoint. */
   readonly vision: {
     readonly hiddenSize: number;
     readonly numLayers: number;
@@ -26,7 +27,7 @@ export interface Architecture {
     readonly intermediateSize: number;
     readonly patchSize: number;
     readonly imageSize: number;
-  };
+  } | null;
 }
 
 const REAL_PRESETS = {

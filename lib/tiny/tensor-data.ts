@@ -192,12 +192,39 @@ export function moduleTensors(
     );
   }
   if (spec.hasBias) {
+    const rows = shape[0] ?? 0;
     out.push({
       part: "bias",
       dtype: "BF16",
-      shape: [shape[0] ?? 0],
-      data: () => new Uint8Array((shape[0] ?? 0) * 2),
+      shape: [rows],
+      data: () => {
+        const rng = new Rng(seedFor(seed, `${spec.name}.bias`));
+        return bytesOf(f32ArrayToBf16(Float32Array.from({ length: rows }, () => 0.05 * rng.nextSigned())));
+      },
     });
+  }
+  return out;
+}
+
+/**
+ * The Hugging Face order of a vision wq / wk weight's rows (docs/model.md#vision-qk-row-permutation): HF row
+ * h·hd + i holds row h·hd + 2i, HF row h·hd + hd/2 + i holds row h·hd + 2i + 1. `bytes` holds rows of
+ * `rowBytes` bytes each.
+ */
+export function hfVisionQkRows(
+  bytes: Uint8Array,
+  heads: number,
+  headDim: number,
+  rowBytes: number,
+): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < headDim / 2; i++) {
+      for (const half of [0, 1]) {
+        const from = (h * headDim + 2 * i + half) * rowBytes;
+        out.set(bytes.subarray(from, from + rowBytes), (h * headDim + half * (headDim / 2) + i) * rowBytes);
+      }
+    }
   }
   return out;
 }

@@ -5,13 +5,14 @@
  * BPE over real text never produces them), keeping every model id decodable.
  */
 
-import type { TekkenJson } from "../tokenizer/tekken-json";
+import type { TekkenJson, TekkenJsonImage } from "../tokenizer/tekken-json";
 import { TINY_CORPUS } from "../tokenizer/tiny-corpus";
 import { trainTekken } from "../tokenizer/train";
 
 const NUM_SPECIAL_TOKENS = 1000;
 
-export function makeTinyTekken(vocabSize: number): TekkenJson {
+/** `image`: the tokenizer's image block (the generated checkpoints take their vision tower's patch and image size). */
+export function makeTinyTekken(vocabSize: number, image?: TekkenJsonImage): TekkenJson {
   const wanted = vocabSize - NUM_SPECIAL_TOKENS - 256;
   if (wanted < 0) throw new RangeError(`vocabulary ${vocabSize} is smaller than 1000 specials + 256 bytes`);
   const tekken = trainTekken({
@@ -28,5 +29,6 @@ export function makeTinyTekken(vocabSize: number): TekkenJson {
     ...tekken,
     config: { ...tekken.config, num_vocab_tokens: vocab.length, default_vocab_size: vocabSize },
     vocab,
+    ...(image !== undefined ? { image } : {}),
   };
 }

@@ -15,6 +15,7 @@
 
 #include "backend/kv_cache.h"
 #include "backend/step.h"
+#include "backend/vision.h"
 #include "backend/weights.h"
 
 namespace ms4 {
@@ -138,6 +139,34 @@ class Backend {
     virtual void moe(const MoeWeights& w, const float* x, int T, int D, float* y) = 0;
     // y[i] += x[i]
     virtual void addInPlace(float* y, const float* x, size_t n) = 0;
+
+    // ---- vision encoder (docs/model.md#vision-tower) ----
+    // Takes one encoder pass's patch grids, checks them (visionLayout) and returns the context the vision ops read.
+    // The host arrays must stay valid until the context is destroyed.
+    virtual std::unique_ptr<VisionContext> beginVision(const VisionInputs& in) = 0;
+    // The patch convolution's input as a matrix: out[p, c·ps² + ky·ps + kx] = image(p)[c, ps·row(p) + ky, ps·col(p) +
+    // kx] for every patch p of the pass (row stride outStride ≥ channels·ps²). `pixels` holds each image's
+    // [channels, ps·rows, ps·cols] plane set, images one after another.
+    virtual void patchRows(const float* pixels, const VisionContext& v, float* out, int outStride) = 0;
+    // 2-D RoPE on interleaved pairs: pair i of each of `heads` vectors of patch p rotates by row(p)·rowFreq[i], then
+    // pair rowFreq.size() + i by col(p)·colFreq[i] (row, col: the patch's place in its image's grid); vector h of
+    // patch p starts at x + p·tokenStride + h·headStride.
+    virtual void rope2d(float* x, int heads, int tokenStride, int headStride, const VisionContext& v,
+                        const Rope2dParams& rope) = 0;
+    // Bidirectional attention inside each image: out[p, h·hd .. (h+1)·hd) = Σ_j softmax_j(scale · q_h(p)·k_h(j))
+    // v_h(j) over the patches j of p's image. q, k, v rows have stride `stride`, head h at column h·hd.
+    virtual void visionAttention(const float* q, const float* k, const float* v, int stride, int heads, int headDim,
+                                 float scale, const VisionContext& ctx, float* out, int outStride) = 0;
+    // a[t, i] = silu(a[t, i]) · b[t, i] for i < n, silu(z) = z / (1 + e^−z)
+    virtual void siluMul(float* a, int aStride, const float* b, int bStride, int T, int n) = 0;
+    // x[t, i] = x·Φ(x) = 0.5·x·(1 + erf(x / √2)) for i < n (the exact GELU)
+    virtual void gelu(float* x, int stride, int T, int n) = 0;
+    // The patch merger's unfold: each merge × merge block of an image's patch grid becomes one row of
+    // width·merge² values, value c·merge² + dy·merge + dx = x[patch (merge·r + dy, merge·c' + dx), c]; blocks row by
+    // row, images in order (out rows dense). x rows have `width` values at stride `width`.
+    virtual void mergePatches(const float* x, int width, const VisionContext& v, float* out) = 0;
+    // y[t, i] += bias[i] for i < n
+    virtual void addBias(float* y, int yStride, const float* bias, int T, int n) = 0;
 };
 
 }  // namespace ms4

@@ -17,6 +17,11 @@ constexpr double kProjBound = 1e-5;         // fp32 dot products / axpys of leng
 constexpr double kAttnBound = 1e-5;         // fp32 scores over L + R terms, fp32 exp and online sums
 constexpr double kAttnBf16Bound = 1e-2;     // cache rounded to BF16 (2^-9 per value) vs an F32 reference cache
 constexpr double kMoeBound = 1e-5;          // router + three chained fp32 linears, fp32 SiLU and combine
+// Vision attention: fp32 scores over the head size, fp32 exp (expShifted, < 2e-7 relative) and online sums over at
+// most a few hundred keys per image in these cases.
+constexpr double kVisionAttentionBound = 1e-5;
+// SiLU / GELU in fp32 through the C library's expf / erff (≤ a few ulps each) vs double.
+constexpr double kActivationBound = 1e-6;
 // int8 activations (NVFP4 weights): the integer sums are exact and the scale folding costs ~1e-7, but each
 // activation is rounded to a step of absmax(block)/127, i.e. an error of at most absmax/254 (0.39 % of the block's
 // largest magnitude). On Gaussian data that is ~0.3 % rms per element and the same relative error on the dot

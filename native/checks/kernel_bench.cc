@@ -6,6 +6,9 @@
 //   "linear":    one Backend::linear (GEMV at T = 1) of a [rows, cols] weight in format bf16 | fp8 | nvfp4.
 //   "moeLayer":  one Backend::moe: 4 routed experts (router over exactly those 4, top-4) + the shared expert,
 //                gate/up [I, D] and down [D, I] each.
+//   "visionEncoder": one PixtralEncoder::encode of a `columns` × `rows`-token image at the real tower sizes
+//                (synthetic BF16 weights, `layers` layers sharing one layer's weights); flops from the encoder.
+//   "visionAttention": one Backend::visionAttention over a `patchRows` × `patchCols` image, 16 heads of 64.
 //   "mlaDecode": one Backend::mlaAttentionAbsorbed for `seqs` decoding tokens (default 1), each over a context
 //                of `ctx` entries of a BF16 (or kv "f32") latent cache, block size 16, real dims (H 32, L 256,
 //                R 64); bytes = cache bytes read, flops = 2 · H · (2L + R) · ctx per token.
@@ -29,6 +32,7 @@
 #include "cpu/aligned.h"
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
+#include "model/pixtral.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -424,6 +428,139 @@ BenchResult benchMlaDecode(const BenchParams& p) {
     return r;
 }
 
+// A Pixtral tower at the real sizes (hidden 1024, 16 heads of 64, FFN 4096, patch 14, merge 2, projector into 4096)
+// on synthetic BF16 weights; one layer's weights serve as every layer (the work is the same, the memory is not
+// multiplied by `layers`).
+struct SyntheticTower {
+    VisionDims dims;
+    std::vector<std::unique_ptr<Source>> sources;
+    PixtralEncoder encoder;
+
+    static VisionDims realDims(int layers) {
+        VisionDims d;
+        d.hidden = 1024;
+        d.layers = layers;
+        d.heads = 16;
+        d.headDim = 64;
+        d.intermediate = 4096;
+        d.channels = 3;
+        d.patchSize = 14;
+        d.merge = 2;
+        d.textHidden = 4096;
+        d.preMmNorm = true;
+        return d;
+    }
+
+    static PixtralWeights weights(Backend& be, const VisionDims& d) {
+        uint64_t seed = 1000;
+        auto linear = [&](int rows, int cols) {
+            Source src(WeightFormat::BF16, rows, cols, seed++);
+            return be.prepareLinear(src.src);
+        };
+        auto ones = [&](int n) { return uploadFloats(&be, std::vector<float>(n, 1.0f)); };
+        PixtralWeights w;
+        const int D = d.hidden, I = d.intermediate;
+        w.patchConv = linear(D, d.channels * d.patchSize * d.patchSize);
+        w.lnPre = ones(D);
+        auto layer = std::make_shared<PixtralLayer>();
+        layer->attentionNorm = ones(D);
+        layer->ffnNorm = ones(D);
+        layer->wq = linear(D, D);
+        layer->wk = linear(D, D);
+        layer->wv = linear(D, D);
+        layer->wo = linear(D, D);
+        layer->w1 = linear(I, D);
+        layer->w2 = linear(D, I);
+        layer->w3 = linear(I, D);
+        for (int l = 0; l < d.layers; ++l) w.layers.push_back(layer);
+        w.preMmNorm = ones(D);
+        w.merging = linear(D, D * d.merge * d.merge);
+        w.wIn = linear(d.textHidden, D);
+        w.wOut = linear(d.textHidden, d.textHidden);
+        return w;
+    }
+
+    SyntheticTower(Backend& be, int layers) : dims(realDims(layers)), encoder(dims, be, weights(be, dims)) {}
+};
+
+// "visionEncoder": one PixtralEncoder::encode of one image of `columns` × `rows` tokens (2× as many patches per
+// side), `layers` layers (default 24). flops = PixtralEncoder::flops.
+BenchResult benchVisionEncoder(const BenchParams& p) {
+    std::unique_ptr<Backend> be = makeBackend(p);
+    const int layers = static_cast<int>(p.num("layers", 24));
+    const int columns = static_cast<int>(p.num("columns", 8)), rows = static_cast<int>(p.num("rows", 8));
+    if (columns < 1 || rows < 1 || layers < 0) throw std::runtime_error("visionEncoder: bad grid or layer count");
+    SyntheticTower tower(*be, layers);
+    const VisionDims& d = tower.dims;
+    const std::vector<int32_t> patchRows{rows * d.merge}, patchCols{columns * d.merge};
+    VisionInputs in;
+    in.numImages = 1;
+    in.patchRows = patchRows.data();
+    in.patchCols = patchCols.data();
+    in.channels = d.channels;
+    in.patchSize = d.patchSize;
+    in.merge = d.merge;
+    const std::vector<float> pixels =
+        randomFloats(static_cast<size_t>(patchRows[0]) * patchCols[0] * d.channels * d.patchSize * d.patchSize, 3);
+    std::vector<float> out(static_cast<size_t>(rows) * columns * d.textHidden);
+    const int iters = static_cast<int>(p.num("iters", 1));
+    std::vector<double> times;
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        tower.encoder.encode(in, pixels.data(), out.data());
+        times.push_back(secondsSince(t0));
+    }
+    const double flops = tower.encoder.flops(patchRows, patchCols);
+    BenchResult r;
+    r.set("columns", columns);
+    r.set("rows", rows);
+    r.set("patches", static_cast<double>(patchRows[0]) * patchCols[0]);
+    r.set("layers", layers);
+    r.set("flops", flops);
+    setCommon(r, *be, p, 0, times, 0);
+    r.set("gflops", flops / r.number("seconds") / 1e9);
+    r.set("bestGflops", flops / r.number("bestSeconds") / 1e9);
+    return r;
+}
+
+// "visionAttention": one Backend::visionAttention over one image of `patchRows` × `patchCols` patches, real heads
+// (16 × 64); flops = 4 · n² · hidden (scores and the weighted sum).
+BenchResult benchVisionAttention(const BenchParams& p) {
+    std::unique_ptr<Backend> be = makeBackend(p);
+    const int heads = 16, hd = 64, D = heads * hd;
+    const std::vector<int32_t> pr{static_cast<int32_t>(p.num("patchRows", 16))},
+        pc{static_cast<int32_t>(p.num("patchCols", 16))};
+    VisionInputs in;
+    in.numImages = 1;
+    in.patchRows = pr.data();
+    in.patchCols = pc.data();
+    in.channels = 3;
+    in.patchSize = 14;
+    const int64_t n = static_cast<int64_t>(pr[0]) * pc[0];
+    BackendFloats qkv(*be, randomFloats(static_cast<size_t>(n) * 3 * D, 5)), out(*be, static_cast<size_t>(n) * D);
+    const std::unique_ptr<VisionContext> ctx = be->beginVision(in);
+    const auto call = [&]() {
+        be->visionAttention(qkv.get(), qkv.get() + D, qkv.get() + 2 * D, 3 * D, heads, hd, 0.125f, *ctx, out.get(), D);
+        be->synchronize();
+    };
+    call();
+    const int iters = static_cast<int>(p.num("iters", 3));
+    std::vector<double> times;
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        call();
+        times.push_back(secondsSince(t0));
+    }
+    const double flops = 4.0 * static_cast<double>(n) * n * D;
+    BenchResult r;
+    r.set("patches", static_cast<double>(n));
+    r.set("flops", flops);
+    setCommon(r, *be, p, 0, times, 0);
+    r.set("gflops", flops / r.number("seconds") / 1e9);
+    r.set("bestGflops", flops / r.number("bestSeconds") / 1e9);
+    return r;
+}
+
 }  // namespace
 
 BenchResult runKernelBench(const std::string& name, const BenchParams& p) {
@@ -433,7 +570,10 @@ BenchResult runKernelBench(const std::string& name, const BenchParams& p) {
     if (name == "linear") return benchLinear(p);
     if (name == "moeLayer") return benchMoe(p);
     if (name == "mlaDecode") return benchMlaDecode(p);
-    throw std::runtime_error("unknown bench \"" + name + "\" (bandwidth | linear | moeLayer | mlaDecode)");
+    if (name == "visionEncoder") return benchVisionEncoder(p);
+    if (name == "visionAttention") return benchVisionAttention(p);
+    throw std::runtime_error("unknown bench \"" + name +
+                             "\" (bandwidth | linear | moeLayer | mlaDecode | visionEncoder | visionAttention)");
 }
 
 }  // namespace ms4::checks

@@ -30,6 +30,18 @@ int attentionBatchCount();           // short batches: decode, mixed, long
 constexpr int kLongBatchesFrom = 3;  // batch indices >= this are the long-context ones
 int attentionLongBatchCount();
 
+// vision_checks.cc: image sets 0 .. visionImageSetCount() − 1 ("one", "several", "even" (grids divisible by 2),
+// "large", "largeMany": grids beyond the attention's query block and key tile)
+int visionImageSetCount();
+constexpr int kVisionOne = 0, kVisionSeveral = 1, kVisionEven = 2, kVisionLarge = 3, kVisionLargeMany = 4;
+void checkPatchRows(Checker& c, int setIndex, int channels, int patchSize);
+void checkRope2d(Checker& c, int setIndex, int heads, int headDim);
+void checkVisionAttention(Checker& c, int setIndex, int heads, int headDim);
+void checkSiluMul(Checker& c, int T, int n);
+void checkGelu(Checker& c, int T, int n);
+void checkMergePatches(Checker& c, int setIndex, int width, int merge);
+void checkAddBias(Checker& c, int T, int n);
+
 // moe_checks.cc
 void checkMoe(Checker& c, WeightFormat f, int T, int D, int E, int topK, int I, bool shared, bool normTopk);
 

@@ -24,6 +24,27 @@ void moeCases(Checker& c, WeightFormat f) {
     checkMoe(c, f, 6, 208, 8, 4, 80, true, true);
 }
 
+void visionCases(Checker& c) {
+    for (int set = 0; set < visionImageSetCount(); ++set) {
+        checkPatchRows(c, set, 3, 14);
+        checkRope2d(c, set, 2, 16);
+        checkVisionAttention(c, set, 2, 16);  // the tiny model's heads
+        checkVisionAttention(c, set, 3, 12);  // a head size that is not a multiple of 8
+    }
+    checkPatchRows(c, kVisionSeveral, 2, 3);
+    checkRope2d(c, kVisionLarge, 16, 64);
+    checkVisionAttention(c, kVisionLarge, 16, 64);  // the real heads
+    checkVisionAttention(c, kVisionLargeMany, 4, 64);
+    for (int T : {1, 5, 33}) {
+        checkSiluMul(c, T, 100);
+        checkGelu(c, T, 64);
+    }
+    checkMergePatches(c, kVisionEven, 8, 2);
+    checkMergePatches(c, kVisionSeveral, 5, 1);
+    checkMergePatches(c, kVisionLarge, 4, 2);
+    checkAddBias(c, 3, 40);
+}
+
 }  // namespace
 
 void runFullSuite(Checker& c) {
@@ -87,6 +108,7 @@ void runFullSuite(Checker& c) {
     for (WeightFormat f : kFormats) moeCases(c, f);
     checkMoe(c, WeightFormat::BF16, 5, 128, 8, 2, 64, false, false);
     for (size_t n : {size_t{1}, size_t{1000}, size_t{65537}, size_t{300001}}) checkAdd(c, n);
+    visionCases(c);
 }
 
 void runNvfp4Suite(Checker& c) {

@@ -83,6 +83,12 @@ const cpu::CpuStepContext& asCpuStep(const StepContext& s) {
     return *c;
 }
 
+const cpu::CpuVisionContext& asCpuVision(const VisionContext& v) {
+    const auto* c = dynamic_cast<const cpu::CpuVisionContext*>(&v);
+    if (c == nullptr) throw std::runtime_error("CPU backend: the vision context was not made by the CPU backend");
+    return *c;
+}
+
 const cpu::CpuKvCache& asCpuKvCache(const KvCache& c) {
     const auto* k = dynamic_cast<const cpu::CpuKvCache*>(&c);
     if (k == nullptr) throw std::runtime_error("CPU backend: the KV cache was not allocated by the CPU backend");

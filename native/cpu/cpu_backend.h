@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
@@ -82,7 +83,27 @@ struct CpuKernels {
     void (*axpy)(float* y, float a, const float* x, int n);  // y += a·x
     void (*axpyBf16)(float* y, float a, const uint16_t* x, int n);
     double (*sumSquares)(const float* x, int n);  // Σ x², double accumulation
+    // Vision attention tiles (cpu/vision_attention.cc): s[i, j] = Σ_d q[i·qStride + d] · kt[d·ktStride + j] for
+    // i < nq, j < nk (nk a multiple of 16; kt holds the tile's keys transposed, zero padded), and
+    // o[i·oStride + d] += Σ_j p[i·pStride + j] · v[j·vStride + d] for i < nq, d < headDim.
+    void (*attnScores)(const float* q, int qStride, int nq, const float* kt, int ktStride, int nk, int headDim,
+                       float* s, int sStride);
+    void (*attnAccumulate)(const float* p, int pStride, int nq, const float* v, int vStride, int nk, int headDim,
+                           float* o, int oStride);
+    // One online-softmax step over a score tile, per row i < nq: m' = max(m[i], max_j<nk s[i, j]);
+    // c = e^(scale·(m[i] − m')) (0 when m[i] = −∞); o[i, :headDim] *= c; l[i] = l[i]·c + Σ_j p_j with
+    // p_j = e^(scale·(s[i, j] − m')) written over s[i, j]; m[i] = m'.
+    void (*attnSoftmax)(float* s, int sStride, int nq, int nk, float scale, float* m, float* l, float* o, int oStride,
+                        int headDim);
 };
+
+// The portable attention tiles (the other tables fall back on them for shapes their vector code does not cover).
+void attnScoresPortable(const float* q, int qStride, int nq, const float* kt, int ktStride, int nk, int headDim,
+                        float* s, int sStride);
+void attnAccumulatePortable(const float* p, int pStride, int nq, const float* v, int vStride, int nk, int headDim,
+                            float* o, int oStride);
+void attnSoftmaxPortable(float* s, int sStride, int nq, int nk, float scale, float* m, float* l, float* o, int oStride,
+                         int headDim);
 
 const CpuKernels& portableKernels();
 const CpuKernels* avx2Kernels();  // nullptr when not compiled in (non-x86)
@@ -115,6 +136,16 @@ class CpuStepContext : public StepContext {
     const StepInputs in;
     std::vector<int> seqOf;    // [T] sequence of each token
     std::vector<int> visible;  // [T] cache entries each token sees
+};
+
+// A vision pass on the CPU: the checked layout and each patch's grid row and column.
+class CpuVisionContext : public VisionContext {
+   public:
+    explicit CpuVisionContext(VisionLayout l)
+        : VisionContext(l.numImages(), l.numPatches(), l.numTokens(), l.channels, l.patchSize, l.merge),
+          layout(std::move(l)) {}
+    const VisionLayout layout;
+    std::vector<int> row, col;  // [numPatches]
 };
 
 }  // namespace cpu
@@ -161,6 +192,17 @@ class CpuBackend : public Backend {
                               const StepContext& step, const MlaUpWeights& wkvb, float* out) override;
     void moe(const MoeWeights& w, const float* x, int T, int D, float* y) override;
     void addInPlace(float* y, const float* x, size_t n) override;
+
+    std::unique_ptr<VisionContext> beginVision(const VisionInputs& in) override;
+    void patchRows(const float* pixels, const VisionContext& v, float* out, int outStride) override;
+    void rope2d(float* x, int heads, int tokenStride, int headStride, const VisionContext& v,
+                const Rope2dParams& rope) override;
+    void visionAttention(const float* q, const float* k, const float* v, int stride, int heads, int headDim,
+                         float scale, const VisionContext& ctx, float* out, int outStride) override;
+    void siluMul(float* a, int aStride, const float* b, int bStride, int T, int n) override;
+    void gelu(float* x, int stride, int T, int n) override;
+    void mergePatches(const float* x, int width, const VisionContext& v, float* out) override;
+    void addBias(float* y, int yStride, const float* bias, int T, int n) override;
 
     // linear() over rows [r0, r1) only, on the calling thread: y[t, r - r0] (y points at output column r0);
     // x rows must hold w.kPad values (zero padded).
@@ -210,5 +252,6 @@ const cpu::CpuLinear& asCpuLinear(const LinearWeights& w);
 const cpu::CpuMlaUp& asCpuMlaUp(const MlaUpWeights& w);
 const cpu::CpuKvCache& asCpuKvCache(const KvCache& c);
 const cpu::CpuStepContext& asCpuStep(const StepContext& s);
+const cpu::CpuVisionContext& asCpuVision(const VisionContext& v);
 
 }  // namespace ms4

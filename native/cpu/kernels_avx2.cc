@@ -22,6 +22,13 @@ void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, in
                       int r1);
 void linearRowsQ16Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                        int r1);
+// The vision attention tiles (vision_attention_avx2.cc).
+void attnScoresAvx2(const float* q, int qStride, int nq, const float* kt, int ktStride, int nk, int headDim, float* s,
+                    int sStride);
+void attnAccumulateAvx2(const float* p, int pStride, int nq, const float* v, int vStride, int nk, int headDim, float* o,
+                        int oStride);
+void attnSoftmaxAvx2(float* s, int sStride, int nq, int nk, float scale, float* m, float* l, float* o, int oStride,
+                     int headDim);
 
 namespace {
 
@@ -362,8 +369,9 @@ MS4_AVX2 double sumSquaresAvx2(const float* x, int n) {
 }
 
 const CpuKernels kAvx2 = {
-    "avx2",         linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2, &kQ8Layout,   &kQ16Layout,
-    linearGemmAvx2, dotAvx2,        dotBf16Avx2,      axpyAvx2,          axpyBf16Avx2, sumSquaresAvx2,
+    "avx2",       linearRowsAvx2, linearRowsQ8Avx2, linearRowsQ16Avx2,  &kQ8Layout,
+    &kQ16Layout,  linearGemmAvx2, dotAvx2,          dotBf16Avx2,        axpyAvx2,
+    axpyBf16Avx2, sumSquaresAvx2, attnScoresAvx2,   attnAccumulateAvx2, attnSoftmaxAvx2,
 };
 
 }  // namespace

@@ -112,8 +112,21 @@ void linearRowsQ16Portable(const CpuLinear& w, const uint8_t* xq, size_t xqStrid
 }
 
 const CpuKernels kPortable = {
-    "portable", linearRowsPortable, linearRowsQ8Portable, linearRowsQ16Portable, &kQ8Layout,       &kQ16Layout,
-    nullptr,    dotPortable,        dotBf16Portable,      axpyPortable,          axpyBf16Portable, sumSquaresPortable,
+    "portable",
+    linearRowsPortable,
+    linearRowsQ8Portable,
+    linearRowsQ16Portable,
+    &kQ8Layout,
+    &kQ16Layout,
+    nullptr,
+    dotPortable,
+    dotBf16Portable,
+    axpyPortable,
+    axpyBf16Portable,
+    sumSquaresPortable,
+    attnScoresPortable,
+    attnAccumulatePortable,
+    attnSoftmaxPortable,
 };
 
 }  // namespace

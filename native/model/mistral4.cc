@@ -8,16 +8,6 @@
 
 namespace ms4 {
 
-namespace {
-
-DeviceFloats uploadFloats(Backend* b, const std::vector<float>& host) {
-    DeviceFloats d(b, host.size());
-    b->upload(d.get(), host.data(), host.size());
-    return d;
-}
-
-}  // namespace
-
 Mistral4Model::Mistral4Model(const ModelSpec& spec, std::unique_ptr<Backend> backend, const WeightStore& store,
                              const Progress& progress, const Cancelled& cancelled)
     : spec_(spec), backend_(std::move(backend)) {
@@ -27,6 +17,7 @@ Mistral4Model::Mistral4Model(const ModelSpec& spec, std::unique_ptr<Backend> bac
     std::vector<uint8_t> scratch;
     size_t total = 2, done = 0;
     for (const LayerRef& l : spec_.layers) total += 7 + 3 * (l.experts.size() + (l.hasShared ? 1 : 0));
+    if (spec_.hasVision) total += pixtralLoadSteps(spec_.vision);
     auto step = [&](const char* what) {
         if (cancelled()) throw std::runtime_error("aborted");
         progress("repack", ++done, total);
@@ -98,6 +89,14 @@ Mistral4Model::Mistral4Model(const ModelSpec& spec, std::unique_ptr<Backend> bac
     finalNorm_ = norm(spec_.finalNorm, "norm");
     lmHead_ = prepare(spec_.lmHead, "output");
     step("output");
+    if (spec_.hasVision) {
+        if (spec_.vision.dims.textHidden != d.hidden) {
+            throw std::runtime_error("vision tower: the projector's output size differs from the hidden size");
+        }
+        PixtralWeights vw = loadPixtralWeights(spec_.vision, *backend_, store, [&]() { step("vision"); });
+        weightBytes_ += vw.bytes;
+        vision_ = std::make_unique<PixtralEncoder>(spec_.vision.dims, *backend_, std::move(vw));
+    }
     kv_ = backend_->allocKvCache(spec_.kv);
     allocateArena();
 }
@@ -134,6 +133,11 @@ void Mistral4Model::allocateArena() {
         *slices[i] = next;
         next += (sizes[i] + 15) / 16 * 16;
     }
+}
+
+void Mistral4Model::encodeImages(const VisionInputs& in, const float* pixels, float* out, const Cancelled& cancelled) {
+    if (!vision_) throw std::runtime_error("this checkpoint has no vision tower");
+    vision_->encode(in, pixels, out, cancelled);
 }
 
 void Mistral4Model::forward(const StepInputs& in, float* logits, AttentionForm form, const Cancelled& cancelled) {

@@ -10,39 +10,11 @@
 
 #include "backend/backend.h"
 #include "io/weight_store.h"
+#include "model/device_floats.h"
 #include "model/model_spec.h"
+#include "model/pixtral.h"
 
 namespace ms4 {
-
-// A float buffer in backend memory, freed with the backend.
-class DeviceFloats {
-   public:
-    DeviceFloats() = default;
-    DeviceFloats(Backend* b, size_t n) : backend_(b), data_(n ? b->allocFloats(n) : nullptr), size_(n) {}
-    DeviceFloats(DeviceFloats&& o) noexcept { *this = std::move(o); }
-    DeviceFloats& operator=(DeviceFloats&& o) noexcept {
-        reset();
-        backend_ = o.backend_;
-        data_ = o.data_;
-        size_ = o.size_;
-        o.data_ = nullptr;
-        o.size_ = 0;
-        return *this;
-    }
-    ~DeviceFloats() { reset(); }
-    float* get() const { return data_; }
-    size_t size() const { return size_; }
-    void reset() {
-        if (data_) backend_->freeFloats(data_);
-        data_ = nullptr;
-        size_ = 0;
-    }
-
-   private:
-    Backend* backend_ = nullptr;
-    float* data_ = nullptr;
-    size_t size_ = 0;
-};
 
 struct ExpertOwned {
     std::unique_ptr<LinearWeights> w1, w2, w3;
@@ -85,6 +57,11 @@ class Mistral4Model {
     // invariant too.
     static constexpr AttentionForm kProductionAttention = AttentionForm::Absorbed;
 
+    // The vision encoder (docs/model.md#vision-tower), when the checkpoint has one: pixels → [tokens, hidden] image
+    // features for the input embeddings of [IMG] positions (PixtralEncoder::encode). Throws without a tower.
+    void encodeImages(const VisionInputs& in, const float* pixels, float* out, const Cancelled& cancelled = {});
+    const PixtralEncoder* vision() const { return vision_.get(); }
+
     const ModelDims& dims() const { return spec_.dims; }
     const KvCacheShape& kvShape() const { return kv_->shape; }
     std::string kernelPath() const { return backend_->kernelPath(); }
@@ -98,6 +75,7 @@ class Mistral4Model {
     std::unique_ptr<LinearWeights> embedding_, lmHead_;
     DeviceFloats finalNorm_;
     std::vector<LayerWeights> layers_;
+    std::unique_ptr<PixtralEncoder> vision_;
     std::unique_ptr<KvCache> kv_;
     uint64_t weightBytes_ = 0;
     // The scratch arena: one allocation, sized at load for spec.maxStepTokens tokens and

@@ -56,6 +56,37 @@ struct ModelDims {
     int queryScaleOriginalMax = 1;
 };
 
+// The Pixtral vision tower and projector (docs/model.md#vision-tower).
+struct VisionDims {
+    int hidden = 0, layers = 0, heads = 0, headDim = 0, intermediate = 0;
+    int channels = 0, patchSize = 0;
+    int merge = 1;       // spatial merge (the patch merger's block side); 1: no merger
+    int textHidden = 0;  // the projector's output size
+    double ropeTheta = 10000;
+    float eps = 1e-5f;
+    bool preMmNorm = false;      // pre_mm_projector_norm before the merger
+    bool projectorBias = false;  // w_in / w_out carry biases
+    // wq / wk rows are stored in the Hugging Face order (halves per head) and are put back in the interleaved-pair
+    // order at load (docs/model.md#vision-qk-row-permutation).
+    bool qkRowsPermuted = false;
+};
+
+struct VisionLayerRef {
+    NormRef attentionNorm, ffnNorm;
+    LinearRef wq, wk, wv, wo, w1, w2, w3;
+};
+
+struct VisionSpec {
+    VisionDims dims;
+    LinearRef patchConv;  // [hidden, channels · patch²]: the convolution's kernels as rows
+    NormRef lnPre;
+    std::vector<VisionLayerRef> layers;
+    NormRef preMmNorm;          // when dims.preMmNorm
+    LinearRef merging;          // [hidden, hidden · merge²] when dims.merge > 1
+    LinearRef wIn, wOut;        // [textHidden, hidden], [textHidden, textHidden]
+    NormRef wInBias, wOutBias;  // when dims.projectorBias
+};
+
 struct ModelSpec {
     ModelDims dims;
     LinearRef embedding, lmHead;
@@ -66,6 +97,8 @@ struct ModelSpec {
     // sized for these at load, so no step allocates. Steps with more logit rows run the lm_head in chunks.
     int maxStepTokens = 0;
     int logitRowsPerChunk = 0;
+    bool hasVision = false;
+    VisionSpec vision;
 };
 
 }  // namespace ms4

@@ -128,6 +128,26 @@ LinearSource linearSource(const WeightStore& store, const LinearRef& ref, std::v
     return src;
 }
 
+LinearSource permutedRows(const LinearSource& src, const std::vector<int>& from, std::vector<uint8_t>& scratch) {
+    if (static_cast<int>(from.size()) != src.rows) throw std::runtime_error("permutedRows: one source row per row");
+    const size_t n = static_cast<size_t>(src.cols);
+    const size_t rowBytes = src.format == WeightFormat::BF16 ? 2 * n : src.format == WeightFormat::FP8 ? n : n / 2;
+    const size_t scaleBytes = src.format == WeightFormat::NVFP4 ? n / 16 : 0;
+    scratch.resize((rowBytes + scaleBytes) * src.rows);
+    uint8_t* data = scratch.data();
+    uint8_t* scales = data + rowBytes * src.rows;
+    for (int r = 0; r < src.rows; ++r) {
+        const int f = from[r];
+        if (f < 0 || f >= src.rows) throw std::runtime_error("permutedRows: source row out of range");
+        std::memcpy(data + rowBytes * r, src.data + rowBytes * f, rowBytes);
+        if (scaleBytes != 0) std::memcpy(scales + scaleBytes * r, src.blockScales + scaleBytes * f, scaleBytes);
+    }
+    LinearSource out = src;
+    out.data = data;
+    out.blockScales = scaleBytes != 0 ? scales : nullptr;
+    return out;
+}
+
 std::vector<float> normWeights(const WeightStore& store, const NormRef& ref, const std::string& name) {
     checkLength(store, ref.weight, static_cast<size_t>(ref.size) * dtypeBytes(ref.dtype), name);
     std::vector<float> out(ref.size);

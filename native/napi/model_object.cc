@@ -258,6 +258,92 @@ class StepWorker : public Napi::AsyncWorker {
     SampleResult sampled_;
 };
 
+// One vision pass: the patch grids and the normalised pixels, copied out of JS.
+struct VisionPass {
+    std::vector<int32_t> patchRows, patchCols;
+    std::vector<float> pixels;
+    int tokens = 0;
+};
+
+VisionPass parseVisionPass(const Napi::Object& o, const Mistral4Model& m) {
+    Napi::Env env = o.Env();
+    const PixtralEncoder* enc = m.vision();
+    if (enc == nullptr) throw Napi::Error::New(env, "this checkpoint has no vision tower");
+    const VisionDims& d = enc->dims();
+    const std::string w = "pass";
+    VisionPass p;
+    p.patchRows = js::int32s(o, "patchRows", w);
+    p.patchCols = js::int32s(o, "patchCols", w, static_cast<int64_t>(p.patchRows.size()));
+    if (p.patchRows.empty()) throw Napi::RangeError::New(env, "pass.patchRows must not be empty");
+    int64_t pixels = 0, tokens = 0;
+    for (size_t i = 0; i < p.patchRows.size(); ++i) {
+        const int64_t r = p.patchRows[i], c = p.patchCols[i];
+        if (r < 1 || c < 1 || r > 4096 || c > 4096 || r % d.merge != 0 || c % d.merge != 0) {
+            throw Napi::RangeError::New(env, "pass: image " + std::to_string(i) +
+                                                 " has a patch grid that is empty, too large or not divisible by the "
+                                                 "merge size");
+        }
+        pixels += r * c * d.channels * d.patchSize * d.patchSize;
+        tokens += (r / d.merge) * (c / d.merge);
+        if (r * c > (1 << 20) || pixels > (int64_t{1} << 31)) throw Napi::RangeError::New(env, "pass: too many pixels");
+    }
+    p.pixels = js::float32s(o, "pixels", w, pixels);
+    p.tokens = static_cast<int>(tokens);
+    return p;
+}
+
+class EncodeWorker : public Napi::AsyncWorker {
+   public:
+    EncodeWorker(Napi::Env env, ModelObject* owner, VisionPass pass)
+        : Napi::AsyncWorker(env, "ms4:encode-images"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          state_(owner->state()),
+          model_(owner->model()),
+          pass_(std::move(pass)),
+          watch_(EnvState::of(env)) {}
+    Napi::Promise promise() { return deferred_.Promise(); }
+
+    void Execute() override {
+        watch_.start();
+        try {
+            const VisionDims& d = model_->vision()->dims();
+            VisionInputs in;
+            in.numImages = static_cast<int>(pass_.patchRows.size());
+            in.patchRows = pass_.patchRows.data();
+            in.patchCols = pass_.patchCols.data();
+            in.channels = d.channels;
+            in.patchSize = d.patchSize;
+            in.merge = d.merge;
+            out_.resize(static_cast<size_t>(pass_.tokens) * d.textHidden);
+            model_->encodeImages(in, pass_.pixels.data(), out_.data(), [this] { return watch_.stopping(); });
+        } catch (const std::exception& e) {
+            SetError(e.what());
+        } catch (...) {
+            SetError("unknown native error in the vision encoder");
+        }
+    }
+    void OnOK() override {
+        state_->busy = false;
+        resolveSafely(Env(), deferred_, [this] {
+            Napi::Float32Array out = Napi::Float32Array::New(Env(), out_.size());
+            if (!out_.empty()) std::memcpy(out.Data(), out_.data(), out_.size() * 4);
+            return out;
+        });
+    }
+    void OnError(const Napi::Error& e) override {
+        state_->busy = false;
+        rejectSafely(Env(), deferred_, e);
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<ModelState> state_;
+    std::shared_ptr<Mistral4Model> model_;
+    VisionPass pass_;
+    TeardownWatch watch_;
+    std::vector<float> out_;
+};
+
 }  // namespace
 
 Napi::Function ModelObject::Define(Napi::Env env) {
@@ -265,6 +351,7 @@ Napi::Function ModelObject::Define(Napi::Env env) {
                        {
                            InstanceMethod<&ModelObject::Load>("load"),
                            InstanceMethod<&ModelObject::Step>("step"),
+                           InstanceMethod<&ModelObject::EncodeImages>("encodeImages"),
                            InstanceMethod<&ModelObject::Info>("info"),
                            InstanceMethod<&ModelObject::Abort>("abort"),
                            InstanceMethod<&ModelObject::Dispose>("dispose"),
@@ -310,6 +397,21 @@ Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
     return p;
 }
 
+Napi::Value ModelObject::EncodeImages(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
+    if (!state_->model) throw Napi::Error::New(env, "NativeModel is not loaded");
+    if (state_->busy) throw Napi::Error::New(env, "NativeModel is busy: steps and encodes must run one at a time");
+    if (info.Length() < 1 || !info[0].IsObject())
+        throw Napi::TypeError::New(env, "encodeImages(pass): pass must be an object");
+    VisionPass pass = parseVisionPass(info[0].As<Napi::Object>(), *state_->model);
+    state_->busy = true;
+    auto* worker = new EncodeWorker(env, this, std::move(pass));
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+}
+
 Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const std::shared_ptr<Mistral4Model>& model = state_->model;
@@ -323,6 +425,7 @@ Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
     o.Set("kvBytes", static_cast<double>(kv.bytes()));
     o.Set("numBlocks", kv.numBlocks);
     o.Set("blockSize", kv.blockSize);
+    o.Set("hasVision", model->vision() != nullptr);
     return o;
 }
 

@@ -1,6 +1,7 @@
 // NativeModel: the JS handle over a Mistral4Model. load() repacks weights on a worker thread; step() runs one
-// forward (+ sampling) on a worker thread and resolves with typed arrays. Errors become rejected Promises;
-// an environment shutting down stops the work early and settles nothing (napi/env_state.h).
+// forward (+ sampling) and encodeImages() one vision-encoder pass on a worker thread, one call at a time, and resolve
+// with typed arrays. Errors become rejected Promises; an environment shutting down stops the work early and settles
+// nothing (napi/env_state.h).
 #pragma once
 #include <napi.h>
 
@@ -34,6 +35,8 @@ class ModelObject : public Napi::ObjectWrap<ModelObject> {
     Napi::Value Load(const Napi::CallbackInfo& info);   // load(weights, spec, backend, onProgress?) -> Promise<void>
     Napi::Value Abort(const Napi::CallbackInfo& info);  // abort(): a running load stops at its next weight
     Napi::Value Step(const Napi::CallbackInfo& info);   // step(batch) -> Promise<result>
+    // encodeImages({ patchRows, patchCols, pixels }) -> Promise<Float32Array [tokens, hidden]>
+    Napi::Value EncodeImages(const Napi::CallbackInfo& info);
     Napi::Value Info(const Napi::CallbackInfo& info);
     Napi::Value Dispose(const Napi::CallbackInfo& info);
 

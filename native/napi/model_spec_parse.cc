@@ -56,6 +56,68 @@ ExpertRef expert(const Napi::Object& o, const std::string& where, size_t count) 
     return {linear(o, "w1", where, count), linear(o, "w2", where, count), linear(o, "w3", where, count)};
 }
 
+bool present(const Napi::Object& o, const char* key) {
+    Napi::Value v = o.Get(key);
+    return !v.IsUndefined() && !v.IsNull();
+}
+
+VisionSpec vision(const Napi::Object& o, size_t count) {
+    Napi::Env env = o.Env();
+    const std::string w = "spec.vision";
+    VisionSpec v;
+    Napi::Object d = js::object(o, "dims", w);
+    const std::string dw = w + ".dims";
+    VisionDims& vd = v.dims;
+    vd.hidden = js::integer(d, "hiddenSize", dw, 1, kMaxDim);
+    vd.layers = js::integer(d, "numLayers", dw, 0, 1024);
+    vd.heads = js::integer(d, "numHeads", dw, 1, 4096);
+    vd.headDim = js::integer(d, "headDim", dw, 4, 4096);
+    vd.intermediate = js::integer(d, "intermediateSize", dw, 1, kMaxDim);
+    vd.channels = js::integer(d, "numChannels", dw, 1, 16);
+    vd.patchSize = js::integer(d, "patchSize", dw, 1, 1024);
+    vd.merge = js::integer(d, "spatialMergeSize", dw, 1, 64);
+    vd.textHidden = js::integer(d, "textHiddenSize", dw, 1, kMaxDim);
+    vd.ropeTheta = js::number(d, "ropeTheta", dw);
+    vd.eps = static_cast<float>(js::number(d, "rmsNormEps", dw));
+    vd.preMmNorm = js::boolean(d, "preMmNorm");
+    vd.projectorBias = js::boolean(d, "projectorBias");
+    vd.qkRowsPermuted = js::boolean(d, "qkRowsPermuted");
+    v.patchConv = linear(o, "patchConv", w, count);
+    v.lnPre = norm(o, "lnPre", w, count);
+    Napi::Value layersValue = o.Get("layers");
+    if (!layersValue.IsArray()) throw Napi::TypeError::New(env, w + ".layers must be an array");
+    Napi::Array layers = layersValue.As<Napi::Array>();
+    if (static_cast<int>(layers.Length()) != vd.layers) {
+        throw Napi::RangeError::New(env, w + ".layers must have numLayers entries");
+    }
+    for (uint32_t i = 0; i < layers.Length(); ++i) {
+        const std::string lw = w + ".layers[" + std::to_string(i) + "]";
+        Napi::Value lv = layers.Get(i);
+        if (!lv.IsObject()) throw Napi::TypeError::New(env, lw + " must be an object");
+        Napi::Object lo = lv.As<Napi::Object>();
+        VisionLayerRef l;
+        l.attentionNorm = norm(lo, "attentionNorm", lw, count);
+        l.ffnNorm = norm(lo, "ffnNorm", lw, count);
+        l.wq = linear(lo, "wq", lw, count);
+        l.wk = linear(lo, "wk", lw, count);
+        l.wv = linear(lo, "wv", lw, count);
+        l.wo = linear(lo, "wo", lw, count);
+        l.w1 = linear(lo, "w1", lw, count);
+        l.w2 = linear(lo, "w2", lw, count);
+        l.w3 = linear(lo, "w3", lw, count);
+        v.layers.push_back(std::move(l));
+    }
+    if (vd.preMmNorm) v.preMmNorm = norm(o, "preMmNorm", w, count);
+    if (vd.merge > 1) v.merging = linear(o, "merging", w, count);
+    v.wIn = linear(o, "wIn", w, count);
+    v.wOut = linear(o, "wOut", w, count);
+    if (vd.projectorBias) {
+        v.wInBias = norm(o, "wInBias", w, count);
+        v.wOutBias = norm(o, "wOutBias", w, count);
+    }
+    return v;
+}
+
 }  // namespace
 
 ModelSpec parseModelSpec(const Napi::Object& s, size_t count) {
@@ -142,6 +204,10 @@ ModelSpec parseModelSpec(const Napi::Object& s, size_t count) {
     Napi::Object scratch = js::object(s, "scratch", "spec");
     spec.maxStepTokens = js::integer(scratch, "maxStepTokens", "spec.scratch", 1, 1 << 20);
     spec.logitRowsPerChunk = js::integer(scratch, "logitRowsPerChunk", "spec.scratch", 1, 1 << 16);
+    if (present(s, "vision")) {
+        spec.hasVision = true;
+        spec.vision = vision(js::object(s, "vision", "spec"), count);
+    }
     return spec;
 }
 

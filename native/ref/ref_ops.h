@@ -58,6 +58,16 @@ struct RefMoe {
 void moeRoute(const RefMoe& w, const float* x, int D, std::vector<int>& experts, std::vector<float>& weights);
 void moe(const RefMoe& w, const float* x, int T, int D, float* y);
 
+// Vision encoder ops (ref_vision.cc), over the layout visionLayout gives for the pass.
+void patchRows(const float* pixels, const VisionLayout& l, float* out, int outStride);
+void rope2d(float* x, int heads, int tokenStride, int headStride, const VisionLayout& l, const Rope2dParams& rope);
+void visionAttention(const float* q, const float* k, const float* v, int stride, int heads, int headDim, float scale,
+                     const VisionLayout& l, float* out, int outStride);
+void siluMul(float* a, int aStride, const float* b, int bStride, int T, int n);
+void gelu(float* x, int stride, int T, int n);
+void mergePatches(const float* x, int width, const VisionLayout& l, float* out);
+void addBias(float* y, int yStride, const float* bias, int T, int n);
+
 // The cache entries visible to each new token: visible[t] and the sequence of token t.
 void visibleEntries(const StepInputs& batch, std::vector<int>& seqOfToken, std::vector<int>& visible);
 // Pool slot of entry j of sequence s.

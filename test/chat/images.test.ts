@@ -1,9 +1,15 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { roundHalfEven } from "../../lib/chat/image-tokens";
 import { imageTokenGrid } from "../../lib/chat/index";
 import type { ContentPart } from "../../lib/chat/types";
-import { ChatFormatError, InvalidArgumentError } from "../../lib/errors";
+import { ChatFormatError, ImageError, InvalidArgumentError } from "../../lib/errors";
 import { MS4_IMAGE_CONFIG } from "../helpers/byte-tokenizer";
+import { dataUrl } from "../helpers/test-images";
 import { expectGolden, NONE_SETTINGS, render } from "./golden";
 
 /** The `[IMG]` run of a columns × rows grid, written out by hand. */
@@ -126,10 +132,29 @@ describe("images in prompts", () => {
     expect(rendered.text).toBe(`<s>${NONE_SETTINGS}[INST][IMG][IMG][IMG_END]x[/INST]`);
   });
 
-  it("refuses image_url parts when no size resolver is given", () => {
+  it("reads image_url data: URLs, and refuses bytes that are not an image with an ImageError", () => {
+    const e = (() => {
+      try {
+        render({
+          messages: [
+            { role: "user", content: [{ type: "image_url", image_url: "data:image/png;base64,AA" }] },
+          ],
+        });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(e).toBeInstanceOf(ImageError);
+    expect(e).toMatchObject({ reason: "unsupported", messageIndex: 0, partIndex: 0 });
+  });
+
+  it("refuses an image part with both bytes and a size", () => {
     expect(() =>
       render({
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: "data:image/png;base64,AA" }] }],
+        messages: [
+          { role: "user", content: [{ type: "image", image: new Uint8Array(4), width: 2 } as never] },
+        ],
       }),
     ).toThrow(InvalidArgumentError);
   });
@@ -155,5 +180,107 @@ describe("images in prompts", () => {
       ],
     });
     expect(rendered.text.endsWith("[TOOL_RESULTS]result[IMG][IMG_END][/TOOL_RESULTS]")).toBe(true);
+  });
+});
+
+describe("images in prompts, from real image files", () => {
+  /** A solid PNG of this size (the header is what the layout reads; the pixels do not matter here). */
+  const png = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: "#336699" } })
+      .png()
+      .toBuffer();
+
+  it.each([
+    [28, 28],
+    [56, 28],
+    [28, 56],
+    [29, 29],
+    [1540, 1540],
+    [3000, 1000],
+  ])(
+    "a %ix%i PNG renders token for token as the declared size does, as bytes, a data: URL or a path",
+    async (w, h) => {
+      const bytes = await png(w, h);
+      const declared = render({
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "x" },
+              { type: "image", width: w, height: h },
+            ],
+          },
+        ],
+      });
+      const asBytes = render({
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "x" },
+              { type: "image", image: bytes },
+            ],
+          },
+        ],
+      });
+      const asUrl = render({
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "x" },
+              { type: "image_url", image_url: { url: dataUrl(bytes) } },
+            ],
+          },
+        ],
+      });
+      const dir = await mkdtemp(join(tmpdir(), "ms4-image-"));
+      try {
+        const file = join(dir, "a.png");
+        await writeFile(file, bytes);
+        const asPath = render({
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "x" },
+                { type: "image", path: file },
+              ],
+            },
+          ],
+        });
+        const fileUrl = () =>
+          render({
+            messages: [
+              {
+                role: "user",
+                content: [
+                  { type: "text", text: "x" },
+                  { type: "image_url", image_url: pathToFileURL(file).href },
+                ],
+              },
+            ],
+          });
+        // image_url never reads the disk (servers pass these parts through from clients)
+        expect(fileUrl).toThrow(/do not read local files/);
+        for (const r of [asBytes, asUrl, asPath]) {
+          expect(r.tokens).toEqual(declared.tokens);
+          expect(r.images[0]).toMatchObject({ width: w, height: h, columns: declared.images[0]!.columns });
+        }
+        expect(asPath.images[0]!.image.file?.format).toBe("png");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it("http(s) URLs are not fetched by renderChat", async () => {
+    expect(() =>
+      render({
+        messages: [
+          { role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] },
+        ],
+      }),
+    ).toThrow(/fetched only by generate/);
   });
 });

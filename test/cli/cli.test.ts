@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import { main } from "../../lib/cli/main";
 import { makeTempDir } from "../helpers/temp-dir";
+import { encodeImage, testImage } from "../helpers/test-images";
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());
@@ -12,12 +13,18 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   const err: string[] = [];
   const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
   const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  // ms4 chat streams its answer through process.stdout.write
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
   try {
     const code = await main(args);
     return { code, out: out.join("\n"), err: err.join("\n") };
   } finally {
     log.mockRestore();
     error.mockRestore();
+    write.mockRestore();
   }
 }
 
@@ -57,6 +64,28 @@ describe("ms4 CLI", () => {
     expect(report.parameters.activeWithoutEmbedding / 1e9).toBeCloseTo(6.1, 1);
     expect(report.kvBytesPerToken).toBe(23040);
     expect(report.weightBytes / 2 ** 30).toBeCloseTo(65.9, 0);
+  });
+
+  test("chat --image answers about an image file; a missing file is a typed error", async () => {
+    const dir = join(tmp.dir, "vision");
+    expect((await run(["make-tiny", dir, "--seed", "4"])).code).toBe(0);
+    const image = join(tmp.dir, "picture.png");
+    writeFileSync(image, await encodeImage(testImage(70, 40, 3), "png"));
+    const args = ["chat", "--model", dir, "--max-tokens", "3", "--temperature", "0", "what is this?"];
+    const plain = await run(args);
+    const withImage = await run([...args, "--image", image]);
+    expect(withImage.code).toBe(0);
+    const promptTokens = (r: { err: string }) => Number(/(\d+) prompt/.exec(r.err)?.[1]);
+    // a 70 × 40 image: 3 × 2 [IMG] plus 2 row ends
+    expect(promptTokens(withImage)).toBe(promptTokens(plain) + 8);
+    const missing = await run([...args, "--image", join(tmp.dir, "nope.png")]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/messages\[0\]\.content\[\d\]: cannot read/);
+    const textOnly = join(tmp.dir, "text-only");
+    expect((await run(["make-tiny", textOnly, "--no-vision"])).code).toBe(0);
+    const refused = await run(["chat", "--model", textOnly, "--max-tokens", "1", "x", "--image", image]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/no vision tower/);
   });
 
   test("make-tiny is deterministic for a seed and differs across seeds", async () => {

@@ -200,7 +200,7 @@ describe("interactive chat", () => {
 
   test("a conversation keeps its history; an image the model cannot take is an error line, and the chat goes on", async () => {
     const png = join(tmp.dir, "photo.png");
-    writeFileSync(png, makePng(16, 16));
+    writeFileSync(png, makePng(16, 16).subarray(0, 40)); // truncated: the library refuses it with an ImageError
     const input = new PassThrough();
     const output = new PassThrough();
     const errors = new PassThrough();

@@ -605,14 +605,14 @@ describe("images", () => {
     },
   ];
 
-  it("a request with an image part is an UnsupportedFeatureError, not a silent text-only run", async () => {
+  it("without a vision tower a request with an image part is an UnsupportedFeatureError, not a text-only run", async () => {
     const { generator, fake } = setup();
     // Rendering still lays the image out (renderChat counts its tokens).
     expect(renderChat(tokenizer, { messages: withImage }).images).toHaveLength(1);
     const err = await generator.generate({ messages: withImage }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnsupportedFeatureError);
     expect(err).toMatchObject({ code: "ERR_UNSUPPORTED_FEATURE", feature: "vision" });
-    expect((err as Error).message).toMatch(/images need the vision encoder/);
+    expect((err as Error).message).toMatch(/1 image\(s\), but this checkpoint has no vision tower/);
     const streamed = (async () => {
       for await (const _ of generator.stream({ messages: withImage })) {
         // never reached
@@ -622,14 +622,14 @@ describe("images", () => {
     expect(fake.calls).toHaveLength(0);
   });
 
-  it("image tokens in a token prompt or in evaluate() are refused the same way", async () => {
+  it("image tokens in a token prompt or in evaluate() are invalid: features come only with image parts", async () => {
     const { generator, fake } = setup();
     const IMG = tokenizer.specialId("[IMG]");
     await expect(generator.generate({ tokens: [1, IMG, 1065] })).rejects.toThrow(
-      /tokens\[1\] is the image token \[IMG\], but images need the vision encoder/,
+      /no image token ids .* for tokens\[1\] but received "\[IMG\]"/,
     );
     await expect(generator.evaluate([1, 1065, tokenizer.specialId("[IMG_END]")])).rejects.toThrow(
-      UnsupportedFeatureError,
+      InvalidArgumentError,
     );
     expect(fake.calls).toHaveLength(0);
   });

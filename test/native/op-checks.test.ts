@@ -34,6 +34,13 @@ const EXPECTED_OPS = [
   "mlaAttentionExpanded",
   "moe",
   "addInPlace",
+  "patchRows",
+  "rope2d",
+  "visionAttention",
+  "siluMul",
+  "gelu",
+  "mergePatches",
+  "addBias",
 ];
 
 function paths(): CpuKernelPath[] {

@@ -194,7 +194,7 @@ export function decodeFloats(dtype: string, bytes: Uint8Array): Float64Array {
   return out;
 }
 
-function readTensorBytes(plan: LoadPlan, t: PlannedTensor): Uint8Array {
+export function readTensorBytes(plan: LoadPlan, t: PlannedTensor): Uint8Array {
   const file = plan.files[t.fileIndex];
   if (!file) throw new Error(`reference: tensor ${t.name} names file #${t.fileIndex}, which the plan lacks`);
   const out = new Uint8Array(t.length);
@@ -221,7 +221,9 @@ function scalarOf(plan: LoadPlan, t: PlannedTensor): number {
 
 /** Dequantizes one module's weight exactly into float64 (docs/model.md#weight-formats). */
 export function dequantizeModule(plan: LoadPlan, module: PlannedModule): Matrix {
-  const [rows = 0, cols = 1] = module.spec.shape.length === 1 ? [module.spec.shape[0], 1] : module.spec.shape;
+  // Norms are [n] (one column); a convolution's [out, channels, kh, kw] is read as [out, channels·kh·kw].
+  const rows = module.spec.shape[0] ?? 0;
+  const cols = module.spec.shape.slice(1).reduce((a, b) => a * b, 1);
   const need = (part: keyof PlannedModule["tensors"]): PlannedTensor => {
     const t = module.tensors[part];
     if (!t) throw new Error(`reference: module ${module.spec.name} has no ${part}`);

@@ -189,7 +189,7 @@ describe("image URLs through the server", () => {
     }
   });
 
-  test("a fetched image reaches the library as a data: URL of its bytes; until vision lands it answers with a 400", async () => {
+  test("a fetched image reaches the library as a data: URL of its bytes and is answered", async () => {
     const server = await startTestServer(model);
     const seen: unknown[] = [];
     const stream = model.stream.bind(model);

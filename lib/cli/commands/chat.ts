@@ -8,8 +8,8 @@ import { loadModelWithProgress, TINY_MODEL_NOTE } from "../load-model";
 export const chatCommand: Command = {
   name: "chat",
   summary: "answer PROMPT (streamed), or chat interactively without one",
-  help: `Usage: ms4 chat [--model DIR] [PROMPT] [--max-tokens N] [--temperature T] [--seed N]
-                [--reasoning none|high] [--system TEXT] [--threads N]
+  help: `Usage: ms4 chat [--model DIR] [PROMPT] [--image FILE]... [--max-tokens N] [--temperature T] [--seed N]
+                [--reasoning none|high] [--system TEXT] [--threads N] [--max-image-size N]
 
 Answers PROMPT, streaming the text as it is generated; without PROMPT, starts an interactive chat that
 keeps the conversation. Reasoning is shown dimmed on a terminal.
@@ -22,6 +22,10 @@ Options:
   --reasoning none|high    reasoning effort
   --system TEXT            system prompt
   --threads N              compute threads (default: physical cores)
+  --image FILE             attach an image (PNG, JPEG, WebP, GIF) to PROMPT, or to the first message of the
+                           interactive chat; repeatable
+  --max-image-size N       largest image side in pixels the encoder sees (default: the checkpoint's; smaller
+                           means fewer image tokens and a faster answer)
 
 In the interactive chat:
 ${CHAT_COMMANDS_HELP.replace(/^/gm, "  ")}`,
@@ -37,6 +41,8 @@ ${CHAT_COMMANDS_HELP.replace(/^/gm, "  ")}`,
         reasoning: { type: "string" },
         system: { type: "string" },
         threads: { type: "string" },
+        image: { type: "string", multiple: true },
+        "max-image-size": { type: "string" },
       },
     });
     if (positionals.length > 1) throw new UsageError("chat takes one prompt (quote it)", "chat");
@@ -47,9 +53,11 @@ ${CHAT_COMMANDS_HELP.replace(/^/gm, "  ")}`,
       seed: intOption(values.seed, "seed"),
       reasoningEffort: oneOf(values.reasoning, ["none", "high"] as const, "reasoning"),
       system: values.system,
+      images: values.image ?? [],
     };
     const model = await loadModelWithProgress(values.model, {
       threads: intOption(values.threads, "threads", 1),
+      maxImageSize: intOption(values["max-image-size"], "max-image-size", 1),
     });
     try {
       await runChat(

@@ -10,16 +10,18 @@ export const makeTinyCommand: Command = {
   name: "make-tiny",
   summary: "write a deterministic generated checkpoint (random weights)",
   help: `Usage: ms4 make-tiny DIR [--layout native|hf] [--quant ${GENERATED_QUANTS.join("|")}] [--seed N]
-                     [--preset ${PRESET_NAMES.join("|")}] [--shards N]
+                     [--preset ${PRESET_NAMES.join("|")}] [--shards N] [--no-vision]
 
-Write a deterministic generated checkpoint (random weights) with the real architecture into DIR.
+Write a deterministic generated checkpoint (random weights) with the real architecture into DIR (a small vision
+tower included, unless --no-vision).
 
 Options:
   --layout native|hf        Mistral-native (params.json) or Hugging Face (config.json) files (default native)
   --quant FORMAT            weight format of the quantized modules: ${GENERATED_QUANTS.join(", ")} (default nvfp4)
   --seed N                  random seed (same seed, same bytes)
   --preset NAME             tiny (default), real-2layer (real per-layer sizes, 2 layers, 5.9 GB) or real
-  --shards N                split the weights into N safetensors files`,
+  --shards N                split the weights into N safetensors files
+  --no-vision               leave the vision tower out (a text-only checkpoint)`,
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -30,6 +32,7 @@ Options:
         seed: { type: "string" },
         preset: { type: "string" },
         shards: { type: "string" },
+        "no-vision": { type: "boolean", default: false },
       },
     });
     const dir = positionals[0];
@@ -43,6 +46,7 @@ Options:
       seed: intOption(values.seed, "seed"),
       preset: oneOf(values.preset, PRESET_NAMES, "preset") as PresetName | undefined,
       shards: intOption(values.shards, "shards"),
+      vision: !values["no-vision"],
       onProgress: ({ done, total }) => {
         const now = Date.now();
         if (process.stderr.isTTY && (now - lastReport > 500 || done === total)) {

@@ -1,6 +1,6 @@
 /**
- * Whether the library can take images. The vision encoder is not built yet: a chat request with an image
- * part is answered with a 400 carrying the library's typed error. When vision lands, set this to true: the
- * model card's image examples and the image tests then expect answers.
+ * Whether the library can take images: true since the vision encoder landed (the built-in tiny model has a vision
+ * tower), so the model card's image examples and the image tests expect answers. False would make them expect the
+ * 400 a text-only build answered with.
  */
-export const VISION_AVAILABLE = false;
+export const VISION_AVAILABLE = true;
