@@ -16,7 +16,7 @@ import { DisposedError, InvalidArgumentError } from "../errors";
 import type { NativeStepResult } from "../native";
 import { BlockManager } from "./block-manager";
 import { EventQueue } from "./event-queue";
-import { InputEmbeddings, type InputEmbeddingSpan } from "./input-embeddings";
+import { type InputEmbeddingSpan, InputEmbeddings } from "./input-embeddings";
 import { type PreparedStep, Runner, type RunStep } from "./runner";
 import type { SamplingParams } from "./sampling-params";
 import { type ScheduledStep, Scheduler } from "./scheduler";

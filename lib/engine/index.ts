@@ -10,7 +10,7 @@ export {
   type TokenAlternative,
 } from "./engine";
 export { EventQueue } from "./event-queue";
-export { InputEmbeddings, type InputEmbeddingSpan, inputEmbeddingSpan } from "./input-embeddings";
+export { type InputEmbeddingSpan, InputEmbeddings, inputEmbeddingSpan } from "./input-embeddings";
 export { type LogitRow, type PreparedStep, Runner, type RunnerOptions, type RunStep } from "./runner";
 export {
   MAX_TOP_LOGPROBS,
