@@ -3,6 +3,7 @@ import { runBench } from "../bench/model-bench";
 import { Ms4Error } from "../errors";
 import { formatInspectReport, inspectCheckpoint } from "../inspect/inspect";
 import { builtinModelDir, ensureBuiltinModel } from "../model/builtin-model";
+import type { DeviceOption } from "../model/load-options";
 import { Model } from "../model/model";
 import { physicalCores } from "../model/threads";
 import { loadNative } from "../native";
@@ -21,7 +22,7 @@ Usage:
   ms4 make-tiny DIR [--layout native|hf] [--quant nvfp4|fp8|bf16] [--seed N] [--preset ${PRESET_NAMES.join("|")}] [--shards N]
       Write a deterministic generated checkpoint (random weights) with the real architecture.
   ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N] [--cpu-path portable|avx2|avx512]
-            [--activations auto|f32|int16|int8]
+            [--activations auto|f32|int16|int8] [--device cpu|cuda|cuda:N]
       Prefill and decode speed of one sequence (JSON), with bytes read per decode token and peak memory.
   ms4 info
       CPU features and CUDA devices the native addon sees (JSON).
@@ -117,6 +118,7 @@ async function cmdBench(args: string[]): Promise<void> {
       threads: { type: "string" },
       "cpu-path": { type: "string" },
       activations: { type: "string" },
+      device: { type: "string" },
     },
   });
   void positionals;
@@ -137,10 +139,16 @@ async function cmdBench(args: string[]): Promise<void> {
       "cpu-path",
     ),
     nvfp4Activations: oneOf(values.activations, ["auto", "f32", "int16", "int8"] as const, "activations"),
+    ...(values.device === undefined ? {} : { device: values.device as DeviceOption }),
   });
   const loadSeconds = (performance.now() - loadStart) / 1000;
   try {
-    const result = await runBench(model, { promptTokens, generateTokens }, threads);
+    const cudaDevice = model.device === "cuda" ? values.device : undefined;
+    const result = await runBench(
+      model,
+      { promptTokens, generateTokens, ...(cudaDevice === undefined ? {} : { cudaDevice }) },
+      threads,
+    );
     console.log(JSON.stringify({ ...result, loadSeconds }, null, 2));
   } finally {
     await model.dispose();

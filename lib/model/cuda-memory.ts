@@ -1,6 +1,6 @@
 /**
  * What a model takes on a CUDA device besides its KV pool, computed before anything is allocated so that the memory
- * checks of kv-budget.ts run against the device's free memory (docs/cuda-backend.md#memory):
+ * checks of kv-budget.ts run against the device's free memory (docs/cuda-backend.md#steps-and-memory):
  * - weights in the CUDA backend's layouts (cuda/layout/linear_layout.h): rows padded to 16, columns to 64, NVFP4 at
  *   4.5 bits per weight, FP8 1 byte, BF16 2 bytes; wkv_b as float32; norms as float32;
  * - the scratch arena of the largest step (native/model/mistral4.cc allocateArena);
