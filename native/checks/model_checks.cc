@@ -210,6 +210,7 @@ BenchResult runModelBench(const BackendFactory& make, const BenchParams& p) {
     if (maxBatch < 1 || *std::min_element(batches.begin(), batches.end()) < 1 || ctx < 1 || prompt < 1) {
         throw std::runtime_error("modelBench: batches, ctx and prompt must be positive");
     }
+    make();  // fails before the synthetic file is written when the backend cannot be created
     SyntheticModelOptions o;
     o.real = real;
     o.layers = layers;
