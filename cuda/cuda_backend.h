@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "layout/attention_plan.h"
 #include "layout/linear_layout.h"
 
 namespace ms4 {
@@ -109,7 +110,7 @@ class CudaKvCache : public KvCache {
 };
 
 // The device copies of a step's arrays, plus what the attention kernels need per token: its sequence, the entries it
-// sees, and its split-KV partitions (tasks [firstTask[t], firstTask[t+1]) of partition size kAttentionPartition).
+// sees, and its split-KV partitions (tasks [firstTask[t], firstTask[t+1]), layout/attention_plan.h).
 struct DeviceStep {
     const int32_t* tokens = nullptr;
     const int32_t* positions = nullptr;
@@ -125,10 +126,6 @@ struct DeviceStep {
     const int32_t* firstTask = nullptr;  // [T + 1]
     const int32_t* taskToken = nullptr;  // [tasks]
 };
-
-// Cache entries per split-KV partition of the absorbed attention: a token's partitions depend on its own context
-// length only, so its result does not depend on the rest of the step (batch invariance).
-constexpr int kAttentionPartition = 256;
 
 class CudaStepContext : public StepContext {
    public:

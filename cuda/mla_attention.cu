@@ -378,14 +378,10 @@ void CudaBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qT
     makeCurrent();
     const size_t partialFloats = 2 * static_cast<size_t>(d.heads) + static_cast<size_t>(d.heads) * d.latent;
     // Tokens go in groups whose partitions' partial results fit the budget (a long prefill chunk over a long context
-    // has many); each group is one partition launch and one combine launch.
+    // has many; layout/attention_plan.h); each group is one partition launch and one combine launch.
     const int budgetTasks = std::max(1, static_cast<int>(cuda::kMaxPartialBytes / (partialFloats * sizeof(float))));
-    std::vector<int> partsOf(T);
     int maxParts = 1;
-    for (int t = 0; t < T; ++t) {
-        partsOf[t] = (s.visible[t] + cuda::kAttentionPartition - 1) / cuda::kAttentionPartition;
-        maxParts = std::max(maxParts, partsOf[t]);
-    }
+    for (int t = 0; t < T; ++t) maxParts = std::max(maxParts, cuda::attentionParts(s.visible[t]));
     float* partials = reinterpret_cast<float*>(
         workspace_.reserve(static_cast<size_t>(std::max(budgetTasks, maxParts)) * partialFloats * sizeof(float)));
     cuda::AbsorbedArgs a;
@@ -409,9 +405,9 @@ void CudaBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qT
                            "mlaAttentionAbsorbed");
     if (d.heads > 256) throw std::runtime_error("mlaAttentionAbsorbed: more than 256 heads");
     int taskBase = 0;
-    for (int t0 = 0; t0 < T;) {
-        int t1 = t0, tasks = 0;
-        while (t1 < T && (t1 == t0 || tasks + partsOf[t1] <= budgetTasks)) tasks += partsOf[t1++];
+    for (const auto& [t0, t1] : cuda::attentionGroups(s.visible, budgetTasks)) {
+        int tasks = 0;
+        for (int t = t0; t < t1; ++t) tasks += cuda::attentionParts(s.visible[t]);
         a.taskBase = taskBase;
         if (tasks > 0) {
             cuda::absorbedPartition<<<tasks, cuda::kAttnThreads, shared, stream_>>>(a);
@@ -421,7 +417,6 @@ void CudaBackend::mlaAttentionAbsorbed(const float* qLat, const float* q, int qT
                                                               d.latent, oLat);
         MS4_LAUNCH_CHECK();
         taskBase += tasks;
-        t0 = t1;
     }
 }
 

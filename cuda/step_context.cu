@@ -47,15 +47,7 @@ std::unique_ptr<StepContext> CudaBackend::beginStep(const StepInputs& in) {
     auto ctx = std::make_unique<cuda::CudaStepContext>(in, *this);
     const int T = in.numTokens, S = in.numSeqs;
     std::vector<int32_t> firstTask, taskToken;
-    if (S > 0) {
-        firstTask.reserve(T + 1);
-        for (int t = 0; t < T; ++t) {
-            firstTask.push_back(static_cast<int32_t>(taskToken.size()));
-            const int parts = (layout.visible[t] + cuda::kAttentionPartition - 1) / cuda::kAttentionPartition;
-            for (int p = 0; p < parts; ++p) taskToken.push_back(t);
-        }
-        firstTask.push_back(static_cast<int32_t>(taskToken.size()));
-    }
+    if (S > 0) cuda::planAttentionTasks(layout.visible, firstTask, taskToken);
     ctx->tasks = static_cast<int>(taskToken.size());
     cuda::Packer pack;
     constexpr size_t kNone = ~size_t{0};

@@ -7,7 +7,8 @@
 //   bench         copy bandwidth, NVFP4 / BF16 / FP8 GEMV and GEMM, one MoE layer, MLA decode at 4k and 32k (graph
 //                 replays, as a fraction of the copy bandwidth), and decode / prefill of a real-size 2-layer model
 //                 with the 36-layer estimate.
-// Usage: ms4-gpu-check [--device N] [--skip-bench] [--only layout|ops|model|bench] [--out FILE]
+// Usage: ms4-gpu-check [--device N] [--skip-bench] [--only layout|ops|model|bench] [--filter TEXT] [--out FILE]
+// (--filter keeps the layout, op and model check cases whose params contain TEXT, e.g. "moe(" or "format=nvfp4").
 // Exit status 0 when every check passed (benchmarks do not count), 1 otherwise.
 #include <chrono>
 #include <cmath>
@@ -117,6 +118,7 @@ struct Options {
     int device = 0;
     bool bench = true;
     std::string only;
+    std::string filter;
     std::string out;
 };
 
@@ -136,6 +138,8 @@ int main(int argc, char** argv) {
             opt.bench = false;
         } else if (a == "--only" && i + 1 < argc) {
             opt.only = argv[++i];
+        } else if (a == "--filter" && i + 1 < argc) {
+            opt.filter = argv[++i];
         } else if (a == "--out" && i + 1 < argc) {
             opt.out = argv[++i];
         } else {
@@ -184,8 +188,9 @@ int main(int argc, char** argv) {
         if (r.empty()) allPassed = false;
         return summarize(r);
     };
-    if (wanted("layout")) phase("layoutChecks", [&] { return checkSuite(ms4::checks::runCudaLayoutChecks("")); });
-    if (wanted("ops")) phase("opChecks", [&] { return checkSuite(ms4::runCudaOpChecks("", opt.device)); });
+    if (wanted("layout"))
+        phase("layoutChecks", [&] { return checkSuite(ms4::checks::runCudaLayoutChecks(opt.filter)); });
+    if (wanted("ops")) phase("opChecks", [&] { return checkSuite(ms4::runCudaOpChecks(opt.filter, opt.device)); });
     if (wanted("model")) {
         phase("modelChecks", [&] {
             ms4::BackendOptions cpu, gpu;
@@ -196,7 +201,7 @@ int main(int argc, char** argv) {
             gpu.device = "cuda";
             gpu.deviceIndex = opt.device;
             return checkSuite(ms4::checks::runModelChecks([cpu] { return ms4::createBackend(cpu); },
-                                                          [gpu] { return ms4::createBackend(gpu); }, ""));
+                                                          [gpu] { return ms4::createBackend(gpu); }, opt.filter));
         });
     }
     if (opt.bench && wanted("bench")) {

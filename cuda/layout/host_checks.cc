@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "attention_plan.h"
 #include "backend/number_formats.h"
 #include "checks/bounds.h"
 #include "checks/check_harness.h"
@@ -454,6 +455,39 @@ void checkMoePlan(Checker& c, int T, int topK, int E, bool shared) {
     c.record("cudaMoePlan", params, &bad, &zero, 1, kExact);
 }
 
+// The attention's tasks: each token's partitions cover its visible entries once, in order; the token groups cover
+// every token once, in order, within the budget unless a token alone exceeds it.
+void checkAttentionPlan(Checker& c, int T, int maxVisible, int budget) {
+    const std::string params =
+        "cudaAttentionPlan(T=" + str(T) + ",maxVisible=" + str(maxVisible) + ",budget=" + str(budget) + ")";
+    if (!c.wants(params)) return;
+    Rng rng(seedOf(params));
+    std::vector<int> visible(T);
+    for (int& v : visible) v = 1 + rng.below(maxVisible);
+    visible[0] = cu::kAttentionPartition;  // exactly one partition
+    std::vector<int32_t> firstTask, taskToken;
+    cu::planAttentionTasks(visible, firstTask, taskToken);
+    float bad = firstTask.size() == static_cast<size_t>(T) + 1 ? 0.0f : 1.0f;
+    for (int t = 0; t < T && bad == 0; ++t) {
+        const int parts = firstTask[t + 1] - firstTask[t];
+        // partition p covers entries [256p, min(visible, 256(p + 1))): all of them, none empty
+        if (parts < 1 || (parts - 1) * cu::kAttentionPartition >= visible[t] ||
+            parts * cu::kAttentionPartition < visible[t]) {
+            ++bad;
+        }
+        for (int k = firstTask[t]; k < firstTask[t + 1]; ++k) bad += taskToken[k] == t ? 0.0f : 1.0f;
+    }
+    int next = 0;
+    for (const auto& [t0, t1] : cu::attentionGroups(visible, budget)) {
+        if (t0 != next || t1 <= t0) ++bad;
+        if (t1 - t0 > 1 && firstTask[t1] - firstTask[t0] > budget) ++bad;
+        next = t1;
+    }
+    if (next != T) ++bad;
+    const float zero = 0.0f;
+    c.record("cudaAttentionPlan", params, &bad, &zero, 1, kExact);
+}
+
 }  // namespace
 
 std::vector<OpCheckResult> runCudaLayoutChecks(const std::string& filter) {
@@ -478,6 +512,9 @@ std::vector<OpCheckResult> runCudaLayoutChecks(const std::string& filter) {
     checkSplitTerms(c, cu::ActSplit::BF16x3);
     checkLinearPlan(c);
     for (int T : {1, 7, 64, 300}) checkMoePlan(c, T, 4, 128, true);
+    checkAttentionPlan(c, 1, 300000, 64);
+    checkAttentionPlan(c, 64, 40000, 512);
+    checkAttentionPlan(c, 2048, 5000, 1000);
     checkMoePlan(c, 17, 2, 8, false);
     checkMoePlan(c, 5, 8, 8, true);
     return c.results;

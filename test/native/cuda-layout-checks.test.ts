@@ -11,6 +11,7 @@ const EXPECTED = [
   "cudaSplitTerms",
   "cudaLinearPlan",
   "cudaMoePlan",
+  "cudaAttentionPlan",
 ];
 
 describe("CUDA layouts and launch plans, checked on the CPU", () => {
