@@ -83,9 +83,21 @@ describe.skipIf(reason !== "")(`generation on ${TEST_DEVICE}`, () => {
     });
     await using gpu = await Model.load(dir, { device: TEST_DEVICE, kvCacheMemory: 8 << 20 });
     for (const seed of [1, 2, 3]) {
-      const request = { tokens: prompt(24, seed), maxTokens: 64, temperature: 0 };
+      const tokens = prompt(24, seed);
+      const request = { tokens, maxTokens: 64, temperature: 0 };
       const [a, b] = [await cpu.generate(request), await gpu.generate(request)];
-      expect(b.tokens, `prompt ${seed}`).toEqual(a.tokens);
+      const i = a.tokens.findIndex((t, k) => t !== b.tokens[k]);
+      if (i >= 0) {
+        // Both are float32 arithmetic: they may part only where the CPU's two best logits are within rounding.
+        const logits = await cpu.evaluate([...tokens, ...a.tokens.slice(0, i)]);
+        const sorted = Array.from(logits).sort((x, y) => y - x);
+        const scale = Math.max(...Array.from(logits, Math.abs));
+        expect(sorted[0]! - sorted[1]!, `prompt ${seed}: token ${i} differs without a tie`).toBeLessThan(
+          1e-4 * scale,
+        );
+      } else {
+        expect(b.tokens, `prompt ${seed}`).toEqual(a.tokens);
+      }
     }
   });
 
