@@ -63,6 +63,10 @@ export interface CudaDevice {
   freeMemory: number;
   computeCapability: string;
   multiprocessors: number;
+  /** The CUDA backend runs on it: compute capability 8.0 or later and GPU code in this build it can run. */
+  usable: boolean;
+  /** Why not, when `usable` is false. */
+  unusableReason: string;
 }
 
 export interface SystemInfo {
@@ -72,6 +76,8 @@ export interface SystemInfo {
     runtimeVersion: number;
     driverVersion: number;
     error: string;
+    /** The GPU code this build carries, e.g. "sm_90a,sm_100a,sm_120a,compute_80" ("" without CUDA). */
+    architectures: string;
     devices: CudaDevice[];
   };
 }
@@ -326,8 +332,18 @@ export interface NativeBinding {
   systemInfo(): SystemInfo;
   /** Samples one token per row of logits [rows, vocab] (the same sampler step() uses). */
   sample(logits: Float32Array, vocab: number, sampling: NativeSamplingBatch): NativeSampleResult;
-  /** Every CPU op against its reference op: see native/checks/op_checks.h. */
-  opChecks(filter?: string, path?: string): OpCheck[];
+  /**
+   * Every op of a backend against its reference op (native/checks/op_checks.h): the CPU's kernel path `path`, or
+   * with `device` "cuda" / "cuda:N" the CUDA backend on that device (cuda_bridge.h).
+   */
+  opChecks(filter?: string, path?: string, device?: string): OpCheck[];
+  /** The CUDA backend's layouts and launch plans checked on the CPU (cuda/layout/host_checks.cc); no GPU needed. */
+  cudaLayoutChecks(filter?: string): OpCheck[];
+  /**
+   * Whole synthetic models (native/checks/model_checks.h) on two backends, "cpu", "cpu:<path>" (exact f32
+   * activations), "cuda" or "cuda:N": prefill logits, greedy continuations and the candidate's batch invariance.
+   */
+  modelChecks(reference: string, candidate: string, filter?: string, continuation?: number): OpCheck[];
   /** Kernel micro-benchmarks: see native/checks/kernel_bench.cc and bench/kernels/. */
   kernelBench(name: string, params?: Record<string, number | string>): Record<string, number | string>;
 }

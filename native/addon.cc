@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr int kAbiVersion = 3;  // bumped whenever the JS-visible binding changes shape
+constexpr int kAbiVersion = 4;  // bumped whenever the JS-visible binding changes shape
 
 // Runs once per environment that loads the addon (the main thread and each worker thread): everything
 // per-environment lives in EnvState, nothing in globals.
@@ -22,6 +22,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("systemInfo", Napi::Function::New(env, ms4::SystemInfo, "systemInfo"));
     exports.Set("NativeModel", ms4::ModelObject::Define(env));
     exports.Set("opChecks", Napi::Function::New(env, ms4::OpChecks, "opChecks"));
+    exports.Set("cudaLayoutChecks", Napi::Function::New(env, ms4::CudaLayoutChecks, "cudaLayoutChecks"));
+    exports.Set("modelChecks", Napi::Function::New(env, ms4::ModelChecks, "modelChecks"));
     exports.Set("sample", Napi::Function::New(env, ms4::SampleFunction, "sample"));
     exports.Set("kernelBench", Napi::Function::New(env, ms4::KernelBench, "kernelBench"));
     return exports;

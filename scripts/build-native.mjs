@@ -2,9 +2,9 @@
 // Builds the native addon from source into build/Release/mistral4.node: cmake-js (CMakeLists.txt) when cmake is
 // on PATH, else node-gyp (binding.gyp, CPU backend only). Says plainly what is missing when neither can build.
 // Environment:
-//   MS4_CUDA=AUTO|ON|OFF      CUDA device support (default AUTO: compiled when a usable nvcc is found; cmake only).
-//                             The CUDA backend does not run models yet: every build runs models on the CPU.
-//   MS4_CUDA_ARCHITECTURES    CUDA architectures to compile for (default 90a).
+//   MS4_CUDA=AUTO|ON|OFF      the CUDA backend (default AUTO: compiled when nvcc >= 12.0 can compile the
+//                             architectures; cmake only). Models run on CUDA only with device "cuda" (docs/cuda-backend.md).
+//   MS4_CUDA_ARCHS            GPU architectures (read by CMakeLists.txt; default: sm_90a, sm_100a, sm_120a, compute_80).
 //   MS4_EMULATED_KERNELS=ON|OFF  the avx512-emulated test kernel path (needs SIMDe's headers). Default: ON in a
 //                             development checkout (with test/), OFF in an installed package.
 //   MS4_BUILD_JOBS=N          parallel compile jobs (default: all cores).
@@ -103,18 +103,16 @@ export function buildFromSource({ root, outDir = join(root, "build"), cuda, emul
   const cmake = (mode, command) => {
     const args = [cmakeJs, command, "--directory", root, "--out", outDir, "--parallel", jobs];
     args.push(`--CDMS4_CUDA=${mode}`, `--CDMS4_EMULATED_KERNELS=${emulatedMode}`);
-    if (process.env.MS4_CUDA_ARCHITECTURES)
-      args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.MS4_CUDA_ARCHITECTURES}`);
     return spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env }).status ?? 1;
   };
-  log(`building the addon with cmake-js (CPU backend; CUDA device support: ${cudaMode})`);
+  log(`building the addon with cmake-js (CPU backend; CUDA backend: ${cudaMode})`);
   // Configure every time (seconds), so the settings above apply to an existing build folder too; then build
   // incrementally.
   const build = (mode) => cmake(mode, "configure") || cmake(mode, "build");
   const status = build(cudaMode);
   if (status !== 0 && cudaMode === "AUTO" && has("nvcc")) {
     // A CPU build must never fail because of the optional CUDA part.
-    log("the build failed with CUDA device support enabled; building the CPU backend alone (MS4_CUDA=OFF).");
+    log("the build failed with the CUDA backend enabled; building the CPU backend alone (MS4_CUDA=OFF).");
     return build("OFF");
   }
   return status;

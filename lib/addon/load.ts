@@ -14,7 +14,7 @@ import { PACKAGE_NAME, PREBUILT_KEYS, platformKey, prebuiltPackageName } from ".
 import { probeAddon, resetProbeCache } from "./probe";
 
 /** Bumped together with kAbiVersion in native/addon.cc whenever the binding changes shape. */
-export const EXPECTED_ABI_VERSION = 3;
+export const EXPECTED_ABI_VERSION = 4;
 
 /** Where the loaded addon came from. */
 export type AddonSource =

@@ -8,6 +8,8 @@ import { loadNative, type NativeStepBatch } from "../native";
 export interface BenchOptions {
   promptTokens: number;
   generateTokens: number;
+  /** The CUDA device the model runs on ("cuda" / "cuda:N"), whose copy bandwidth is then the bound. */
+  cudaDevice?: string;
 }
 
 export interface BenchResult {
@@ -27,8 +29,9 @@ export interface BenchResult {
   decodeKvBytesPerToken: number;
   decodeGigabytesPerSecond: number;
   /**
-   * Memory read bandwidth with the same threads (STREAM-like read of 512 MiB, best of 5), measured right before and
-   * right after the decode; the higher of the two is the bound (shared machines drift between runs).
+   * Memory read bandwidth with the same threads (STREAM-like read of 512 MiB, best of 5), or on a CUDA device its
+   * copy bandwidth (bytes read plus written, 4 GiB), measured right before and right after the decode; the higher of
+   * the two is the bound (shared machines drift between runs).
    */
   memoryBandwidthGBps: number;
   memoryBandwidthBeforeAfterGBps: [number, number];
@@ -89,7 +92,14 @@ export async function runBench(model: Model, options: BenchOptions, threads: num
     sampling: null,
   });
   const measureBandwidth = () =>
-    Number(loadNative().kernelBench("bandwidth", { threads, bytes: 512 * 2 ** 20, passes: 5 }).bestGbps);
+    Number(
+      loadNative().kernelBench(
+        "bandwidth",
+        options.cudaDevice !== undefined
+          ? { device: options.cudaDevice, bytes: 4 * 2 ** 30, passes: 5 }
+          : { threads, bytes: 512 * 2 ** 20, passes: 5 },
+      ).bestGbps,
+    );
   const bandwidthBefore = measureBandwidth();
   const t0 = performance.now();
   let logits = (await native.step(step(prompt, 0))).logits!;

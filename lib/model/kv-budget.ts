@@ -1,6 +1,7 @@
 /**
  * Sizing of the paged KV pool and the memory checks made before anything is allocated: the weights and the
- * pool must fit in this machine's memory, and the pool must hold at least one block.
+ * pool must fit in the memory they go to (this machine's, or a CUDA device's free memory), and the pool must hold
+ * at least one block.
  */
 import { totalmem } from "node:os";
 import type { ModelConfig } from "../config/model-config";
@@ -28,6 +29,37 @@ function gib(n: number): string {
   return `${(n / 2 ** 30).toFixed(2)} GiB`;
 }
 
+/** The context a sequence may reach when maxContext is not given. */
+export function defaultMaxContext(c: ModelConfig): number {
+  return Math.min(DEFAULT_MAX_CONTEXT, c.maxPositionEmbeddings);
+}
+
+/** Where the weights and the pool go. */
+export interface MemoryTarget {
+  /** What the fixed bytes are, e.g. "the weights". */
+  readonly fixedLabel: string;
+  /** Says how much memory there is, e.g. "this machine has 24.00 GiB of memory". */
+  readonly describe: (bytes: number) => string;
+  /** The share of what the weights leave that an "auto" pool may take at most. */
+  readonly spareShare: number;
+}
+
+/** Host memory: an "auto" pool leaves at least half of what the weights do not use to the process and the system. */
+export const HOST_MEMORY: MemoryTarget = {
+  fixedLabel: "the weights",
+  describe: (bytes) => `this machine has ${gib(bytes)} of memory`,
+  spareShare: 0.5,
+};
+
+/** A CUDA device's free memory: nothing else lives there, so an "auto" pool may take 90 % of what is left. */
+export function cudaMemoryTarget(index: number, name: string): MemoryTarget {
+  return {
+    fixedLabel: "the weights, activations and CUDA context",
+    describe: (bytes) => `CUDA device ${index} (${name}) has ${gib(bytes)} free`,
+    spareShare: 0.9,
+  };
+}
+
 export function planKvCache(
   c: ModelConfig,
   options: {
@@ -39,10 +71,11 @@ export function planKvCache(
   },
   weightBytes: number,
   machineBytes = totalmem(),
+  target: MemoryTarget = HOST_MEMORY,
 ): KvPlan {
   const dtype = options.kvCacheDtype ?? "bf16";
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-  const maxContext = options.maxContext ?? Math.min(DEFAULT_MAX_CONTEXT, c.maxPositionEmbeddings);
+  const maxContext = options.maxContext ?? defaultMaxContext(c);
   if (maxContext > c.maxPositionEmbeddings) {
     throw new InvalidArgumentError(
       "options.maxContext",
@@ -55,15 +88,15 @@ export function planKvCache(
   const bytesPerBlock = bytesPerToken * blockSize;
   if (weightBytes > machineBytes) {
     throw new OutOfMemoryError(
-      `the weights need ${gib(weightBytes)} but this machine has ${gib(machineBytes)} of memory; nothing was allocated`,
+      `${target.fixedLabel} need ${gib(weightBytes)} but ${target.describe(machineBytes)}; nothing was allocated`,
     );
   }
   let budget: number;
   if (options.kvCacheMemory === undefined || options.kvCacheMemory === "auto") {
     // Whole blocks: every sequence may need a partly filled last block.
     const wanted = Math.ceil(maxContext / blockSize) * maxBatchSize * bytesPerBlock;
-    // Leave at least half of what the weights do not use to the rest of the process and the system.
-    const affordable = Math.max(bytesPerBlock, (machineBytes - weightBytes) / 2);
+    // Leave part of what the weights do not use to the rest of the process and the system.
+    const affordable = Math.max(bytesPerBlock, (machineBytes - weightBytes) * target.spareShare);
     budget = Math.min(wanted, affordable);
   } else {
     budget = options.kvCacheMemory;
@@ -76,7 +109,7 @@ export function planKvCache(
     }
     if (budget + weightBytes > machineBytes) {
       throw new OutOfMemoryError(
-        `a KV pool of ${gib(budget)} plus ${gib(weightBytes)} of weights exceeds this machine's ${gib(machineBytes)}; ` +
+        `a KV pool of ${gib(budget)} beside ${gib(weightBytes)} of ${target.fixedLabel.replace(/^the /, "")} does not fit: ${target.describe(machineBytes)}; ` +
           "lower kvCacheMemory; nothing was allocated",
       );
     }

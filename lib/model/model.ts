@@ -32,7 +32,15 @@ import { type ImageInput, imageRefOf } from "../vision/image-inputs";
 import { noVisionTower, PromptImages } from "../vision/prompt-images";
 import { VisionEncoder } from "../vision/vision-encoder";
 import { ensureBuiltinModel } from "./builtin-model";
-import { type KvPlan, planKvCache } from "./kv-budget";
+import { planCudaMemory } from "./cuda-memory";
+import {
+  cudaMemoryTarget,
+  DEFAULT_MAX_BATCH_SIZE,
+  DEFAULT_MAX_TOKENS_PER_STEP,
+  defaultMaxContext,
+  type KvPlan,
+  planKvCache,
+} from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
 import { NativeCalls } from "./native-calls";
 import { buildNativeSpec } from "./native-spec";
@@ -40,6 +48,8 @@ import { resolveBackend } from "./resolve-backend";
 import { physicalCores } from "./threads";
 
 export interface ModelMemory {
+  /** Where the bytes below live: host memory ("cpu") or the CUDA device's memory ("cuda"). */
+  device: "cpu" | "cuda";
   /** Bytes of weights in kernel layouts. */
   weightBytes: number;
   /** Bytes of the paged KV pool. */
@@ -76,8 +86,8 @@ export class Model implements AsyncDisposable {
   readonly config: ModelConfig;
   readonly tokenizer: Tokenizer;
   /** Where the model runs. */
-  readonly device: "cpu";
-  /** The CPU kernel path in use, e.g. "cpu-avx2". */
+  readonly device: "cpu" | "cuda";
+  /** The kernel path in use, e.g. "cpu-avx2", or "cuda-sm_90" on a CUDA device. */
   readonly kernelPath: string;
   /** What NVFP4 weights are multiplied with: "f32" (exact), "int16" or "int8" activations. */
   readonly nvfp4Activations: string;
@@ -108,6 +118,7 @@ export class Model implements AsyncDisposable {
     tokenizer: Tokenizer,
     native: NativeModel,
     kv: KvPlan,
+    device: "cpu" | "cuda",
     engineOptions: Pick<LoadOptions, "maxTokensPerStep" | "prefixCaching">,
     imageSettings: ImageSettings,
   ) {
@@ -117,7 +128,7 @@ export class Model implements AsyncDisposable {
     this.tokenizer = tokenizer;
     this.native = native;
     this.kv = kv;
-    this.device = "cpu";
+    this.device = device;
     const info = native.info();
     this.kernelPath = info.kernelPath;
     this.nvfp4Activations = info.nvfp4Activations;
@@ -178,7 +189,8 @@ export class Model implements AsyncDisposable {
     };
     checkAbort();
     const binding = loadNative({ addonPath: options.addonPath });
-    const backend = resolveBackend(options, binding.systemInfo());
+    const system = binding.systemInfo();
+    const backend = resolveBackend(options, system);
     const folder = resolve(dir ?? (await ensureBuiltinModel()));
     const plan = await openCheckpoint(folder, { layout: options.layout });
     onProgress?.({ phase: "plan", done: plan.tensors.length, total: plan.tensors.length });
@@ -195,18 +207,41 @@ export class Model implements AsyncDisposable {
       options.maxImageSize,
       join(folder, "tekken.json"),
     );
-    const fileBytes = plan.tensors.reduce((a, t) => a + t.length, 0);
-    const kv = planKvCache(
-      plan.config,
-      {
-        kvCacheMemory: options.kvCacheMemory,
-        maxContext: options.maxContext,
-        maxBatchSize: options.maxBatchSize,
-        kvCacheDtype: options.kvCacheDtype,
-        blockSize: options.kvBlockSize,
-      },
-      fileBytes,
-    );
+    const kvOptions = {
+      kvCacheMemory: options.kvCacheMemory,
+      maxContext: options.maxContext,
+      maxBatchSize: options.maxBatchSize,
+      kvCacheDtype: options.kvCacheDtype,
+      blockSize: options.kvBlockSize,
+    };
+    let kv: KvPlan;
+    if (backend.device === "cuda") {
+      // On the device: the weights in the CUDA layouts, the arena, the workspace and the context must fit beside the
+      // pool in the device's free memory.
+      const cuda = system.cuda.devices.find((d) => d.index === backend.deviceIndex);
+      const maxTokensPerStep = options.maxTokensPerStep ?? DEFAULT_MAX_TOKENS_PER_STEP;
+      const need = planCudaMemory(plan, {
+        maxTokensPerStep,
+        logitRowsPerChunk: logitRowsPerChunk(
+          maxTokensPerStep,
+          options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+        ),
+        maxContext: options.maxContext ?? defaultMaxContext(plan.config),
+      });
+      kv = planKvCache(
+        plan.config,
+        kvOptions,
+        need.totalBytes,
+        cuda?.freeMemory ?? 0,
+        cudaMemoryTarget(backend.deviceIndex, cuda?.name ?? "?"),
+      );
+    } else {
+      kv = planKvCache(
+        plan.config,
+        kvOptions,
+        plan.tensors.reduce((a, t) => a + t.length, 0),
+      );
+    }
     checkAbort();
 
     const maxTokensPerStep = options.maxTokensPerStep ?? kv.maxTokensPerStep;
@@ -241,12 +276,12 @@ export class Model implements AsyncDisposable {
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },
         scratch: {
           maxStepTokens: maxTokensPerStep,
-          logitRowsPerChunk: Math.min(maxTokensPerStep, Math.max(kv.maxBatchSize, 64)),
+          logitRowsPerChunk: logitRowsPerChunk(maxTokensPerStep, kv.maxBatchSize),
         },
       });
       const nativeBackend: NativeBackendOptions = {
         device: backend.device,
-        deviceIndex: 0,
+        deviceIndex: backend.deviceIndex,
         cpu: {
           threads: options.threads ?? physicalCores(),
           path: backend.cpuPath,
@@ -274,6 +309,7 @@ export class Model implements AsyncDisposable {
       tokenizer,
       native,
       kv,
+      backend.device,
       { maxTokensPerStep, prefixCaching: options.prefixCaching },
       {
         imageConfig,
@@ -373,6 +409,7 @@ export class Model implements AsyncDisposable {
   memory(): ModelMemory {
     const info = this.live().info();
     return {
+      device: this.device,
       weightBytes: info.weightBytes,
       kvCacheBytes: info.kvBytes,
       kvBlocks: info.numBlocks,
@@ -458,6 +495,11 @@ function effectiveImageConfig(
     );
   }
   return { ...image, maxImageSize };
+}
+
+/** Logit rows the arena holds at once: a decode step's rows (maxBatchSize, at least 64), never above the step size. */
+function logitRowsPerChunk(maxTokensPerStep: number, maxBatchSize: number): number {
+  return Math.min(maxTokensPerStep, Math.max(maxBatchSize, 64));
 }
 
 function loadTokenizer(dir: string): Tokenizer {

@@ -2,8 +2,11 @@
  * Where and how a model runs, decided once in TypeScript from the load options, the environment
  * (MS4_CPU_PATH, MS4_NVFP4_ACTIVATIONS) and what the addon reports (`systemInfo()`), so native code gets
  * concrete values and makes no policy of its own:
- * - device: "auto" and "cpu" run on the CPU; "cuda" / "cuda:N" are refused, saying why, until the CUDA
- *   backend runs models;
+ * - device: "auto" and "cpu" run on the CPU; "cuda" / "cuda:N" run on that CUDA device when the addon has the CUDA
+ *   backend and reports the device usable (`systemInfo().cuda`), else they are an InvalidArgumentError saying why.
+ *   "auto" stays on the CPU until the CUDA backend's checks have passed on real hardware (docs/cuda-backend.md);
+ * - on CUDA, NVFP4 weights always multiply float32-class activations: nvfp4Activations may be "auto" or "f32" (the
+ *   MS4_NVFP4_ACTIVATIONS variable, a CPU setting, is not read);
  * - CPU kernel path: the option, else MS4_CPU_PATH, else automatic: the best path the CPU and build can run
  *   (`systemInfo().cpu.kernelPaths` lists them best last), never "avx512-emulated" (a test path that runs the
  *   AVX-512 kernels through SIMDe; it is taken only when asked for by name);
@@ -19,7 +22,9 @@ import type { LoadOptions } from "./load-options";
 export type Nvfp4Activations = "f32" | "int16" | "int8";
 
 export interface ResolvedBackend {
-  readonly device: "cpu";
+  readonly device: "cpu" | "cuda";
+  /** The CUDA device's index (0 on the CPU). */
+  readonly deviceIndex: number;
   readonly cpuPath: CpuKernelPath;
   readonly nvfp4Activations: Nvfp4Activations;
   readonly hugePages: boolean;
@@ -44,10 +49,13 @@ export function resolveBackend(
   system: SystemInfo,
   env: BackendEnvironment = process.env,
 ): ResolvedBackend {
-  const device = resolveDevice(options.device ?? "auto", system);
+  const { device, deviceIndex } = resolveDevice(options.device ?? "auto", system);
   const cpuPath = resolveCpuPath(options.cpuPath, env.MS4_CPU_PATH, system);
-  const nvfp4Activations = resolveActivations(options.nvfp4Activations, env.MS4_NVFP4_ACTIVATIONS, cpuPath);
-  return { device, cpuPath, nvfp4Activations, hugePages: env.MS4_HUGE_PAGES !== "0" };
+  const nvfp4Activations =
+    device === "cuda"
+      ? resolveCudaActivations(options.nvfp4Activations)
+      : resolveActivations(options.nvfp4Activations, env.MS4_NVFP4_ACTIVATIONS, cpuPath);
+  return { device, deviceIndex, cpuPath, nvfp4Activations, hugePages: env.MS4_HUGE_PAGES !== "0" };
 }
 
 /** The best kernel path this CPU and build run, as the automatic choice (never the emulated test path). */
@@ -61,21 +69,35 @@ export function runnableUserPaths(system: SystemInfo): CpuKernelPath[] {
   return USER_CPU_PATHS.filter((p) => system.cpu.kernelPaths.includes(p));
 }
 
-function resolveDevice(device: string, system: SystemInfo): "cpu" {
-  if (device === "auto" || device === "cpu") return "cpu";
+function resolveDevice(device: string, system: SystemInfo): { device: "cpu" | "cuda"; deviceIndex: number } {
+  if (device === "auto" || device === "cpu") return { device: "cpu", deviceIndex: 0 };
   const { cuda } = system;
   const index = device === "cuda" ? 0 : Number(device.slice("cuda:".length));
+  const found = cuda.devices.find((d) => d.index === index);
   let reason: string;
   if (!cuda.compiled) reason = cuda.error || "this build of the addon has no CUDA backend";
   else if (cuda.devices.length === 0) reason = `no usable CUDA device (${cuda.error || "none found"})`;
-  else if (index >= cuda.devices.length)
+  else if (!found)
     reason = `there is no CUDA device ${index} (the addon sees ${cuda.devices.map((d) => `${d.index}: ${d.name}`).join(", ")})`;
-  else reason = "the CUDA backend does not run models yet in this version";
+  else if (!found.usable)
+    reason = `CUDA device ${index} (${found.name}) cannot run the CUDA backend: ${found.unusableReason}`;
+  else return { device: "cuda", deviceIndex: index };
   throw new InvalidArgumentError(
     "options.device",
-    '"auto" or "cpu"',
+    '"auto", "cpu" or a usable CUDA device',
     device,
     `device ${JSON.stringify(device)} is unavailable: ${reason}; use device "cpu" or "auto"`,
+  );
+}
+
+/** The CUDA backend multiplies NVFP4 weights with float32-class activations only (docs/cuda-backend.md#numerics). */
+function resolveCudaActivations(option: LoadOptions["nvfp4Activations"]): Nvfp4Activations {
+  if (option === undefined || option === "auto" || option === "f32") return "f32";
+  throw new InvalidArgumentError(
+    "options.nvfp4Activations",
+    '"auto" or "f32" on a CUDA device',
+    option,
+    `options.nvfp4Activations ${JSON.stringify(option)} is a CPU mode; the CUDA backend multiplies NVFP4 weights with float32 activations ("auto" or "f32")`,
   );
 }
 

@@ -3,14 +3,13 @@
 #include <stdexcept>
 
 #include "cpu/cpu_backend.h"
+#include "cuda_bridge.h"
 
 namespace ms4 {
 
 std::unique_ptr<Backend> createBackend(const BackendOptions& options) {
     if (options.device == "cpu") return createCpuBackend(options.cpu);
-    if (options.device == "cuda") {
-        throw std::runtime_error("device \"cuda\": the CUDA backend does not run models yet in this version");
-    }
+    if (options.device == "cuda") return createCudaBackend(options.deviceIndex);
     throw std::runtime_error("unknown device \"" + options.device + "\" (expected \"cpu\" or \"cuda\")");
 }
 

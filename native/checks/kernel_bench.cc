@@ -12,15 +12,21 @@
 //   "mlaDecode": one Backend::mlaAttentionAbsorbed for `seqs` decoding tokens (default 1), each over a context
 //                of `ctx` entries of a BF16 (or kv "f32") latent cache, block size 16, real dims (H 32, L 256,
 //                R 64); bytes = cache bytes read, flops = 2 · H · (2L + R) · ctx per token.
-// Params (all optional): threads, path ("portable" | "avx2" | "avx512"), act ("f32" | "int16" | "int8"), T, rows,
-// cols, format, D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to rotate over, default 512 MiB), iters,
-// bytes, passes. Returns { bytes (per call), seconds (mean per call), bestSeconds, gbps, bestGbps, calls, ... }.
+//   "model":     decode steps and prefill of a synthetic model (checks/model_checks.h, runModelBench).
+// Params (all optional): device ("cpu" | "cuda" | "cuda:N"), threads, path ("portable" | "avx2" | "avx512"), act
+// ("f32" | "int16" | "int8"), T, rows, cols, format, D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to
+// rotate over, default 512 MiB), iters, bytes, passes. Returns { bytes (per call), seconds (mean per call),
+// bestSeconds, gbps, bestGbps, calls, ... }.
+// On the CPU each call is timed alone. On a CUDA device "bandwidth" is the device-to-device copy bandwidth (bytes read
+// plus written) and a pass of calls over every copy is captured into a CUDA graph and replayed, timed with device
+// events, so the numbers are the kernels' own time without launch overhead (bestSeconds: the best replay).
 #include "checks/kernel_bench.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -29,9 +35,11 @@
 
 #include "backend/create_backend.h"
 #include "checks/check_harness.h"
+#include "checks/model_checks.h"
 #include "cpu/aligned.h"
 #include "cpu/cpu_features.h"
 #include "cpu/thread_pool.h"
+#include "cuda_bridge.h"
 #include "model/pixtral.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -234,8 +242,25 @@ WeightFormat parseFormat(const std::string& f) {
     throw std::runtime_error("kernelBench: unknown format \"" + f + "\" (bf16 | fp8 | nvfp4)");
 }
 
+// "cuda" / "cuda:N" → the device index; -1 for the CPU.
+int cudaDevice(const BenchParams& p) {
+    const std::string d = p.str("device", "cpu");
+    if (d == "cpu") return -1;
+    if (d == "cuda") return 0;
+    if (d.rfind("cuda:", 0) == 0 && d.size() > 5 && d.find_first_not_of("0123456789", 5) == std::string::npos) {
+        return std::stoi(d.substr(5));
+    }
+    throw std::runtime_error("kernelBench: device must be \"cpu\", \"cuda\" or \"cuda:N\", not \"" + d + "\"");
+}
+
 std::unique_ptr<Backend> makeBackend(const BenchParams& p) {
     BackendOptions o;
+    const int device = cudaDevice(p);
+    if (device >= 0) {
+        o.device = "cuda";
+        o.deviceIndex = device;
+        return createBackend(o);
+    }
     o.device = "cpu";
     o.cpu.threads = benchThreads(p);
     o.cpu.path = p.str("path", "");
@@ -263,6 +288,32 @@ void setCommon(BenchResult& r, const Backend& be, const BenchParams& p, size_t b
     r.set("bestGbps", bytes / best / 1e9);
 }
 
+// Seconds per call of call(i) for i over `count` distinct inputs: on the CPU `iters` calls timed one by one; on a CUDA
+// device a graph of one pass (count calls) replayed max(3, iters / count) times, each replay's time / count.
+std::vector<double> timeCalls(Backend& be, const BenchParams& p, int count, int defaultIters,
+                              const std::function<void(int)>& call) {
+    const int iters = static_cast<int>(p.num("iters", defaultIters));
+    std::vector<double> times;
+    if (cudaDevice(p) >= 0) {
+        const int reps = std::max(3, iters / count);
+        const std::vector<double> ms = cudaGraphMilliseconds(
+            be,
+            [&] {
+                for (int i = 0; i < count; ++i) call(i);
+            },
+            reps);
+        for (double t : ms) times.push_back(t / 1e3 / count);
+        return times;
+    }
+    for (int i = 0; i < iters; ++i) {
+        const auto t0 = Clock::now();
+        call(i % count);
+        be.synchronize();
+        times.push_back(secondsSince(t0));
+    }
+    return times;
+}
+
 BenchResult benchLinear(const BenchParams& p) {
     std::unique_ptr<Backend> be = makeBackend(p);
     const WeightFormat f = parseFormat(p.str("format", "nvfp4"));
@@ -278,14 +329,9 @@ BenchResult benchLinear(const BenchParams& p) {
     }
     BackendFloats x(*be, randomFloats(static_cast<size_t>(T) * cols, 7)), y(*be, static_cast<size_t>(T) * rows);
     for (auto& c : copies) be->linear(*c, x.get(), cols, T, y.get(), rows);  // warm-up: page faults, pool
-    const int iters = static_cast<int>(p.num("iters", std::max<double>(3 * copies.size(), 24)));
-    std::vector<double> times;
-    for (int i = 0; i < iters; ++i) {
-        const auto t0 = Clock::now();
-        be->linear(*copies[i % copies.size()], x.get(), cols, T, y.get(), rows);
-        be->synchronize();
-        times.push_back(secondsSince(t0));
-    }
+    const std::vector<double> times =
+        timeCalls(*be, p, static_cast<int>(copies.size()), std::max<int>(3 * copies.size(), 24),
+                  [&](int i) { be->linear(*copies[i], x.get(), cols, T, y.get(), rows); });
     BenchResult r;
     r.set("format", p.str("format", "nvfp4"));
     r.set("rows", rows);
@@ -340,14 +386,9 @@ BenchResult benchMoe(const BenchParams& p) {
     }
     BackendFloats x(*be, randomFloats(static_cast<size_t>(T) * D, 9)), y(*be, static_cast<size_t>(T) * D);
     for (auto& set : sets) be->moe(set->w, x.get(), T, D, y.get());
-    const int iters = static_cast<int>(p.num("iters", std::max<double>(3 * sets.size(), 24)));
-    std::vector<double> times;
-    for (int i = 0; i < iters; ++i) {
-        const auto t0 = Clock::now();
-        be->moe(sets[i % sets.size()]->w, x.get(), T, D, y.get());
-        be->synchronize();
-        times.push_back(secondsSince(t0));
-    }
+    const std::vector<double> times =
+        timeCalls(*be, p, static_cast<int>(sets.size()), std::max<int>(3 * sets.size(), 24),
+                  [&](int i) { be->moe(sets[i]->w, x.get(), T, D, y.get()); });
     BenchResult r;
     r.set("format", p.str("format", "nvfp4"));
     r.set("D", D);
@@ -401,16 +442,10 @@ BenchResult benchMlaDecode(const BenchParams& p) {
         oLat(*be, static_cast<size_t>(seqs) * d.heads * d.latent);
     auto call = [&](int k) {
         be->mlaAttentionAbsorbed(qLat.get(), q.get(), d.heads * qk, *cache, 0, *steps[k], d, oLat.get());
-        be->synchronize();
     };
     for (int k = 0; k < sets; ++k) call(k);  // warm-up
-    const int iters = static_cast<int>(p.num("iters", std::max<double>(2 * sets, 16)));
-    std::vector<double> times;
-    for (int i = 0; i < iters; ++i) {
-        const auto t0 = Clock::now();
-        call(i % sets);
-        times.push_back(secondsSince(t0));
-    }
+    be->synchronize();
+    const std::vector<double> times = timeCalls(*be, p, sets, std::max(2 * sets, 16), call);
     const double flops = 2.0 * d.heads * (2.0 * d.latent + d.rope) * ctx * seqs;
     BenchResult r;
     r.set("format", kv);
@@ -565,15 +600,28 @@ BenchResult benchVisionAttention(const BenchParams& p) {
 
 BenchResult runKernelBench(const std::string& name, const BenchParams& p) {
     if (name == "bandwidth") {
-        return benchBandwidth(p, benchThreads(p));
+        const int device = cudaDevice(p);
+        if (device < 0) return benchBandwidth(p, benchThreads(p));
+        const size_t bytes = static_cast<size_t>(p.num("bytes", 4.0 * 1024 * 1024 * 1024));
+        const int passes = std::max(1, static_cast<int>(p.num("passes", 10)));
+        const CudaBandwidth bw = cudaCopyBandwidth(device, bytes, passes);
+        BenchResult r;
+        r.set("device", p.str("device", "cuda"));
+        r.set("bytes", static_cast<double>(bytes));
+        r.set("passes", passes);
+        r.set("bestGbps", bw.bestGbps);
+        r.set("gbps", bw.meanGbps);
+        return r;
     }
     if (name == "linear") return benchLinear(p);
+    if (name == "model") return runModelBench([&p] { return makeBackend(p); }, p);
     if (name == "moeLayer") return benchMoe(p);
     if (name == "mlaDecode") return benchMlaDecode(p);
     if (name == "visionEncoder") return benchVisionEncoder(p);
     if (name == "visionAttention") return benchVisionAttention(p);
-    throw std::runtime_error("unknown bench \"" + name +
-                             "\" (bandwidth | linear | moeLayer | mlaDecode | visionEncoder | visionAttention)");
+    throw std::runtime_error(
+        "unknown bench \"" + name +
+        "\" (bandwidth | linear | moeLayer | mlaDecode | model | visionEncoder | visionAttention)");
 }
 
 }  // namespace ms4::checks

@@ -27,7 +27,8 @@ struct BenchResult {
     double number(const std::string& k) const;
 };
 
-// Runs bench `name` ("bandwidth" | "linear" | "moeLayer" | "mlaDecode"); throws std::runtime_error on bad params.
+// Runs bench `name` ("bandwidth" | "linear" | "moeLayer" | "mlaDecode" | "model"); throws std::runtime_error on bad
+// params.
 BenchResult runKernelBench(const std::string& name, const BenchParams& params);
 
 }  // namespace ms4::checks

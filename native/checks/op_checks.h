@@ -19,4 +19,9 @@ void runNvfp4Suite(Checker& c);
 // NVFP4 repack-layout check. Cases run when their params contain `filter` ("" = all).
 std::vector<OpCheckResult> runCpuOpChecks(const std::string& filter, const std::string& path);
 
+// The CUDA backend's host-side code on the CPU, no GPU needed (cuda/layout/host_checks.cc): bit conversions, the
+// fragment-order weight layouts and split activations rebuilt into tensor-core products by the PTX fragment rules
+// and compared with the reference, the element decode, and the launch and MoE grouping plans.
+std::vector<OpCheckResult> runCudaLayoutChecks(const std::string& filter);
+
 }  // namespace ms4::checks

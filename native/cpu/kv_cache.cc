@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "backend/input_checks.h"
 #include "backend/number_formats.h"
 #include "cpu/cpu_backend.h"
 
@@ -23,21 +24,7 @@ CpuKvCache::CpuKvCache(const KvCacheShape& s, Pages pages) : KvCache(s) {
 }  // namespace cpu
 
 std::unique_ptr<KvCache> CpuBackend::allocKvCache(const KvCacheShape& shape) {
-    if (shape.layers <= 0 || shape.numBlocks <= 0 || shape.blockSize <= 0 || shape.latent <= 0 || shape.rope < 0) {
-        throw std::runtime_error("allocKvCache: bad shape (layers " + std::to_string(shape.layers) + ", blocks " +
-                                 std::to_string(shape.numBlocks) + ", block size " + std::to_string(shape.blockSize) +
-                                 ", latent " + std::to_string(shape.latent) + ", rope " + std::to_string(shape.rope) +
-                                 ")");
-    }
-    if (shape.dtype != KvDtype::F32 && shape.dtype != KvDtype::BF16) {
-        throw std::runtime_error("allocKvCache: unknown KV dtype " + std::to_string(static_cast<int>(shape.dtype)));
-    }
-    const double bytes = static_cast<double>(shape.layers) * shape.numBlocks * shape.blockSize * shape.width() *
-                         static_cast<double>(shape.bytesPerValue());
-    if (bytes > static_cast<double>(SIZE_MAX) / 2 ||
-        static_cast<double>(shape.numBlocks) * shape.blockSize > 2147483647.0) {
-        throw std::runtime_error("allocKvCache: the cache is too large (" + std::to_string(bytes) + " bytes)");
-    }
+    checkKvCacheShape(shape);
     return std::make_unique<cpu::CpuKvCache>(shape, longLivedPages());
 }
 
@@ -45,22 +32,11 @@ std::unique_ptr<KvCache> CpuBackend::allocKvCache(const KvCacheShape& shape) {
 void CpuBackend::kvWrite(KvCache& kv, int layer, const float* latent, int latentStride, const float* kpe, int kpeStride,
                          const StepContext& step) {
     const StepInputs& in = asCpuStep(step).in;
-    const int T = in.numTokens;
-    const int32_t* slotMapping = in.slotMapping;
-    if (T > 0 && slotMapping == nullptr) throw std::runtime_error("kvWrite: the step has no slot mapping");
     const cpu::CpuKvCache& cache = asCpuKvCache(kv);
     const KvCacheShape& s = cache.shape;
-    if (layer < 0 || layer >= s.layers) {
-        throw std::runtime_error("kvWrite: layer " + std::to_string(layer) + " outside [0, " +
-                                 std::to_string(s.layers) + ")");
-    }
-    const int64_t slots = static_cast<int64_t>(cache.slotCount());
-    for (int t = 0; t < T; ++t) {
-        if (slotMapping[t] < -1 || slotMapping[t] >= slots) {
-            throw std::runtime_error("kvWrite: slot " + std::to_string(slotMapping[t]) + " outside the pool of " +
-                                     std::to_string(slots) + " slots");
-        }
-    }
+    checkSlots(in, s, layer, "kvWrite");
+    const int T = in.numTokens;
+    const int32_t* slotMapping = in.slotMapping;
     const int L = s.latent, R = s.rope;
     for (int t = 0; t < T; ++t) {
         if (slotMapping[t] < 0) continue;  // padding token: no cache entry

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/input_checks.h"
 #include "backend/number_formats.h"
 #include "cpu/cpu_backend.h"
 
@@ -18,26 +19,10 @@ namespace {
 
 int roundUp(int v, int m) { return (v + m - 1) / m * m; }
 
-void checkSource(const LinearSource& s) {
-    if (s.rows <= 0 || s.cols <= 0) {
-        throw std::runtime_error("prepareLinear: bad shape [" + std::to_string(s.rows) + ", " + std::to_string(s.cols) +
-                                 "]");
-    }
-    if (s.data == nullptr) throw std::runtime_error("prepareLinear: weight data is null");
-    if (s.format == WeightFormat::NVFP4) {
-        if (s.blockScales == nullptr) throw std::runtime_error("prepareLinear: NVFP4 weight without block scales");
-        if (s.cols % 16 != 0) {
-            throw std::runtime_error("prepareLinear: NVFP4 weight cols (" + std::to_string(s.cols) +
-                                     ") is not a multiple of 16");
-        }
-        if (!(s.scale != 0.0f)) throw std::runtime_error("prepareLinear: NVFP4 global scale is zero or NaN");
-    }
-}
-
 }  // namespace
 
 std::unique_ptr<LinearWeights> CpuBackend::prepareLinear(const LinearSource& src) {
-    checkSource(src);
+    checkLinearSource(src);
     auto w = std::make_unique<cpu::CpuLinear>();
     w->format = src.format;
     w->rows = src.rows;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/input_checks.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/mla_kernels.h"
 
@@ -19,32 +20,11 @@ namespace {
 constexpr int kTile = 64;          // cache entries per online-softmax step
 constexpr int kTokensPerTask = 8;  // tokens per task of the absorb projections
 
-// Checks the step (already consistent in itself, see step_context.cc) against the cache and the dims, so the kernels
-// can index without checks: the layer exists, the dims match, and every block a sequence uses is in the pool.
+// Checks the step against the cache and the dims (backend/input_checks.h), so the kernels can index without checks.
 const cpu::CpuStepContext& checkStep(const cpu::CpuKvCache& cache, int layer, const StepContext& step, const MlaDims& d,
                                      const char* op) {
     const cpu::CpuStepContext& ctx = asCpuStep(step);
-    const StepInputs& b = ctx.in;
-    const KvCacheShape& s = cache.shape;
-    auto fail = [&](const std::string& why) { throw std::runtime_error(std::string(op) + ": " + why); };
-    if (layer < 0 || layer >= s.layers) fail("layer " + std::to_string(layer) + " is outside the cache");
-    if (d.latent != s.latent || d.rope != s.rope) {
-        fail("MLA dims (latent " + std::to_string(d.latent) + ", rope " + std::to_string(d.rope) +
-             ") do not match the cache (" + std::to_string(s.latent) + ", " + std::to_string(s.rope) + ")");
-    }
-    if (b.numTokens > 0 && b.numSeqs == 0) fail("the step has tokens but no sequences");
-    for (int q = 0; q < b.numSeqs; ++q) {
-        const int blocks = (b.contextLens[q] + s.blockSize - 1) / s.blockSize;
-        if (blocks > b.maxBlocksPerSeq)
-            fail("sequence " + std::to_string(q) + " needs more blocks than maxBlocksPerSeq");
-        for (int i = 0; i < blocks; ++i) {
-            const int blk = b.blockTables[static_cast<size_t>(q) * b.maxBlocksPerSeq + i];
-            if (blk < 0 || blk >= s.numBlocks) {
-                fail("sequence " + std::to_string(q) + " block " + std::to_string(i) + " = " + std::to_string(blk) +
-                     " is outside the pool");
-            }
-        }
-    }
+    checkStepAgainstCache(ctx.in, cache.shape, layer, d, op);
     return ctx;
 }
 

@@ -9,16 +9,6 @@
 
 namespace ms4 {
 
-#ifndef MS4_WITH_CUDA
-CudaStatus queryCuda() {
-    CudaStatus status;
-    status.error =
-        "this build of the addon has no CUDA device support (a CPU-only build: a prebuilt binary, node-gyp, "
-        "MS4_CUDA=OFF, or no usable nvcc when it was compiled)";
-    return status;
-}
-#endif
-
 Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const CpuFeatures& f = cpuFeatures();
@@ -53,6 +43,7 @@ Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
     cuda.Set("runtimeVersion", s.runtimeVersion);
     cuda.Set("driverVersion", s.driverVersion);
     cuda.Set("error", s.error);
+    cuda.Set("architectures", s.architectures);
     Napi::Array devices = Napi::Array::New(env, s.devices.size());
     for (size_t i = 0; i < s.devices.size(); ++i) {
         const CudaDeviceInfo& d = s.devices[i];
@@ -63,6 +54,8 @@ Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
         o.Set("freeMemory", static_cast<double>(d.freeMemory));
         o.Set("computeCapability", std::to_string(d.computeMajor) + "." + std::to_string(d.computeMinor));
         o.Set("multiprocessors", d.multiprocessors);
+        o.Set("usable", d.usable);
+        o.Set("unusableReason", d.unusableReason);
         devices.Set(static_cast<uint32_t>(i), o);
     }
     cuda.Set("devices", devices);

@@ -121,7 +121,7 @@ describe("CUDA device support in the cmake build", () => {
     const out = join(tmp.dir, `cmake-${cuda}-${arch}`);
     const cmakeJs = join(repo, "node_modules", "cmake-js", "bin", "cmake-js");
     const args = [cmakeJs, "configure", "--directory", repo, "--out", out, `--CDMS4_CUDA=${cuda}`];
-    const r = spawnSync(process.execPath, [...args, `--CDCMAKE_CUDA_ARCHITECTURES=${arch}`], {
+    const r = spawnSync(process.execPath, [...args, `--CDMS4_CUDA_ARCHS=${arch}`], {
       env: { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir ?? "/usr" },
       encoding: "utf8",
     });

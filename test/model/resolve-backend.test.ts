@@ -13,6 +13,7 @@ function system(kernelPaths: CpuKernelPath[], cuda: Partial<SystemInfo["cuda"]> 
       runtimeVersion: 0,
       driverVersion: 0,
       error: "this build of the addon has no CUDA backend (nvcc was not found at install time)",
+      architectures: "",
       devices: [],
       ...cuda,
     },
@@ -29,6 +30,16 @@ function catchError(run: () => unknown): unknown {
 }
 
 const AVX2_WITH_EMULATION = system(["portable", "avx512-emulated", "avx2"]);
+const H200 = {
+  index: 0,
+  name: "NVIDIA H200",
+  totalMemory: 150e9,
+  freeMemory: 149e9,
+  computeCapability: "9.0",
+  multiprocessors: 132,
+  usable: true,
+  unusableReason: "",
+};
 const NO_ENV = {};
 
 describe("the automatic CPU kernel path", () => {
@@ -61,12 +72,14 @@ describe("resolveBackend", () => {
   it("resolves the option first, then the environment, then the automatic choice, into concrete values", () => {
     expect(resolveBackend({}, AVX2_WITH_EMULATION, NO_ENV)).toEqual({
       device: "cpu",
+      deviceIndex: 0,
       cpuPath: "avx2",
       nvfp4Activations: "int16",
       hugePages: true,
     });
     expect(resolveBackend({}, AVX2_WITH_EMULATION, { MS4_CPU_PATH: "portable" })).toEqual({
       device: "cpu",
+      deviceIndex: 0,
       cpuPath: "portable",
       nvfp4Activations: "f32",
       hugePages: true,
@@ -95,6 +108,7 @@ describe("resolveBackend", () => {
   it("takes the emulated test path only when asked for by name, with int16 activations as a vector path", () => {
     expect(resolveBackend({ cpuPath: "avx512-emulated" }, AVX2_WITH_EMULATION, NO_ENV)).toEqual({
       device: "cpu",
+      deviceIndex: 0,
       cpuPath: "avx512-emulated",
       nvfp4Activations: "int16",
       hugePages: true,
@@ -137,22 +151,25 @@ describe("resolveBackend", () => {
         /device "cuda:0" is unavailable: no usable CUDA device \(cudaGetDeviceCount: no CUDA-capable device is detected\)/,
       ],
       [
+        system(["portable"], { compiled: true, error: "", devices: [H200] }),
+        "cuda:3",
+        /there is no CUDA device 3 \(the addon sees 0: NVIDIA H200\)/,
+      ],
+      [
         system(["portable"], {
           compiled: true,
           error: "",
           devices: [
             {
-              index: 0,
-              name: "NVIDIA H200",
-              totalMemory: 1,
-              freeMemory: 1,
-              computeCapability: "9.0",
-              multiprocessors: 132,
+              ...H200,
+              name: "Tesla V100",
+              usable: false,
+              unusableReason: "compute capability 7.0 is below 8.0",
             },
           ],
         }),
-        "cuda:3",
-        /there is no CUDA device 3 \(the addon sees 0: NVIDIA H200\)/,
+        "cuda",
+        /CUDA device 0 \(Tesla V100\) cannot run the CUDA backend: compute capability 7\.0 is below 8\.0/,
       ],
     ];
     for (const [info, device, message] of cases) {
@@ -161,21 +178,36 @@ describe("resolveBackend", () => {
       expect(run).toThrow(message);
       expect(run).toThrow(/use device "cpu" or "auto"$/);
     }
-    const withDevice = system(["portable"], {
+  });
+
+  it('runs "cuda" / "cuda:N" on a usable device, and keeps "auto" on the CPU', () => {
+    const two = system(["portable", "avx2"], {
       compiled: true,
-      devices: [
-        {
-          index: 0,
-          name: "GPU",
-          totalMemory: 1,
-          freeMemory: 1,
-          computeCapability: "9.0",
-          multiprocessors: 1,
-        },
-      ],
+      error: "",
+      devices: [H200, { ...H200, index: 1 }],
     });
-    expect(() => resolveBackend({ device: "cuda" }, withDevice, NO_ENV)).toThrow(
-      /the CUDA backend does not run models yet/,
+    expect(resolveBackend({ device: "cuda" }, two, NO_ENV)).toMatchObject({ device: "cuda", deviceIndex: 0 });
+    expect(resolveBackend({ device: "cuda:1" }, two, NO_ENV)).toMatchObject({
+      device: "cuda",
+      deviceIndex: 1,
+      nvfp4Activations: "f32",
+    });
+    expect(resolveBackend({}, two, NO_ENV)).toMatchObject({ device: "cpu", deviceIndex: 0 });
+    expect(resolveBackend({ device: "auto" }, two, NO_ENV).device).toBe("cpu");
+  });
+
+  it("on CUDA, NVFP4 activations are f32: the CPU's quantized modes are refused, the CPU variable ignored", () => {
+    const gpu = system(["portable", "avx2"], { compiled: true, error: "", devices: [H200] });
+    expect(resolveBackend({ device: "cuda", nvfp4Activations: "f32" }, gpu, NO_ENV).nvfp4Activations).toBe(
+      "f32",
+    );
+    expect(resolveBackend({ device: "cuda" }, gpu, { MS4_NVFP4_ACTIVATIONS: "int8" }).nvfp4Activations).toBe(
+      "f32",
+    );
+    const run = () => resolveBackend({ device: "cuda", nvfp4Activations: "int16" }, gpu, NO_ENV);
+    expect(run).toThrow(InvalidArgumentError);
+    expect(run).toThrow(
+      /"int16" is a CPU mode; the CUDA backend multiplies NVFP4 weights with float32 activations/,
     );
   });
 });

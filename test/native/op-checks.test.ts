@@ -109,3 +109,19 @@ describe("CPU backend op checks", () => {
     expect(() => opChecks()(undefined, "avx1024" as never)).toThrow(/unknown CPU kernel path/);
   });
 });
+
+describe("op checks on another device", () => {
+  test("a device that is not cpu / cuda / cuda:N is a TypeError; cuda without a usable device says why", () => {
+    const native = loadNative() as unknown as {
+      opChecks: (filter?: string, path?: string, device?: string) => OpCheck[];
+    };
+    expect(() => native.opChecks(undefined, undefined, "tpu")).toThrow(
+      /device must be "cpu", "cuda" or "cuda:N"/,
+    );
+    expect(() => native.opChecks(undefined, "avx2", "cuda")).toThrow(/applies to device "cpu" only/);
+    const { cuda } = loadNative().systemInfo();
+    if (!cuda.devices.some((d) => d.usable)) {
+      expect(() => native.opChecks("rmsNorm(", undefined, "cuda")).toThrow(/opChecks: /);
+    }
+  });
+});

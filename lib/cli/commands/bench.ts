@@ -1,6 +1,7 @@
 /** `ms4 bench`: prefill / decode speed of one sequence, as a table or JSON. */
 import { parseArgs } from "node:util";
 import { type BenchResult, runBench } from "../../bench/model-bench";
+import type { DeviceOption } from "../../model/load-options";
 import { physicalCores } from "../../model/threads";
 import { intOption, oneOf, UsageError } from "../args";
 import type { Command } from "../command";
@@ -37,7 +38,8 @@ export const benchCommand: Command = {
   name: "bench",
   summary: "prefill and decode tokens/s of one sequence, bytes per token, bandwidth, peak memory",
   help: `Usage: ms4 bench [--model DIR] [--prompt N] [--generate N] [--threads N]
-                 [--cpu-path portable|avx2|avx512] [--activations auto|f32|int16|int8] [--json]
+                 [--cpu-path portable|avx2|avx512] [--activations auto|f32|int16|int8]
+                 [--device cpu|cuda|cuda:N] [--json]
 
 Prefill and decode speed of one sequence on the native forward, the bytes one decode token reads, the
 measured memory bandwidth and the fraction of the decode bound reached, peak RSS.
@@ -49,6 +51,7 @@ Options:
   --threads N            compute threads (default: physical cores)
   --cpu-path PATH        force a CPU kernel path
   --activations MODE     what NVFP4 weights multiply (auto, f32, int16, int8)
+  --device DEVICE        cpu (default), cuda or cuda:N (the CUDA backend; bandwidth measured on the device)
   --json                 print the result as JSON (for scripts)`,
   async run(args) {
     const { values } = parseArgs({
@@ -60,6 +63,7 @@ Options:
         threads: { type: "string" },
         "cpu-path": { type: "string" },
         activations: { type: "string" },
+        device: { type: "string" },
         json: { type: "boolean", default: false },
       },
     });
@@ -79,10 +83,13 @@ Options:
           ? "avx512-emulated"
           : oneOf(values["cpu-path"], ["portable", "avx2", "avx512"] as const, "cpu-path"),
       nvfp4Activations: oneOf(values.activations, ["auto", "f32", "int16", "int8"] as const, "activations"),
+      ...(values.device === undefined ? {} : { device: values.device as DeviceOption }),
     });
     const loadSeconds = (performance.now() - loadStart) / 1000;
     try {
-      const result = { ...(await runBench(model, { promptTokens, generateTokens }, threads)), loadSeconds };
+      const cudaDevice = model.device === "cuda" ? values.device : undefined;
+      const options = { promptTokens, generateTokens, ...(cudaDevice === undefined ? {} : { cudaDevice }) };
+      const result = { ...(await runBench(model, options, threads)), loadSeconds };
       console.log(values.json ? JSON.stringify(result, null, 2) : formatBenchResult(result));
     } finally {
       await model.dispose();

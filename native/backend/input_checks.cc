@@ -1,0 +1,132 @@
+#include "backend/input_checks.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace ms4 {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& why) { throw std::runtime_error("step: " + why); }
+
+void checkRows(const int32_t* rows, int count, int T, const char* what) {
+    if (count > 0 && rows == nullptr) fail(std::string(what) + " is missing");
+    for (int i = 0; i < count; ++i) {
+        if (rows[i] < 0 || rows[i] >= T) {
+            fail(std::string(what) + "[" + std::to_string(i) + "] = " + std::to_string(rows[i]) +
+                 " is outside the step's " + std::to_string(T) + " tokens");
+        }
+    }
+}
+
+}  // namespace
+
+void checkLinearSource(const LinearSource& s) {
+    if (s.rows <= 0 || s.cols <= 0) {
+        throw std::runtime_error("prepareLinear: bad shape [" + std::to_string(s.rows) + ", " + std::to_string(s.cols) +
+                                 "]");
+    }
+    if (s.data == nullptr) throw std::runtime_error("prepareLinear: weight data is null");
+    if (s.format == WeightFormat::NVFP4) {
+        if (s.blockScales == nullptr) throw std::runtime_error("prepareLinear: NVFP4 weight without block scales");
+        if (s.cols % 16 != 0) {
+            throw std::runtime_error("prepareLinear: NVFP4 weight cols (" + std::to_string(s.cols) +
+                                     ") is not a multiple of 16");
+        }
+        if (!(s.scale != 0.0f)) throw std::runtime_error("prepareLinear: NVFP4 global scale is zero or NaN");
+    }
+}
+
+StepLayout checkStepInputs(const StepInputs& in) {
+    const int T = in.numTokens, S = in.numSeqs;
+    if (T < 0 || S < 0 || in.numLogitRows < 0 || in.numInputRows < 0) fail("negative count");
+    StepLayout layout;
+    if (S > 0) {
+        if (in.seqStarts == nullptr || in.contextLens == nullptr || in.blockTables == nullptr) {
+            fail("seqStarts, contextLens and blockTables are required with sequences");
+        }
+        if (in.maxBlocksPerSeq < 1) fail("maxBlocksPerSeq must be positive");
+        if (in.seqStarts[0] != 0 || in.seqStarts[S] != T) fail("seqStarts must run from 0 to the token count");
+        layout.seqOf.assign(T, 0);
+        layout.visible.assign(T, 0);
+        for (int s = 0; s < S; ++s) {
+            const int begin = in.seqStarts[s], end = in.seqStarts[s + 1], n = end - begin, len = in.contextLens[s];
+            if (n < 0) fail("seqStarts is not non-decreasing at sequence " + std::to_string(s));
+            if (len < n) fail("sequence " + std::to_string(s) + " has more new tokens than cache entries");
+            for (int k = 0; k < n; ++k) {
+                layout.seqOf[begin + k] = s;
+                layout.visible[begin + k] = len - n + k + 1;
+            }
+        }
+    }
+    checkRows(in.logitRows, in.numLogitRows, T, "logitRows");
+    checkRows(in.inputRows, in.numInputRows, T, "inputRows");
+    if (in.numInputRows > 0) {
+        if (in.inputEmbeddings == nullptr || in.embeddingWidth < 1) fail("input embeddings are missing");
+        std::vector<int32_t> sorted(in.inputRows, in.inputRows + in.numInputRows);
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) fail("inputRows holds a row twice");
+    }
+    return layout;
+}
+
+void checkStepAgainstCache(const StepInputs& b, const KvCacheShape& s, int layer, const MlaDims& d, const char* op) {
+    auto bad = [&](const std::string& why) { throw std::runtime_error(std::string(op) + ": " + why); };
+    if (layer < 0 || layer >= s.layers) bad("layer " + std::to_string(layer) + " is outside the cache");
+    if (d.latent != s.latent || d.rope != s.rope) {
+        bad("MLA dims (latent " + std::to_string(d.latent) + ", rope " + std::to_string(d.rope) +
+            ") do not match the cache (" + std::to_string(s.latent) + ", " + std::to_string(s.rope) + ")");
+    }
+    if (b.numTokens > 0 && b.numSeqs == 0) bad("the step has tokens but no sequences");
+    for (int q = 0; q < b.numSeqs; ++q) {
+        const int blocks = (b.contextLens[q] + s.blockSize - 1) / s.blockSize;
+        if (blocks > b.maxBlocksPerSeq)
+            bad("sequence " + std::to_string(q) + " needs more blocks than maxBlocksPerSeq");
+        for (int i = 0; i < blocks; ++i) {
+            const int blk = b.blockTables[static_cast<size_t>(q) * b.maxBlocksPerSeq + i];
+            if (blk < 0 || blk >= s.numBlocks) {
+                bad("sequence " + std::to_string(q) + " block " + std::to_string(i) + " = " + std::to_string(blk) +
+                    " is outside the pool");
+            }
+        }
+    }
+}
+
+void checkKvCacheShape(const KvCacheShape& shape) {
+    if (shape.layers <= 0 || shape.numBlocks <= 0 || shape.blockSize <= 0 || shape.latent <= 0 || shape.rope < 0) {
+        throw std::runtime_error("allocKvCache: bad shape (layers " + std::to_string(shape.layers) + ", blocks " +
+                                 std::to_string(shape.numBlocks) + ", block size " + std::to_string(shape.blockSize) +
+                                 ", latent " + std::to_string(shape.latent) + ", rope " + std::to_string(shape.rope) +
+                                 ")");
+    }
+    if (shape.dtype != KvDtype::F32 && shape.dtype != KvDtype::BF16) {
+        throw std::runtime_error("allocKvCache: unknown KV dtype " + std::to_string(static_cast<int>(shape.dtype)));
+    }
+    const double bytes = static_cast<double>(shape.layers) * shape.numBlocks * shape.blockSize * shape.width() *
+                         static_cast<double>(shape.bytesPerValue());
+    if (bytes > static_cast<double>(SIZE_MAX) / 2 ||
+        static_cast<double>(shape.numBlocks) * shape.blockSize > 2147483647.0) {
+        throw std::runtime_error("allocKvCache: the cache is too large (" + std::to_string(bytes) + " bytes)");
+    }
+}
+
+void checkSlots(const StepInputs& in, const KvCacheShape& s, int layer, const char* op) {
+    const int T = in.numTokens;
+    if (T > 0 && in.slotMapping == nullptr)
+        throw std::runtime_error(std::string(op) + ": the step has no slot mapping");
+    if (layer < 0 || layer >= s.layers) {
+        throw std::runtime_error(std::string(op) + ": layer " + std::to_string(layer) + " outside [0, " +
+                                 std::to_string(s.layers) + ")");
+    }
+    const int64_t slots = static_cast<int64_t>(s.numBlocks) * s.blockSize;
+    for (int t = 0; t < T; ++t) {
+        if (in.slotMapping[t] < -1 || in.slotMapping[t] >= slots) {
+            throw std::runtime_error(std::string(op) + ": slot " + std::to_string(in.slotMapping[t]) +
+                                     " outside the pool of " + std::to_string(slots) + " slots");
+        }
+    }
+}
+
+}  // namespace ms4
