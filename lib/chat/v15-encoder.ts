@@ -40,11 +40,12 @@ export function renderChat(
 ): RenderedChat {
   const version = tokenizerVersionNumber(tokenizer.version);
   const parsed = parseChatRequest(request, options);
-  const messages =
-    options.defaultSystemPrompt !== undefined && !parsed.messages.some((m) => m.role === "system")
-      ? [{ role: "system" as const, content: options.defaultSystemPrompt }, ...parsed.messages]
-      : parsed.messages;
-  validateChatRequest({ ...parsed, messages });
+  const prependSystem =
+    options.defaultSystemPrompt !== undefined && !parsed.messages.some((m) => m.role === "system");
+  const messages = prependSystem
+    ? [{ role: "system" as const, content: options.defaultSystemPrompt ?? "" }, ...parsed.messages]
+    : parsed.messages;
+  validateChatRequest({ ...parsed, messages }, prependSystem ? 1 : 0);
   const settings =
     version >= MODEL_SETTINGS_VERSION
       ? buildModelSettings(tokenizer.modelSettings, { reasoning_effort: parsed.reasoningEffort })

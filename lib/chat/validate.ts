@@ -25,15 +25,24 @@ const NEXT_ROLES: Readonly<Record<Role, readonly Role[]>> = {
   tool: ["assistant", "tool", "user"],
 };
 
-export function validateChatRequest(request: ParsedChatRequest): void {
-  validateStructure(request.messages, request.continueFinalMessage);
+/**
+ * `prepended`: how many messages the encoder put before the caller's own (the default system prompt), so
+ * errors name messages by the caller's index.
+ */
+export function validateChatRequest(request: ParsedChatRequest, prepended = 0): void {
+  const at = (i: number) => `messages[${i - prepended}]`;
+  validateStructure(request.messages, request.continueFinalMessage, at);
   request.messages.forEach((message, i) => {
-    validateMessageContent(message, `messages[${i}]`);
+    validateMessageContent(message, at(i));
   });
   for (const [i, tool] of request.tools.entries()) validateTool(tool, `tools[${i}]`);
 }
 
-function validateStructure(messages: readonly Message[], continueFinal: boolean): void {
+function validateStructure(
+  messages: readonly Message[],
+  continueFinal: boolean,
+  at: (i: number) => string,
+): void {
   const first = messages[0];
   const last = messages[messages.length - 1];
   if (first === undefined || last === undefined) {
@@ -60,16 +69,16 @@ function validateStructure(messages: readonly Message[], continueFinal: boolean)
   }
   messages.forEach((m, i) => {
     if (m.role === "assistant" && m.prefix && i !== messages.length - 1)
-      throw new ChatFormatError(`messages[${i}]: only the last message can have prefix: true`);
+      throw new ChatFormatError(`${at(i)}: only the last message can have prefix: true`);
   });
   for (let i = 1; i < messages.length; i++) {
     const prev = messages[i - 1]!.role;
     const role = messages[i]!.role;
     if (!NEXT_ROLES[prev].includes(role)) {
-      throw new ChatFormatError(`messages[${i}]: unexpected role '${role}' after role '${prev}'`);
+      throw new ChatFormatError(`${at(i)}: unexpected role '${role}' after role '${prev}'`);
     }
   }
-  validateToolResults(messages);
+  validateToolResults(messages, at);
 }
 
 /**
@@ -77,9 +86,9 @@ function validateStructure(messages: readonly Message[], continueFinal: boolean)
  * the first message is not looked at (so tool calls of a leading assistant message have no results
  * to match); unlike it, a leading tool message is refused rather than let through.
  */
-function validateToolResults(messages: readonly Message[]): void {
+function validateToolResults(messages: readonly Message[], at: (i: number) => string): void {
   if (messages[0]?.role === "tool") {
-    throw new ChatFormatError("messages[0]: a tool result must follow an assistant message with tool calls");
+    throw new ChatFormatError(`${at(0)}: a tool result must follow an assistant message with tool calls`);
   }
   const expected = new Set<string>();
   const observed = new Set<string>();
@@ -87,26 +96,26 @@ function validateToolResults(messages: readonly Message[]): void {
     if (i === 0) return;
     if (message.role === "tool") {
       const id = message.toolCallId;
-      if (id === null) throw new ChatFormatError(`messages[${i}]: a tool message needs a tool_call_id`);
+      if (id === null) throw new ChatFormatError(`${at(i)}: a tool message needs a tool_call_id`);
       if (observed.has(id))
-        throw new ChatFormatError(`messages[${i}]: duplicate tool call id ${id} in tool results`);
+        throw new ChatFormatError(`${at(i)}: duplicate tool call id ${id} in tool results`);
       if (!expected.has(id)) {
         throw new ChatFormatError(
-          `messages[${i}]: tool result for id ${id} does not answer a tool call of the preceding assistant message`,
+          `${at(i)}: tool result for id ${id} does not answer a tool call of the preceding assistant message`,
         );
       }
       observed.add(id);
     } else if (message.role === "assistant") {
       if (expected.size !== observed.size) {
         throw new ChatFormatError(
-          `messages[${i}]: the previous assistant message made ${expected.size} tool call(s) but ${observed.size} result(s) followed`,
+          `${at(i)}: the previous assistant message made ${expected.size} tool call(s) but ${observed.size} result(s) followed`,
         );
       }
       expected.clear();
       observed.clear();
       for (const call of message.toolCalls ?? []) {
         if (expected.has(call.id)) {
-          throw new ChatFormatError(`messages[${i}]: duplicate tool call id ${call.id} in assistant message`);
+          throw new ChatFormatError(`${at(i)}: duplicate tool call id ${call.id} in assistant message`);
         }
         expected.add(call.id);
       }

@@ -253,6 +253,17 @@ describe("v15 prompt layout", () => {
     expectGolden(own, `<s>[SYSTEM_PROMPT]Mine[/SYSTEM_PROMPT]${NONE_SETTINGS}[INST]Hi[/INST]`);
   });
 
+  it("names a bad message by the caller's own index when the default system prompt is prepended", () => {
+    const request = {
+      messages: [
+        { role: "user", content: "u" },
+        { role: "tool", tool_call_id: "test12345", content: "r" },
+      ] as ChatMessage[],
+    };
+    expect(() => render(request, { defaultSystemPrompt: "D" })).toThrow(/^messages\[1\]: /);
+    expect(() => render(request)).toThrow(/^messages\[1\]: /);
+  });
+
   it("renders tool results given as text parts", () => {
     const rendered = render({
       messages: [
