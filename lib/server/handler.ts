@@ -13,6 +13,7 @@ import { Admission } from "./admission";
 import type { ServerDeps } from "./deps";
 import { HttpError, toHttpError } from "./errors";
 import { apiKeyChecker } from "./http/auth";
+import { corsPolicy } from "./http/cors";
 import { sendError } from "./http/respond";
 import { ClientGoneError } from "./http/sse";
 import { ServerMetrics } from "./metrics/server-metrics";
@@ -86,6 +87,7 @@ export function createOpenAIHandler(model: Model, options: OpenAIHandlerOptions 
     metrics: new ServerMetrics(model, admission),
   };
   const checkKey = resolved.apiKey === undefined ? undefined : apiKeyChecker(resolved.apiKey);
+  const cors = resolved.allowedOrigins.length > 0 ? corsPolicy(resolved.allowedOrigins) : undefined;
   const active = new Set<RequestContext>();
   let closing = false;
 
@@ -94,6 +96,11 @@ export function createOpenAIHandler(model: Model, options: OpenAIHandlerOptions 
     active.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => void idleWaiters.push(resolve));
 
   async function serve(ctx: RequestContext, found: FoundRoute | undefined): Promise<void> {
+    if (cors !== undefined && found !== undefined && ctx.req.method === "OPTIONS") {
+      cors.preflight(ctx.req, ctx.res, found.entry.method);
+      return;
+    }
+    cors?.decorate(ctx.req, ctx.res);
     if (found === undefined)
       throw new HttpError(
         404,

@@ -35,6 +35,11 @@ export interface OpenAIHandlerOptions {
   /** Most choices per request (`n`, default 16). */
   maxChoices?: number;
   media?: MediaOptions;
+  /**
+   * Browser origins allowed to call the API from another origin (exact `scheme://host[:port]`, or "*" for
+   * any); default none (no CORS headers, preflights are refused with 405).
+   */
+  allowedOrigins?: readonly string[];
   /** Receives one line per request failure the server did not expect (default: console.error). */
   log?: (line: string) => void;
 }
@@ -48,6 +53,7 @@ export interface ResolvedOptions {
   readonly requestTimeoutMs: number;
   readonly maxChoices: number;
   readonly media: MediaLimits;
+  readonly allowedOrigins: readonly string[];
   readonly log: (line: string) => void;
 }
 
@@ -81,6 +87,13 @@ export function resolveOptions(model: Model, options: OpenAIHandlerOptions): Res
   const domains = media.allowedDomains ?? [];
   if (!Array.isArray(domains) || domains.some((d) => typeof d !== "string" || d === ""))
     throw new InvalidArgumentError("options.media.allowedDomains", "an array of hostnames", domains);
+  const origins = options.allowedOrigins ?? [];
+  if (!Array.isArray(origins) || origins.some((o) => typeof o !== "string" || !isOriginPattern(o)))
+    throw new InvalidArgumentError(
+      "options.allowedOrigins",
+      'an array of origins ("https://host[:port]") or "*"',
+      origins,
+    );
   return {
     servedModelNames: [...names],
     apiKey: options.apiKey,
@@ -97,6 +110,20 @@ export function resolveOptions(model: Model, options: OpenAIHandlerOptions): Res
       maxRedirects: positive("media.maxRedirects", media.maxRedirects, 3, true),
       maxImages: positive("media.maxImages", media.maxImages, 10, true),
     },
+    allowedOrigins: [...origins],
     log: options.log ?? ((line) => console.error(line)),
   };
+}
+
+/** "*", or an origin as browsers send it: scheme://host[:port], no path. */
+function isOriginPattern(origin: string): boolean {
+  if (origin === "*") return true;
+  try {
+    const url = new URL(origin);
+    return (
+      url.origin !== "null" && url.origin.toLowerCase() === origin.trim().replace(/\/+$/, "").toLowerCase()
+    );
+  } catch {
+    return false;
+  }
 }

@@ -42,6 +42,7 @@ Images by URL (data: URLs always work):
   --media-timeout S              time limit of one image fetch (default 10)
   --max-media-size SIZE          largest fetched image (default 20M)
   --max-images N                 image parts per request, data: URLs included (default 10)
+  --allowed-origins LIST         browser origins allowed cross-origin (comma-separated, or "*")
 
 Model loading:
   --threads N  --max-context N  --max-batch-size N  --kv-cache-memory SIZE`,
@@ -65,6 +66,7 @@ Model loading:
         "media-timeout": { type: "string" },
         "max-media-size": { type: "string" },
         "max-images": { type: "string" },
+        "allowed-origins": { type: "string", multiple: true },
         threads: { type: "string" },
         "max-context": { type: "string" },
         "max-batch-size": { type: "string" },
@@ -85,6 +87,7 @@ Model loading:
       maxQueuedRequests: intOption(values["max-queued-requests"], "max-queued-requests"),
       requestTimeoutMs: seconds("request-timeout"),
       maxChoices: intOption(values["max-choices"], "max-choices", 1),
+      allowedOrigins: listOption(values["allowed-origins"]),
       media: {
         remote: !values["no-remote-media"],
         allowedDomains: listOption(values["allowed-media-domains"]),
