@@ -62,6 +62,7 @@ try {
   const packageJson = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"));
   packageJson.description = `The ${key} native addon of ${manifest.name} (CPU backend, runtime ISA dispatch)`;
   writeFileSync(join(packageDir, "package.json"), `${JSON.stringify(packageJson, null, 2)}\n`);
+  copyFileSync(join(root, "LICENSE"), join(packageDir, "LICENSE"));
   writeFileSync(
     join(packageDir, "README.md"),
     `# ${target.packageName}\n\nThe prebuilt \`${key}\` binary of \`${manifest.name}\` version ${manifest.version}. Install \`${manifest.name}\`, not this package: npm picks this one as an optional ` +
