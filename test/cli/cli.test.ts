@@ -1,32 +1,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test, vi } from "vitest";
-import { main } from "../../lib/cli/main";
 import { makeTempDir } from "../helpers/temp-dir";
 import { encodeImage, testImage } from "../helpers/test-images";
+import { runCli } from "./run-cli";
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  // ms4 chat streams its answer through process.stdout.write
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("ms4 CLI", () => {
   test("make-tiny then inspect works for both layouts and quantizations", async () => {

@@ -9,33 +9,16 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { ChatSession, runChat } from "../../lib/cli/chat";
 import { formatBenchResult } from "../../lib/cli/commands/bench";
-import { main } from "../../lib/cli/main";
 import { LoadProgressReporter } from "../../lib/cli/progress";
 import { Model } from "../../lib/model/model";
 import { makeTempDir } from "../helpers/temp-dir";
 import { makePng } from "../server/helpers/png";
+import { runCli } from "./run-cli";
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("") };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const run = runCli;
 
 describe("help", () => {
   test.each(["chat", "serve", "bench", "inspect", "make-tiny", "info"])(
