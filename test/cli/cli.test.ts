@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, test, vi } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { makeTempDir } from "../helpers/temp-dir";
 import { encodeImage, testImage } from "../helpers/test-images";
 import { runCli } from "./run-cli";
