@@ -16,8 +16,18 @@ export interface NativeProgressEvent {
   total: number;
 }
 
+/**
+ * Which file, and which version of it, as the header was read from (decimal strings: device and inode numbers and
+ * nanosecond times may exceed a double's exact integers). The addon refuses a file whose identity differs.
+ */
+export interface NativeFileIdentity {
+  dev: string;
+  ino: string;
+  mtimeNs: string;
+}
+
 export interface NativeLoadPlan {
-  files: { path: string; size: number }[];
+  files: { path: string; size: number; identity?: NativeFileIdentity }[];
   tensors: { name: string; file: number; offset: number; length: number }[];
   /** Page every tensor in during load (reports "read" progress). */
   prefetch: boolean;

@@ -260,7 +260,11 @@ export class Model implements AsyncDisposable {
     try {
       await weights.load(
         {
-          files: plan.files.map((f) => ({ path: f.path, size: f.size })),
+          files: plan.files.map((f) => ({
+            path: f.path,
+            size: f.size,
+            ...(f.identity ? { identity: f.identity } : {}),
+          })),
           tensors: plan.tensors.map((t) => ({
             name: t.name,
             file: t.fileIndex,
