@@ -173,12 +173,22 @@ StepLayout checkStepInputs(const StepInputs& in) {
         }
         if (in.maxBlocksPerSeq < 1) fail("maxBlocksPerSeq must be positive");
         if (in.seqStarts[0] != 0 || in.seqStarts[S] != T) fail("seqStarts must run from 0 to the token count");
+        // Every start is checked before any row is written: a start past the token count must not index past the
+        // layout (int64: differences of int32 starts may not fit an int).
+        for (int s = 0; s < S; ++s) {
+            const int64_t begin = in.seqStarts[s], end = in.seqStarts[s + 1];
+            if (end < begin || end > T) {
+                fail("seqStarts is not non-decreasing within [0, " + std::to_string(T) + "] at sequence " +
+                     std::to_string(s));
+            }
+            if (in.contextLens[s] < end - begin) {
+                fail("sequence " + std::to_string(s) + " has more new tokens than cache entries");
+            }
+        }
         layout.seqOf.assign(T, 0);
         layout.visible.assign(T, 0);
         for (int s = 0; s < S; ++s) {
-            const int begin = in.seqStarts[s], end = in.seqStarts[s + 1], n = end - begin, len = in.contextLens[s];
-            if (n < 0) fail("seqStarts is not non-decreasing at sequence " + std::to_string(s));
-            if (len < n) fail("sequence " + std::to_string(s) + " has more new tokens than cache entries");
+            const int begin = in.seqStarts[s], n = in.seqStarts[s + 1] - begin, len = in.contextLens[s];
             for (int k = 0; k < n; ++k) {
                 layout.seqOf[begin + k] = s;
                 layout.visible[begin + k] = len - n + k + 1;
@@ -205,11 +215,13 @@ void checkStepAgainstCache(const StepInputs& b, const KvCacheShape& s, int layer
     }
     if (b.numTokens > 0 && b.numSeqs == 0) bad("the step has tokens but no sequences");
     for (int q = 0; q < b.numSeqs; ++q) {
-        const int blocks = (b.contextLens[q] + s.blockSize - 1) / s.blockSize;
+        if (b.contextLens[q] < 0) bad("sequence " + std::to_string(q) + " has a negative context length");
+        // int64: a context length near INT_MAX must not overflow the rounding up.
+        const int64_t blocks = (static_cast<int64_t>(b.contextLens[q]) + s.blockSize - 1) / s.blockSize;
         if (blocks > b.maxBlocksPerSeq)
             bad("sequence " + std::to_string(q) + " needs more blocks than maxBlocksPerSeq");
-        for (int i = 0; i < blocks; ++i) {
-            const int blk = b.blockTables[static_cast<size_t>(q) * b.maxBlocksPerSeq + i];
+        for (int64_t i = 0; i < blocks; ++i) {
+            const int blk = b.blockTables[static_cast<size_t>(q) * b.maxBlocksPerSeq + static_cast<size_t>(i)];
             if (blk < 0 || blk >= s.numBlocks) {
                 bad("sequence " + std::to_string(q) + " block " + std::to_string(i) + " = " + std::to_string(blk) +
                     " is outside the pool");

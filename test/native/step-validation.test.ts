@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Model } from "../../lib/model/model";
-import type { NativeStepBatch } from "../../lib/native";
+import { loadNative, type NativeStepBatch, type StepCheckInput } from "../../lib/native";
 import { TinyCheckpoints } from "../helpers/tiny-checkpoints";
 
 let checkpoints: TinyCheckpoints;
@@ -172,5 +172,65 @@ describe("the binding rejects an inconsistent step, naming the field", () => {
     expect(result.logits?.length).toBe(2 * model.config.vocabSize);
     const r = await model.generate({ prompt: "hello", maxTokens: 3, temperature: 0 });
     expect(r.usage.completionTokens).toBeGreaterThan(0);
+  });
+});
+
+describe("the backend's own step checks (defects found by native/fuzz/step_checks_fuzz.cc)", () => {
+  const limits = { numBlocks: 4, blockSize: 4, vocab: 50, hidden: 4, maxStepTokens: 0 };
+  const step = (over: Partial<StepCheckInput>): StepCheckInput => ({
+    tokens: Int32Array.of(1, 2),
+    positions: Int32Array.of(0, 1),
+    slotMapping: Int32Array.of(0, 1),
+    seqStarts: Int32Array.of(0, 2),
+    contextLens: Int32Array.of(2),
+    blockTables: Int32Array.of(0),
+    maxBlocksPerSeq: 1,
+    ...over,
+  });
+
+  test("a valid step passes both", () => {
+    expect(loadNative().stepChecks(step({}), limits)).toEqual({ binding: null, backend: null });
+  });
+
+  test("a sequence start past the token count is refused before any row of the layout is written", () => {
+    // Was: beginStep's check wrote seqOf[begin + k] for the first sequence's 7 rows of a 5-token step (a heap
+    // overflow, seen by AddressSanitizer; regression input native/fuzz/regressions/step/seq-starts-past-tokens).
+    const r = loadNative().stepChecks(
+      step({
+        tokens: new Int32Array(5),
+        positions: Int32Array.of(0, 1, 2, 3, 4),
+        slotMapping: new Int32Array(5).fill(-1),
+        seqStarts: Int32Array.of(0, 7, 5),
+        contextLens: Int32Array.of(8, 2),
+        blockTables: Int32Array.of(0, 1, 2, 3),
+        maxBlocksPerSeq: 2,
+      }),
+      limits,
+    );
+    expect(r.backend).toMatch(/seqStarts is not non-decreasing within \[0, 5\] at sequence 0/);
+    expect(r.binding).toMatch(/seqStarts\[1\] = 7 is past the token count/);
+  });
+
+  test("a context length near INT_MAX is refused, not wrapped around to a negative block count", () => {
+    // Was: (contextLens + blockSize - 1) overflowed int: a negative block count read no block table entry and the
+    // step passed (undefined behaviour, seen by UBSan; regression input .../step/context-length-overflow).
+    const r = loadNative().stepChecks(step({ contextLens: Int32Array.of(2147483646) }), limits);
+    expect(r.backend).toMatch(/needs more blocks than maxBlocksPerSeq/);
+    expect(r.binding).toMatch(/contextLens\[0\] = 2147483646 does not fit 1 blocks of 4 slots/);
+  });
+
+  test("a negative context length is refused", () => {
+    const r = loadNative().stepChecks(
+      step({
+        tokens: Int32Array.of(),
+        positions: Int32Array.of(),
+        slotMapping: Int32Array.of(),
+        seqStarts: Int32Array.of(0, 0),
+        contextLens: Int32Array.of(-5),
+      }),
+      limits,
+    );
+    expect(r.backend).toMatch(/sequence 0 has more new tokens than cache entries/);
+    expect(r.binding).toMatch(/tokens is empty/);
   });
 });
