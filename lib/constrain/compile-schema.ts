@@ -306,7 +306,66 @@ export class SchemaCompiler {
       );
       return dfa === undefined || dfa.accepts(bytesOf(v));
     }
+    if (v !== null && typeof v === "object") return this.structureAllowed(v, s, pointer);
     return true;
+  }
+
+  /**
+   * Whether an object / array enum or const value meets the object and array keywords beside it, subschemas included
+   * (an allOf of `required: ["b"]` and `const: {}` has no value; found by fuzzing). Keywords this check does not
+   * evaluate are refused rather than ignored.
+   */
+  private structureAllowed(v: object, s: Schema, pointer: string): boolean {
+    this.onlyCheckableKeywords(s, pointer, v);
+    if (Array.isArray(v)) {
+      if (typeof s.minItems === "number" && v.length < s.minItems) return false;
+      if (typeof s.maxItems === "number" && v.length > s.maxItems) return false;
+      if (s.uniqueItems === true && new Set(v.map(canonicalJson)).size !== v.length) return false;
+      const prefix = Array.isArray(s.prefixItems) ? s.prefixItems : [];
+      return v.every((item, i) =>
+        i < prefix.length
+          ? this.valueMeets(item, prefix[i], `${pointer}/prefixItems/${i}`)
+          : this.valueMeets(item, s.items, `${pointer}/items`),
+      );
+    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (typeof s.minProperties === "number" && keys.length < s.minProperties) return false;
+    if (typeof s.maxProperties === "number" && keys.length > s.maxProperties) return false;
+    if (Array.isArray(s.required) && s.required.some((k) => typeof k !== "string" || !Object.hasOwn(o, k)))
+      return false;
+    const properties = isSchemaObject(s.properties) ? s.properties : {};
+    return keys.every((k) =>
+      Object.hasOwn(properties, k)
+        ? this.valueMeets(o[k], properties[k], `${pointer}/properties/${k}`)
+        : this.valueMeets(o[k], s.additionalProperties, `${pointer}/additionalProperties`),
+    );
+  }
+
+  /** Whether `v` (inside an enum / const value) meets the subschema `sub` (absent: any value). */
+  private valueMeets(v: unknown, sub: unknown, pointer: string): boolean {
+    if (sub === undefined || sub === true) return true;
+    if (!isSchemaObject(sub)) return false;
+    const s = preprocess(sub, this.context(pointer));
+    this.onlyCheckableKeywords(s, pointer, v);
+    const types = this.types(s, pointer);
+    if (types !== undefined && !types.some((t) => isOfType(v, t))) return false;
+    const same = (e: unknown) => canonicalJson(e) === canonicalJson(v);
+    if (s.const !== undefined && !same(s.const)) return false;
+    if (Array.isArray(s.enum) && !s.enum.some(same)) return false;
+    if (Array.isArray(s[EXCLUDED]) && (s[EXCLUDED] as unknown[]).some(same)) return false;
+    return this.literalAllowed(v, s, pointer);
+  }
+
+  private onlyCheckableKeywords(s: Schema, pointer: string, value: unknown): void {
+    const other = constraintKeys(s).filter((k) => !LITERAL_CHECKED_KEYS.has(k));
+    if (other.length > 0) {
+      this.fail(
+        pointer,
+        `an enum / const object or array whose schema has only keywords checked against it (not ${other.join(", ")})`,
+        value,
+      );
+    }
   }
 
   private typed(t: JsonType, s: Schema, excluded: unknown[], pointer: string): Node | null {
@@ -658,6 +717,25 @@ function upperBound(s: Schema): NumberBound | undefined {
   if (exc !== undefined && (inc === undefined || exc <= inc)) return { value: exc, exclusive: true };
   return { value: inc!, exclusive: false };
 }
+
+/** The keywords an object / array enum or const value is checked against (structureAllowed); others are refused. */
+const LITERAL_CHECKED_KEYS: ReadonlySet<string> = new Set([
+  "type",
+  "enum",
+  "const",
+  "properties",
+  "required",
+  "additionalProperties",
+  "minProperties",
+  "maxProperties",
+  "items",
+  "prefixItems",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  ...STRING_KEYS,
+  ...NUMBER_KEYS,
+]);
 
 function isOfType(v: unknown, t: JsonType): boolean {
   switch (t) {

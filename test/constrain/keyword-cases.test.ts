@@ -3,6 +3,7 @@
  * complete documents of the compiled automaton, and its documents that break the keyword are not.
  */
 import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../../lib/errors";
 import { classify, compileSchema } from "./helpers";
 import { KEYWORD_CASES } from "./keyword-cases";
 import { validatorFor } from "./validator";
@@ -18,4 +19,17 @@ describe("keyword families", () => {
       for (const text of c.invalid) expect(classify(node, text), text).not.toBe("complete");
     });
   }
+});
+
+describe("enum / const objects beside other keywords (found by fuzzing)", () => {
+  it("a const that breaks the object keywords beside it leaves no value: an InvalidArgumentError", () => {
+    const schema = { allOf: [{ type: "object", required: ["b"] }, { const: {} }] };
+    expect(() => compileSchema(schema)).toThrow(InvalidArgumentError);
+    expect(() => compileSchema(schema)).toThrow(/enum\/const value that meets/);
+  });
+
+  it("a keyword the const check cannot evaluate is refused, not ignored", () => {
+    const schema = { allOf: [{ type: "object", propertyNames: { maxLength: 1 } }, { const: { long: 1 } }] };
+    expect(() => compileSchema(schema)).toThrow(/not propertyNames/);
+  });
 });

@@ -31,7 +31,7 @@ export interface FuzzReport {
   readonly name: string;
   readonly runs: number;
   readonly accepted: number;
-  /** Rejections by Ms4Error code. */
+  /** Rejections by Ms4Error code (and reason, for errors that carry one). */
   readonly rejected: Readonly<Record<string, number>>;
   readonly slowestCaseMs: number;
   readonly seconds: number;
@@ -63,7 +63,10 @@ export async function fuzz(target: FuzzTarget<unknown, unknown>, options: FuzzOp
     } catch (error) {
       if (!(error instanceof Ms4Error)) throw error;
       if (error.message.length === 0) throw new FuzzFinding(`${error.name} without a message`);
-      rejected[error.code] = (rejected[error.code] ?? 0) + 1;
+      // Errors with a reason (ImageError's "corrupt", "truncated", ...) are counted per reason.
+      const reason = (error as { reason?: unknown }).reason;
+      const key = typeof reason === "string" ? `${error.code}:${reason}` : error.code;
+      rejected[key] = (rejected[key] ?? 0) + 1;
     }
     if (ok) {
       try {

@@ -231,6 +231,7 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
       out.enum = kept;
       continue;
     }
+    if (key === "items" || key === "prefixItems") continue; // below, together
     if (x === undefined && key !== "properties" && key !== "additionalProperties") {
       out[key] = y;
       continue;
@@ -255,19 +256,8 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
         break;
       }
       case "propertyNames":
-      case "items":
         out[key] = both(x, y);
         break;
-      case "prefixItems": {
-        const xs = x as unknown[];
-        const ys = y as unknown[];
-        const n = Math.max(xs.length, ys.length);
-        // Past one side's prefix, its `items` (absent: any) governs.
-        out.prefixItems = Array.from({ length: n }, (_, i) =>
-          both(i < xs.length ? xs[i] : a.items, i < ys.length ? ys[i] : b.items),
-        );
-        break;
-      }
       case "minimum":
       case "exclusiveMinimum":
       case "minLength":
@@ -311,7 +301,32 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
     }
   }
   mergeProperties(out, a, b);
+  mergeItems(out, a, b);
   return out;
+}
+
+/**
+ * Items of the merge. Each position gets both sides' constraint on it: a side's prefixItems entry there, or else its
+ * `items` (absent: any). A side with `items` alone constrains the other side's prefix positions too (an allOf of
+ * `items: integer` and `prefixItems: [string]` has only the empty array; found by fuzzing).
+ */
+function mergeItems(out: Schema, a: Schema, b: Schema): void {
+  const malformed = [a.prefixItems, b.prefixItems].find((p) => p !== undefined && !Array.isArray(p));
+  if (malformed !== undefined) {
+    out.prefixItems = malformed; // the compiler names it
+    return;
+  }
+  const xs = (a.prefixItems ?? []) as unknown[];
+  const ys = (b.prefixItems ?? []) as unknown[];
+  const n = Math.max(xs.length, ys.length);
+  if (n > 0) {
+    out.prefixItems = Array.from({ length: n }, (_, i) =>
+      both(i < xs.length ? xs[i] : a.items, i < ys.length ? ys[i] : b.items),
+    );
+  }
+  const items = both(a.items, b.items);
+  if (items === undefined) delete out.items;
+  else out.items = items;
 }
 
 /**

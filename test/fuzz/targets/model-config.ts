@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
+import { packageRoot } from "../../../lib/addon/load";
 import { parseJsonObject } from "../../../lib/config/json-fields";
 import type { ModelConfig } from "../../../lib/config/model-config";
 import { parseModelConfig } from "../../../lib/config/read-model-config";
@@ -18,7 +19,8 @@ interface Input {
   readonly text: string;
 }
 
-const FIXTURES = join(__dirname, "..", "..", "fixtures", "config");
+// From the package root, so the target runs both under vitest and bundled by bench/run-ts.mjs.
+const FIXTURES = join(packageRoot(), "test", "fixtures", "config");
 const files = {
   native: readFileSync(join(FIXTURES, "mistral-small-4.params.json"), "utf8"),
   hf: readFileSync(join(FIXTURES, "mistral-small-4.config.json"), "utf8"),

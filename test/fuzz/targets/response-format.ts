@@ -149,6 +149,18 @@ const format: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: hostileJson },
 );
 
+/**
+ * The schema with every oneOf read as anyOf: structured output documents that it does not enforce oneOf's exclusivity
+ * (docs/structured-output.md), so the independent validator checks the same contract.
+ */
+function oneOfAsAnyOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(oneOfAsAnyOf);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k === "oneOf" ? "anyOf" : k, oneOfAsAnyOf(v)]),
+  );
+}
+
 function decode(grammar: Grammar, walk: readonly number[]): string {
   const maxTokens = Math.max(40, grammar.minTokens + 12);
   const constraint = new DecodingConstraint({ table, grammar, maxTokens, thinking: "forbidden" });
@@ -193,7 +205,7 @@ export const responseFormatTarget: FuzzTarget<Input, Grammar | null> = {
       if (JSON.stringify(resolved.schema)?.includes('"__proto__"')) return;
       let validate: ReturnType<typeof validatorFor> | undefined;
       try {
-        validate = validatorFor(resolved.schema);
+        validate = validatorFor(oneOfAsAnyOf(resolved.schema));
       } catch {
         return; // a schema ajv cannot compile: nothing independent to check against
       }

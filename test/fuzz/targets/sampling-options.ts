@@ -43,31 +43,34 @@ const edgeNumber = fc.oneof(
   fc.double(),
   fc.integer(),
 );
-const field = fc.oneof(
-  { weight: 3, arbitrary: edgeNumber },
-  { weight: 3, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
-  { weight: 1, arbitrary: hostileJson },
-  { weight: 6, arbitrary: fc.constant(undefined) },
-);
+/** A field: absent, a value in its range, or an edge number or hostile value (about one field in ten). */
+const field = (valid: fc.Arbitrary<unknown>) =>
+  fc.oneof(
+    { weight: 5, arbitrary: fc.constant(undefined) },
+    { weight: 4, arbitrary: valid },
+    { weight: 1, arbitrary: fc.oneof(edgeNumber, hostileJson) },
+  );
+const unit = fc.double({ min: 0, max: 1, noNaN: true });
 
 const request = fc.record(
   {
-    temperature: field,
-    topP: field,
-    topK: field,
-    minP: field,
-    repetitionPenalty: field,
-    presencePenalty: field,
-    frequencyPenalty: field,
-    seed: field,
-    logprobs: fc.oneof(fc.boolean(), hostileJson),
-    topLogprobs: field,
-    maxTokens: field,
-    maxReasoningTokens: field,
-    stop: fc.oneof(
-      fc.string({ maxLength: 4 }),
-      fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
-      hostileJson,
+    temperature: field(fc.double({ min: 0, max: 5, noNaN: true })),
+    topP: field(unit),
+    topK: field(fc.nat(200)),
+    minP: field(unit),
+    repetitionPenalty: field(fc.double({ min: 1e-3, max: 4, noNaN: true })),
+    presencePenalty: field(fc.double({ min: -2, max: 2, noNaN: true })),
+    frequencyPenalty: field(fc.double({ min: -2, max: 2, noNaN: true })),
+    seed: field(fc.maxSafeNat()),
+    logprobs: field(fc.boolean()),
+    topLogprobs: field(fc.nat(20)),
+    maxTokens: field(fc.integer({ min: 1, max: 4096 })),
+    maxReasoningTokens: field(fc.nat(4096)),
+    stop: field(
+      fc.oneof(
+        fc.string({ maxLength: 4 }),
+        fc.array(fc.string({ minLength: 1, maxLength: 4, unit: "grapheme" }), { maxLength: 3 }),
+      ),
     ),
   },
   { requiredKeys: [] },
