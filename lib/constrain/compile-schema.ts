@@ -10,7 +10,7 @@
 
 import { InvalidArgumentError } from "../errors";
 import { type ByteDfa, difference, intersect } from "./automaton/dfa";
-import { FORMAT_PATTERNS } from "./automaton/formats";
+import { formatPattern } from "./automaton/formats";
 import { AutomatonError } from "./automaton/nfa";
 import { type NumberBound, numberRangeDfa } from "./automaton/number-range";
 import {
@@ -158,7 +158,7 @@ export class SchemaCompiler {
   private checkKeywords(s: Schema, pointer: string): void {
     for (const key of Object.keys(s)) {
       if (ANNOTATIONS.has(key) || SUPPORTED.has(key) || key.startsWith("x-")) continue;
-      const reason = UNSUPPORTED_REASONS[key];
+      const reason = Object.hasOwn(UNSUPPORTED_REASONS, key) ? UNSUPPORTED_REASONS[key] : undefined;
       this.fail(
         `${pointer}/${escapePointer(key)}`,
         `a supported JSON Schema keyword (${reason ?? `${JSON.stringify(key)} is not supported in structured output`}; see docs/structured-output.md)`,
@@ -434,7 +434,7 @@ export class SchemaCompiler {
     return {
       patterns: patterns as string[],
       // Formats without a grammar here stay annotations.
-      formats: (formats as string[]).filter((x) => FORMAT_PATTERNS[x] !== undefined),
+      formats: (formats as string[]).filter((x) => formatPattern(x) !== undefined),
     };
   }
 
@@ -765,8 +765,14 @@ function resolvePointer(root: unknown, pointer: string, fail: (at: string) => ne
   if (!pointer.startsWith("#/")) fail(pointer);
   let cur: unknown = root;
   for (const raw of pointer.slice(2).split("/")) {
-    const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    if (cur === null || typeof cur !== "object" || !(key in (cur as object))) fail(pointer);
+    let key: string;
+    try {
+      key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    } catch {
+      return fail(pointer); // malformed percent-encoding ("#/%"): a URIError before (found by fuzzing)
+    }
+    // Own keys only: "#/toString" names nothing in a schema.
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, key)) fail(pointer);
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;

@@ -33,3 +33,33 @@ describe("enum / const objects beside other keywords (found by fuzzing)", () => 
     expect(() => compileSchema(schema)).toThrow(/not propertyNames/);
   });
 });
+
+describe("names that are Object.prototype's own (found by fuzzing)", () => {
+  it('a format named "__proto__" or "toString" is an unknown format (an annotation), not a TypeError', () => {
+    for (const format of ["__proto__", "toString", "constructor"]) {
+      const node = compileSchema({ type: "string", format, maxLength: 2 });
+      expect(classify(node, '"ab"')).toBe("complete");
+    }
+  });
+
+  it('a property named "toString" in an allOf is an ordinary property', () => {
+    const node = compileSchema({
+      allOf: [
+        { type: "object", properties: { toString: { type: "integer" } }, required: ["toString"] },
+        { type: "object", properties: { a: { type: "boolean" } } },
+      ],
+    });
+    expect(classify(node, '{"toString":1}')).toBe("complete");
+    expect(classify(node, '{"toString":"x"}')).not.toBe("complete");
+  });
+
+  it("a $ref with malformed percent-encoding or to an inherited name is an InvalidArgumentError", () => {
+    for (const $ref of ["#/%", "#/toString", "#/$defs/constructor"]) {
+      expect(() => compileSchema({ $defs: { d: { type: "string" } }, $ref }), $ref).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('an unknown keyword named "toString" is refused with the generic reason', () => {
+    expect(() => compileSchema({ type: "string", toString: 1 })).toThrow(/"toString" is not supported/);
+  });
+});

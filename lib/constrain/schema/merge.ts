@@ -343,8 +343,9 @@ function mergeProperties(out: Schema, a: Schema, b: Schema): void {
   }
   const props: Record<string, unknown> = {};
   for (const name of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
-    const fromA = name in pa ? pa[name] : a.additionalProperties;
-    const fromB = name in pb ? pb[name] : b.additionalProperties;
+    // Own keys only: a property named "toString" is not declared by Object.prototype.
+    const fromA = Object.hasOwn(pa, name) ? pa[name] : a.additionalProperties;
+    const fromB = Object.hasOwn(pb, name) ? pb[name] : b.additionalProperties;
     props[name] = both(fromA, fromB);
   }
   out.properties = props;

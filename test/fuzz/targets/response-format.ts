@@ -24,7 +24,7 @@ interface Input {
   readonly walk: number[];
 }
 
-const key = fc.constantFrom("a", "b", "name", "id", "x y", "é", "__proto__");
+const key = fc.constantFrom("a", "b", "name", "id", "x y", "é", "__proto__", "toString", "constructor");
 const bound = fc.integer({ min: -3, max: 12 });
 
 const { schema } = fc.letrec<{ schema: unknown; leaf: unknown; node: unknown }>((tie) => ({
@@ -39,7 +39,18 @@ const { schema } = fc.letrec<{ schema: unknown; leaf: unknown; node: unknown }>(
     }),
     fc.record({
       type: fc.constant("string"),
-      format: fc.constantFrom("date", "date-time", "email", "uuid", "ipv4", "time", "uri"),
+      format: fc.constantFrom(
+        "date",
+        "date-time",
+        "email",
+        "uuid",
+        "ipv4",
+        "time",
+        "uri",
+        "__proto__",
+        "toString",
+        "bogus",
+      ),
     }),
     fc.record(
       {
@@ -100,7 +111,15 @@ const { schema } = fc.letrec<{ schema: unknown; leaf: unknown; node: unknown }>(
     fc.record({ if: tie("leaf"), then: tie("leaf"), else: tie("leaf") }),
     fc.record({
       $defs: fc.record({ d: tie("leaf") }),
-      $ref: fc.constantFrom("#/$defs/d", "#/$defs/missing", "#"),
+      $ref: fc.constantFrom(
+        "#/$defs/d",
+        "#/$defs/missing",
+        "#",
+        "#/%",
+        "#/$defs/toString",
+        "#/%24defs/d",
+        "d",
+      ),
     }),
   ),
   schema: fc.oneof({ depthSize: "small", withCrossShrink: true }, tie("leaf"), tie("node")),
