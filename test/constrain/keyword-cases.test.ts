@@ -55,7 +55,9 @@ describe("names that are Object.prototype's own (found by fuzzing)", () => {
 
   it("a $ref with malformed percent-encoding or to an inherited name is an InvalidArgumentError", () => {
     for (const $ref of ["#/%", "#/toString", "#/$defs/constructor"]) {
-      expect(() => compileSchema({ $defs: { d: { type: "string" } }, $ref }), $ref).toThrow(InvalidArgumentError);
+      expect(() => compileSchema({ $defs: { d: { type: "string" } }, $ref }), $ref).toThrow(
+        InvalidArgumentError,
+      );
     }
   });
 
