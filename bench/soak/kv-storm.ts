@@ -39,7 +39,8 @@ async function one(): Promise<void> {
   if (rnd() < 0.15) setTimeout(() => controller.abort(), int(1, 40));
   try {
     const r = await model.generate({
-      prompt: Array.from({ length: int(40, 120) }, () => WORDS[int(0, WORDS.length - 1)]).join(" "),
+      // At most ~250 prompt tokens + 200 answer tokens: within maxContext, so no request is refused.
+      prompt: Array.from({ length: int(30, 80) }, () => WORDS[int(0, WORDS.length - 1)]).join(" "),
       maxTokens: int(100, 200),
       temperature: 1,
       seed: int(0, 2 ** 31),
@@ -57,11 +58,16 @@ async function one(): Promise<void> {
 const t0 = performance.now();
 const before = await sample();
 let afterFirst: Awaited<ReturnType<typeof sample>> | undefined;
+const trace: { rounds: number; rssMiB: number; heapMiB: number }[] = [];
 for (let round = 0; round < args.rounds; round++) {
   await Promise.all(Array.from({ length: args.requests }, one));
   const s = model.stats();
   poolLeaks += s.usedBlocks + s.running + s.waiting + (s.numBlocks - s.freeBlocks);
   if (round === 0) afterFirst = await sample();
+  if ((round + 1) % 5 === 0) {
+    const m = await sample();
+    trace.push({ rounds: round + 1, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
+  }
 }
 const after = await sample();
 const stats = model.stats();
@@ -90,6 +96,7 @@ report(
     before,
     afterFirstRound: first,
     after,
+    trace,
   },
   [
     bound("rounds without a preemption (the storm must exhaust the pool)", stats.preemptions > 0 ? 0 : 1, 0),
