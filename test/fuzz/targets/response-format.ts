@@ -180,19 +180,6 @@ function oneOfAsAnyOf(value: unknown): unknown {
   );
 }
 
-/** Every const and enum value in a schema. */
-function literalValues(value: unknown, out: unknown[] = []): unknown[] {
-  if (Array.isArray(value)) for (const v of value) literalValues(v, out);
-  else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === "const") out.push(v);
-      else if (k === "enum") out.push(v);
-      else literalValues(v, out);
-    }
-  }
-  return out;
-}
-
 function decode(grammar: Grammar, walk: readonly number[]): string {
   const maxTokens = Math.max(40, grammar.minTokens + 12);
   const constraint = new DecodingConstraint({ table, grammar, maxTokens, thinking: "forbidden" });
@@ -235,16 +222,24 @@ export const responseFormatTarget: FuzzTarget<Input, Grammar | null> = {
       }
       // ajv treats a "__proto__" property name as no property at all; the compiler takes it as any other name.
       if (JSON.stringify(resolved.schema)?.includes('"__proto__"')) return;
-      // ajv compares const / enum values with fast-deep-equal, which calls a value's own "toString" or "valueOf" when
-      // it is not Object.prototype's: a JSON value with such a key is a TypeError there, whatever the output.
-      if (/"(toString|valueOf)":/.test(JSON.stringify(literalValues(resolved.schema)) ?? "")) return;
+
       let validate: ReturnType<typeof validatorFor> | undefined;
       try {
         validate = validatorFor(oneOfAsAnyOf(resolved.schema));
       } catch {
         return; // a schema ajv cannot compile: nothing independent to check against
       }
-      if (!validate(value)) throw new Error(`${text} does not validate: ${JSON.stringify(validate.errors)}`);
+      let valid: boolean;
+      try {
+        valid = validate(value) as boolean;
+      } catch (error) {
+        // ajv compares const / enum values with fast-deep-equal, which calls an object's own "toString" or "valueOf"
+        // key when it has one: a JSON value with such a key (in the schema or the output) is a TypeError there.
+        if (error instanceof TypeError && /\b(toString|valueOf) is not a function/.test(error.message))
+          return;
+        throw error;
+      }
+      if (!valid) throw new Error(`${text} does not validate: ${JSON.stringify(validate.errors)}`);
     } else if (resolved.type === "regex") {
       let re: RegExp | undefined;
       try {
