@@ -258,12 +258,11 @@ export const responseFormatTarget: FuzzTarget<Input, Grammar | null> = {
       }
       // Free-form keys are not checked for uniqueness (docs/structured-output.md, minProperties): a repeated key can
       // leave fewer distinct properties than minProperties once parsed. Only that is let through.
-      const errors = validate.errors ?? [];
-      const onlyMinProperties =
-        errors.some((e) => e.keyword === "minProperties") &&
-        errors.every((e) => ["minProperties", "anyOf", "oneOf"].includes(e.keyword)) &&
-        hasRepeatedKey(text);
-      if (!valid && !onlyMinProperties)
+      // Only minProperties can be undercut that way (a repeated key removes no required key and breaks no value's
+      // schema); ajv's errors then name the alternatives that failed as well, so the whole case is left unjudged.
+      const repeatedKeyUnderMinProperties =
+        (validate.errors ?? []).some((e) => e.keyword === "minProperties") && hasRepeatedKey(text);
+      if (!valid && !repeatedKeyUnderMinProperties)
         throw new Error(`${text} does not validate: ${JSON.stringify(validate.errors)}`);
     } else if (resolved.type === "regex") {
       let re: RegExp | undefined;
