@@ -71,6 +71,8 @@ export class SchemaCompiler {
   readonly factory = new NodeFactory();
   private readonly refs = new Map<string, RefNode>();
   private readonly pending: { ref: RefNode; pointer: string }[] = [];
+  /** Schemas being compiled inside one another now (see MAX_SCHEMA_NESTING). */
+  private nesting = 0;
   private anyNode: Node | undefined;
   private anyStringNode: Node | undefined;
   private root: unknown;
@@ -168,6 +170,24 @@ export class SchemaCompiler {
   }
 
   private node(schema: unknown, pointer: string): Node {
+    if (this.nesting >= MAX_SCHEMA_NESTING) {
+      // An allOf over a recursive $ref is inlined each time it is met, without end (`items: {allOf: [{$ref: "#"}]}`
+      // was a stack overflow; found by fuzzing), and a deeply nested schema would overflow the stack too.
+      this.fail(
+        pointer,
+        `a schema nested at most ${MAX_SCHEMA_NESTING} levels deep (a recursive $ref inside allOf, or beside other ` +
+          "keywords, is inlined at every level: put the recursion in a $ref of its own)",
+      );
+    }
+    this.nesting++;
+    try {
+      return this.nodeAt(schema, pointer);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private nodeAt(schema: unknown, pointer: string): Node {
     const f = this.factory;
     if (schema === true) return this.any();
     if (schema === false) this.fail(pointer, "a schema other than false (false accepts nothing)", schema);
@@ -717,6 +737,9 @@ function upperBound(s: Schema): NumberBound | undefined {
   if (exc !== undefined && (inc === undefined || exc <= inc)) return { value: exc, exclusive: true };
   return { value: inc!, exclusive: false };
 }
+
+/** How deep schemas may nest while compiling (inlined $refs included): far beyond real schemas, far below the stack. */
+const MAX_SCHEMA_NESTING = 200;
 
 /** The keywords an object / array enum or const value is checked against (structureAllowed); others are refused. */
 const LITERAL_CHECKED_KEYS: ReadonlySet<string> = new Set([

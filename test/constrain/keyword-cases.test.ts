@@ -65,3 +65,22 @@ describe("names that are Object.prototype's own (found by fuzzing)", () => {
     expect(() => compileSchema({ type: "string", toString: 1 })).toThrow(/"toString" is not supported/);
   });
 });
+
+describe("schemas without end (found by fuzzing)", () => {
+  it("an allOf over a recursive $ref is an InvalidArgumentError, not a stack overflow", () => {
+    const schema = { type: "array", items: { allOf: [{ $ref: "#" }] } };
+    expect(() => compileSchema(schema)).toThrow(InvalidArgumentError);
+    expect(() => compileSchema(schema)).toThrow(/nested at most 200 levels/);
+  });
+
+  it("a schema nested deeper than the limit is an InvalidArgumentError; recursion through a plain $ref still compiles", () => {
+    let deep: unknown = { type: "integer" };
+    for (let i = 0; i < 1000; i++) deep = { type: "array", items: deep };
+    expect(() => compileSchema(deep)).toThrow(InvalidArgumentError);
+    const tree = {
+      type: "object",
+      properties: { kids: { type: "array", items: { $ref: "#" }, maxItems: 2 } },
+    };
+    expect(classify(compileSchema(tree), '{"kids":[{"kids":[]},{}]}')).toBe("complete");
+  });
+});

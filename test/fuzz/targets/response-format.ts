@@ -180,6 +180,23 @@ function oneOfAsAnyOf(value: unknown): unknown {
   );
 }
 
+/** Whether a schema uses prefixItems (2020-12) and a draft-07 spelling (tuple items, additionalItems, dependencies). */
+function mixesDialects(schema: unknown): boolean {
+  let prefix = false;
+  let draft07 = false;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v !== null && typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if ("prefixItems" in o) prefix = true;
+      if (Array.isArray(o.items) || "additionalItems" in o || "dependencies" in o) draft07 = true;
+      for (const x of Object.values(o)) walk(x);
+    }
+  };
+  walk(schema);
+  return prefix && draft07;
+}
+
 /** Whether some object in the JSON text names a key twice (JSON.parse keeps the last one). */
 function hasRepeatedKey(text: string): boolean {
   const keys: Set<string>[] = [];
@@ -239,6 +256,10 @@ export const responseFormatTarget: FuzzTarget<Input, Grammar | null> = {
       }
       // ajv treats a "__proto__" property name as no property at all; the compiler takes it as any other name.
       if (JSON.stringify(resolved.schema)?.includes('"__proto__"')) return;
+      // The validator picks one dialect per schema (draft-07 when a tuple `items: [...]` appears anywhere); a schema that
+      // also uses 2020-12's prefixItems means different things in the two, and the compiler reads each keyword as its
+      // own dialect defines it.
+      if (mixesDialects(resolved.schema)) return;
 
       let validate: ReturnType<typeof validatorFor> | undefined;
       try {
