@@ -84,3 +84,18 @@ describe("schemas without end (found by fuzzing)", () => {
     expect(classify(compileSchema(tree), '{"kids":[{"kids":[]},{}]}')).toBe("complete");
   });
 });
+
+describe("malformed keywords met while merging an allOf (found by fuzzing)", () => {
+  it("required, patternProperties and dependentRequired of the wrong type are InvalidArgumentErrors", () => {
+    const cases = [
+      [{ required: 0 }, { required: ["a"] }],
+      [{ patternProperties: null }, { patternProperties: { "^a": {} } }],
+      [{ dependentRequired: 1 }, { dependentRequired: { a: ["b"] } }],
+    ];
+    for (const allOf of cases) {
+      expect(() => compileSchema({ type: "object", allOf }), JSON.stringify(allOf)).toThrow(
+        InvalidArgumentError,
+      );
+    }
+  });
+});

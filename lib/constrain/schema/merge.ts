@@ -244,12 +244,16 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
         break;
       }
       case "required":
+        // Checked here, before spreading: `required: 0` merged in an allOf was a TypeError (found by fuzzing).
+        for (const r of [x, y]) if (!Array.isArray(r)) ctx.fail("required", "an array of property names", r);
         out.required = [...new Set([...(x as string[]), ...(y as string[])])];
         break;
       case "properties":
       case "additionalProperties":
         break; // below, together
       case "patternProperties": {
+        for (const p of [x, y])
+          if (!isSchemaObject(p)) ctx.fail("patternProperties", "an object of schemas", p);
         const merged: Record<string, unknown> = { ...(x as Record<string, unknown>) };
         for (const [p, v] of Object.entries(y as Record<string, unknown>)) merged[p] = both(merged[p], v);
         out.patternProperties = merged;
@@ -285,6 +289,8 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
         if (x !== y) out[FORMATS] = [...((out[FORMATS] as unknown[]) ?? []), y];
         break;
       case "dependentRequired":
+        for (const d of [x, y])
+          if (!isSchemaObject(d)) ctx.fail("dependentRequired", "an object of name arrays", d);
         out.dependentRequired = { ...(x as object), ...(y as object) };
         break;
       case "uniqueItems":
