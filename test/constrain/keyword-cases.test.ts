@@ -86,11 +86,13 @@ describe("schemas without end (found by fuzzing)", () => {
 });
 
 describe("malformed keywords met while merging an allOf (found by fuzzing)", () => {
-  it("required, patternProperties and dependentRequired of the wrong type are InvalidArgumentErrors", () => {
+  it("required, patternProperties, dependentRequired and enum of the wrong type are InvalidArgumentErrors", () => {
     const cases = [
       [{ required: 0 }, { required: ["a"] }],
       [{ patternProperties: null }, { patternProperties: { "^a": {} } }],
       [{ dependentRequired: 1 }, { dependentRequired: { a: ["b"] } }],
+      [{ enum: 0 }, { enum: [1] }],
+      [{ enum: [1] }, { enum: 0 }],
     ];
     for (const allOf of cases) {
       expect(() => compileSchema({ type: "object", allOf }), JSON.stringify(allOf)).toThrow(

@@ -219,6 +219,10 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
     if (typeof y !== "number") return;
     out[k] = typeof x === "number" ? pick(x, y) : y;
   };
+  for (const s of [a, b]) {
+    // `enum: 0` merged with another enum was a TypeError (found by fuzzing).
+    if (s.enum !== undefined && !Array.isArray(s.enum)) ctx.fail("enum", "an array of values", s.enum);
+  }
   const aValues = a.const !== undefined ? [a.const] : (a.enum as unknown[] | undefined);
   for (const key of constraintKeys(b)) {
     const x = a[key];
