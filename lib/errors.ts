@@ -151,10 +151,17 @@ export class NativeAddonError extends Ms4Error {
   }
 }
 
-/** Not enough memory for the weights or the KV pool; said before anything is allocated where possible. */
+/**
+ * Not enough memory for the weights or the KV pool; said before anything is allocated where possible, with the
+ * bytes needed and the bytes there are when they are known.
+ */
 export class OutOfMemoryError extends Ms4Error {
-  constructor(message: string) {
+  readonly requiredBytes: number | undefined;
+  readonly availableBytes: number | undefined;
+  constructor(message: string, bytes: { required?: number; available?: number } = {}) {
     super("ERR_OUT_OF_MEMORY", message);
+    this.requiredBytes = bytes.required;
+    this.availableBytes = bytes.available;
   }
 }
 

@@ -16,8 +16,18 @@ export interface NativeProgressEvent {
   total: number;
 }
 
+/**
+ * Which file, and which version of it, as the header was read from (decimal strings: device and inode numbers and
+ * nanosecond times may exceed a double's exact integers). The addon refuses a file whose identity differs.
+ */
+export interface NativeFileIdentity {
+  dev: string;
+  ino: string;
+  mtimeNs: string;
+}
+
 export interface NativeLoadPlan {
-  files: { path: string; size: number }[];
+  files: { path: string; size: number; identity?: NativeFileIdentity }[];
   tensors: { name: string; file: number; offset: number; length: number }[];
   /** Page every tensor in during load (reports "read" progress). */
   prefetch: boolean;
@@ -346,6 +356,36 @@ export interface NativeBinding {
   modelChecks(reference: string, candidate: string, filter?: string, continuation?: number): OpCheck[];
   /** Kernel micro-benchmarks: see native/checks/kernel_bench.cc and bench/kernels/. */
   kernelBench(name: string, params?: Record<string, number | string>): Record<string, number | string>;
+  /**
+   * The checks of a step without a model (tests; native/napi/step_checks_binding.h): the binding's whole check and
+   * the backend's own, each one's error or null.
+   */
+  stepChecks(
+    step: StepCheckInput,
+    limits: StepCheckLimits,
+  ): { binding: string | null; backend: string | null };
+}
+
+/** A step's arrays for stepChecks; the counts come from the array lengths. */
+export interface StepCheckInput {
+  tokens: Int32Array;
+  positions: Int32Array;
+  slotMapping: Int32Array;
+  seqStarts: Int32Array;
+  contextLens: Int32Array;
+  blockTables: Int32Array;
+  maxBlocksPerSeq: number;
+  logitRows?: Int32Array;
+  inputRows?: Int32Array;
+  embeddingWidth?: number;
+}
+
+export interface StepCheckLimits {
+  numBlocks: number;
+  blockSize: number;
+  vocab: number;
+  hidden: number;
+  maxStepTokens: number;
 }
 
 export interface OpCheck {

@@ -6,6 +6,7 @@
 #include "napi/model_object.h"
 #include "napi/op_checks_binding.h"
 #include "napi/sample_function.h"
+#include "napi/step_checks_binding.h"
 #include "napi/system_info.h"
 #include "napi/weights_object.h"
 
@@ -26,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("modelChecks", Napi::Function::New(env, ms4::ModelChecks, "modelChecks"));
     exports.Set("sample", Napi::Function::New(env, ms4::SampleFunction, "sample"));
     exports.Set("kernelBench", Napi::Function::New(env, ms4::KernelBench, "kernelBench"));
+    exports.Set("stepChecks", Napi::Function::New(env, ms4::StepChecks, "stepChecks"));
     return exports;
 }
 

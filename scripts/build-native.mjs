@@ -8,6 +8,8 @@
 //   MS4_EMULATED_KERNELS=ON|OFF  the avx512-emulated test kernel path (needs SIMDe's headers). Default: ON in a
 //                             development checkout (with test/), OFF in an installed package.
 //   MS4_BUILD_JOBS=N          parallel compile jobs (default: all cores).
+//   MS4_SANITIZE=LIST         cmake only: a test build with these sanitizers (e.g. address,undefined); see
+//                             scripts/sanitize/test-sanitized.sh, which builds one into build-sanitize/.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
@@ -48,9 +50,9 @@ function npmNodeGyp() {
 
 /**
  * Builds the addon of the package at `root`. Returns 0 on success, else a non-zero status after saying why.
- * `outDir` is the cmake build folder (default root/build); `emulated` and `cuda` override the environment.
+ * `outDir` is the cmake build folder (default root/build); `emulated`, `cuda` and `sanitize` override the environment.
  */
-export function buildFromSource({ root, outDir = join(root, "build"), cuda, emulated } = {}) {
+export function buildFromSource({ root, outDir = join(root, "build"), cuda, emulated, sanitize } = {}) {
   const compiler =
     process.env.CXX ?? (has("c++") ? "c++" : has("g++") ? "g++" : has("clang++") ? "clang++" : undefined);
   if (!compiler) {
@@ -75,7 +77,16 @@ export function buildFromSource({ root, outDir = join(root, "build"), cuda, emul
     (devCheckout ? "ON" : "OFF")
   ).toUpperCase();
 
+  const sanitizers = sanitize ?? process.env.MS4_SANITIZE ?? "";
+  if (!/^[a-z,]*$/.test(sanitizers)) {
+    log(`MS4_SANITIZE must be a comma-separated list of sanitizer names, not ${sanitizers}`);
+    return 1;
+  }
   env.MS4_EMULATED_KERNELS = emulatedMode; // binding.gyp reads it
+  if (!has("cmake") && sanitizers !== "") {
+    log("MS4_SANITIZE needs cmake (the node-gyp build has no sanitizer option).");
+    return 1;
+  }
   if (!has("cmake")) {
     log(
       "cmake is not on PATH: building with node-gyp (binding.gyp). node-gyp builds the CPU backend only and",
@@ -103,9 +114,12 @@ export function buildFromSource({ root, outDir = join(root, "build"), cuda, emul
   const cmake = (mode, command) => {
     const args = [cmakeJs, command, "--directory", root, "--out", outDir, "--parallel", jobs];
     args.push(`--CDMS4_CUDA=${mode}`, `--CDMS4_EMULATED_KERNELS=${emulatedMode}`);
+    args.push(`--CDMS4_SANITIZE=${sanitizers}`);
     return spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env }).status ?? 1;
   };
-  log(`building the addon with cmake-js (CPU backend; CUDA backend: ${cudaMode})`);
+  log(
+    `building the addon with cmake-js (CPU backend; CUDA backend: ${cudaMode}${sanitizers ? `; sanitizers: ${sanitizers}` : ""})`,
+  );
   // Configure every time (seconds), so the settings above apply to an existing build folder too; then build
   // incrementally.
   const build = (mode) => cmake(mode, "configure") || cmake(mode, "build");

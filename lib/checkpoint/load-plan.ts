@@ -11,6 +11,7 @@ import { CheckpointError } from "../errors";
 import type { CheckpointFiles } from "./checkpoint-files";
 import { buildModuleTable, type ModuleSpec } from "./module-table";
 import type { SafetensorsTensor } from "./safetensors/header";
+import type { FileIdentity } from "./safetensors/read";
 import { type TensorNameResolver as Resolver, TensorNameResolver, type TensorPart } from "./tensor-names";
 import { plannedFp8Scales, plannedWeightFormat } from "./weight-format";
 
@@ -38,7 +39,8 @@ export interface PlannedModule {
 export interface LoadPlan {
   readonly config: ModelConfig;
   readonly layout: "native" | "hf";
-  readonly files: readonly { path: string; size: number }[];
+  /** The files, with the identity each had when its header was read (the addon maps only that file). */
+  readonly files: readonly { path: string; size: number; identity?: FileIdentity }[];
   readonly modules: readonly PlannedModule[];
   readonly tensors: readonly PlannedTensor[];
   /** File tensors deliberately not loaded (recomputable buffers). */
@@ -124,7 +126,11 @@ export function buildLoadPlan(config: ModelConfig, files: CheckpointFiles): Load
   return {
     config,
     layout: files.layout,
-    files: files.headers.map((h) => ({ path: h.path, size: h.fileSize })),
+    files: files.headers.map((h) => ({
+      path: h.path,
+      size: h.fileSize,
+      ...(h.identity ? { identity: h.identity } : {}),
+    })),
     modules: planned,
     tensors: planned.flatMap((m) => Object.values(m.tensors) as PlannedTensor[]),
     ignoredTensors: ignored,

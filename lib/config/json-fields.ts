@@ -27,6 +27,11 @@ export function readJsonObject(path: string, displayName = path): JsonObject {
       },
     );
   }
+  return parseJsonObject(text, displayName);
+}
+
+/** Parses the text of a JSON file whose top level must be an object. */
+export function parseJsonObject(text: string, displayName: string): JsonObject {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -42,6 +42,24 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
   ] as const) {
     if (id >= c.vocabSize) fail(field, `token id ${id} is outside the vocabulary (${c.vocabSize})`);
   }
+  // Derived values reach the kernels: a YaRN scale that overflows (a huge factor or mscale_all_dim) must not become
+  // an infinite softmax scale (found by fuzzing, test/fuzz/targets/model-config.ts).
+  if (!(Number.isFinite(c.softmaxScale) && c.softmaxScale > 0)) {
+    fail(
+      "mscale_all_dim",
+      `gives a softmax scale of ${c.softmaxScale} (YaRN factor ${c.rope.factor}, mscale_all_dim ${c.rope.mscaleAllDim}); ` +
+        "it must be a positive finite number",
+    );
+  }
+  if (!(Number.isFinite(c.rope.attentionFactor) && c.rope.attentionFactor > 0)) {
+    fail(
+      "mscale",
+      `gives a RoPE attention factor of ${c.rope.attentionFactor} (YaRN factor ${c.rope.factor}, mscale ${c.rope.mscale}, ` +
+        `mscale_all_dim ${c.rope.mscaleAllDim}); it must be a positive finite number`,
+    );
+  }
+  const nonFinite = firstNonFinite(c, "");
+  if (nonFinite !== undefined) fail(nonFinite, "is not a finite number");
   const v = c.vision;
   if (v) {
     if (v.hiddenSize !== v.numHeads * v.headDim) {
@@ -61,4 +79,15 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
       fail("vision.image_token_id", `outside the vocabulary (${c.vocabSize})`);
   }
   return deepFreeze(c);
+}
+
+/** The path of the first number in `value` that is NaN or infinite. */
+function firstNonFinite(value: unknown, path: string): string | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : path || "(root)";
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = firstNonFinite(child, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -10,7 +10,7 @@
 
 import { InvalidArgumentError } from "../errors";
 import { type ByteDfa, difference, intersect } from "./automaton/dfa";
-import { FORMAT_PATTERNS } from "./automaton/formats";
+import { formatPattern } from "./automaton/formats";
 import { AutomatonError } from "./automaton/nfa";
 import { type NumberBound, numberRangeDfa } from "./automaton/number-range";
 import {
@@ -71,6 +71,8 @@ export class SchemaCompiler {
   readonly factory = new NodeFactory();
   private readonly refs = new Map<string, RefNode>();
   private readonly pending: { ref: RefNode; pointer: string }[] = [];
+  /** Schemas being compiled inside one another now (see MAX_SCHEMA_NESTING). */
+  private nesting = 0;
   private anyNode: Node | undefined;
   private anyStringNode: Node | undefined;
   private root: unknown;
@@ -158,7 +160,7 @@ export class SchemaCompiler {
   private checkKeywords(s: Schema, pointer: string): void {
     for (const key of Object.keys(s)) {
       if (ANNOTATIONS.has(key) || SUPPORTED.has(key) || key.startsWith("x-")) continue;
-      const reason = UNSUPPORTED_REASONS[key];
+      const reason = Object.hasOwn(UNSUPPORTED_REASONS, key) ? UNSUPPORTED_REASONS[key] : undefined;
       this.fail(
         `${pointer}/${escapePointer(key)}`,
         `a supported JSON Schema keyword (${reason ?? `${JSON.stringify(key)} is not supported in structured output`}; see docs/structured-output.md)`,
@@ -168,6 +170,24 @@ export class SchemaCompiler {
   }
 
   private node(schema: unknown, pointer: string): Node {
+    if (this.nesting >= MAX_SCHEMA_NESTING) {
+      // An allOf over a recursive $ref is inlined each time it is met, without end (`items: {allOf: [{$ref: "#"}]}`
+      // was a stack overflow; found by fuzzing), and a deeply nested schema would overflow the stack too.
+      this.fail(
+        pointer,
+        `a schema nested at most ${MAX_SCHEMA_NESTING} levels deep (a recursive $ref inside allOf, or beside other ` +
+          "keywords, is inlined at every level: put the recursion in a $ref of its own)",
+      );
+    }
+    this.nesting++;
+    try {
+      return this.nodeAt(schema, pointer);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private nodeAt(schema: unknown, pointer: string): Node {
     const f = this.factory;
     if (schema === true) return this.any();
     if (schema === false) this.fail(pointer, "a schema other than false (false accepts nothing)", schema);
@@ -306,7 +326,66 @@ export class SchemaCompiler {
       );
       return dfa === undefined || dfa.accepts(bytesOf(v));
     }
+    if (v !== null && typeof v === "object") return this.structureAllowed(v, s, pointer);
     return true;
+  }
+
+  /**
+   * Whether an object / array enum or const value meets the object and array keywords beside it, subschemas included
+   * (an allOf of `required: ["b"]` and `const: {}` has no value; found by fuzzing). Keywords this check does not
+   * evaluate are refused rather than ignored.
+   */
+  private structureAllowed(v: object, s: Schema, pointer: string): boolean {
+    this.onlyCheckableKeywords(s, pointer, v);
+    if (Array.isArray(v)) {
+      if (typeof s.minItems === "number" && v.length < s.minItems) return false;
+      if (typeof s.maxItems === "number" && v.length > s.maxItems) return false;
+      if (s.uniqueItems === true && new Set(v.map(canonicalJson)).size !== v.length) return false;
+      const prefix = Array.isArray(s.prefixItems) ? s.prefixItems : [];
+      return v.every((item, i) =>
+        i < prefix.length
+          ? this.valueMeets(item, prefix[i], `${pointer}/prefixItems/${i}`)
+          : this.valueMeets(item, s.items, `${pointer}/items`),
+      );
+    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (typeof s.minProperties === "number" && keys.length < s.minProperties) return false;
+    if (typeof s.maxProperties === "number" && keys.length > s.maxProperties) return false;
+    if (Array.isArray(s.required) && s.required.some((k) => typeof k !== "string" || !Object.hasOwn(o, k)))
+      return false;
+    const properties = isSchemaObject(s.properties) ? s.properties : {};
+    return keys.every((k) =>
+      Object.hasOwn(properties, k)
+        ? this.valueMeets(o[k], properties[k], `${pointer}/properties/${k}`)
+        : this.valueMeets(o[k], s.additionalProperties, `${pointer}/additionalProperties`),
+    );
+  }
+
+  /** Whether `v` (inside an enum / const value) meets the subschema `sub` (absent: any value). */
+  private valueMeets(v: unknown, sub: unknown, pointer: string): boolean {
+    if (sub === undefined || sub === true) return true;
+    if (!isSchemaObject(sub)) return false;
+    const s = preprocess(sub, this.context(pointer));
+    this.onlyCheckableKeywords(s, pointer, v);
+    const types = this.types(s, pointer);
+    if (types !== undefined && !types.some((t) => isOfType(v, t))) return false;
+    const same = (e: unknown) => canonicalJson(e) === canonicalJson(v);
+    if (s.const !== undefined && !same(s.const)) return false;
+    if (Array.isArray(s.enum) && !s.enum.some(same)) return false;
+    if (Array.isArray(s[EXCLUDED]) && (s[EXCLUDED] as unknown[]).some(same)) return false;
+    return this.literalAllowed(v, s, pointer);
+  }
+
+  private onlyCheckableKeywords(s: Schema, pointer: string, value: unknown): void {
+    const other = constraintKeys(s).filter((k) => !LITERAL_CHECKED_KEYS.has(k));
+    if (other.length > 0) {
+      this.fail(
+        pointer,
+        `an enum / const object or array whose schema has only keywords checked against it (not ${other.join(", ")})`,
+        value,
+      );
+    }
   }
 
   private typed(t: JsonType, s: Schema, excluded: unknown[], pointer: string): Node | null {
@@ -375,7 +454,7 @@ export class SchemaCompiler {
     return {
       patterns: patterns as string[],
       // Formats without a grammar here stay annotations.
-      formats: (formats as string[]).filter((x) => FORMAT_PATTERNS[x] !== undefined),
+      formats: (formats as string[]).filter((x) => formatPattern(x) !== undefined),
     };
   }
 
@@ -659,6 +738,28 @@ function upperBound(s: Schema): NumberBound | undefined {
   return { value: inc!, exclusive: false };
 }
 
+/** How deep schemas may nest while compiling (inlined $refs included): far beyond real schemas, far below the stack. */
+const MAX_SCHEMA_NESTING = 200;
+
+/** The keywords an object / array enum or const value is checked against (structureAllowed); others are refused. */
+const LITERAL_CHECKED_KEYS: ReadonlySet<string> = new Set([
+  "type",
+  "enum",
+  "const",
+  "properties",
+  "required",
+  "additionalProperties",
+  "minProperties",
+  "maxProperties",
+  "items",
+  "prefixItems",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  ...STRING_KEYS,
+  ...NUMBER_KEYS,
+]);
+
 function isOfType(v: unknown, t: JsonType): boolean {
   switch (t) {
     case "null":
@@ -687,8 +788,14 @@ function resolvePointer(root: unknown, pointer: string, fail: (at: string) => ne
   if (!pointer.startsWith("#/")) fail(pointer);
   let cur: unknown = root;
   for (const raw of pointer.slice(2).split("/")) {
-    const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    if (cur === null || typeof cur !== "object" || !(key in (cur as object))) fail(pointer);
+    let key: string;
+    try {
+      key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    } catch {
+      return fail(pointer); // malformed percent-encoding ("#/%"): a URIError before (found by fuzzing)
+    }
+    // Own keys only: "#/toString" names nothing in a schema.
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, key)) fail(pointer);
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;

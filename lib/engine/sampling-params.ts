@@ -95,14 +95,23 @@ export function validateSamplingParams(
 ): SamplingParams {
   if (typeof req !== "object" || req === null) throw new InvalidArgumentError("request", "an object", req);
   const d = SAMPLING_DEFAULTS;
+  // The sampler takes these as 32-bit floats: a value must stay in range once rounded (5e-324 becomes 0, 1e300
+  // becomes Infinity, which the addon refuses — for the whole step; found by fuzzing).
+  const f32 = (ok: (v: number) => boolean) => (v: number) => ok(v) && ok(Math.fround(v));
   const temperature = number(
     req,
     "temperature",
     "a finite number >= 0 (0 = greedy)",
-    (v) => Number.isFinite(v) && v >= 0,
+    f32((v) => Number.isFinite(v) && v >= 0),
     d.temperature,
   );
-  const topP = number(req, "topP", "a number in (0, 1]", (v) => v > 0 && v <= 1, d.topP);
+  const topP = number(
+    req,
+    "topP",
+    "a number in (0, 1]",
+    f32((v) => v > 0 && v <= 1),
+    d.topP,
+  );
   const topK = number(
     req,
     "topK",
@@ -110,15 +119,21 @@ export function validateSamplingParams(
     (v) => Number.isInteger(v) && v >= 0 && v <= 2 ** 31 - 1,
     d.topK,
   );
-  const minP = number(req, "minP", "a number in [0, 1]", (v) => v >= 0 && v <= 1, d.minP);
+  const minP = number(
+    req,
+    "minP",
+    "a number in [0, 1]",
+    f32((v) => v >= 0 && v <= 1),
+    d.minP,
+  );
   const repetitionPenalty = number(
     req,
     "repetitionPenalty",
     "a finite number > 0 (1 = off)",
-    (v) => Number.isFinite(v) && v > 0,
+    f32((v) => Number.isFinite(v) && v > 0),
     d.repetitionPenalty,
   );
-  const penalty = (v: number) => v >= -2 && v <= 2;
+  const penalty = f32((v: number) => v >= -2 && v <= 2);
   const presencePenalty = number(req, "presencePenalty", "a number in [-2, 2]", penalty, d.presencePenalty);
   const frequencyPenalty = number(
     req,

@@ -7,6 +7,7 @@ import { totalmem } from "node:os";
 import type { ModelConfig } from "../config/model-config";
 import { InvalidArgumentError, OutOfMemoryError } from "../errors";
 import { kvBytesPerToken } from "../inspect/model-sizes";
+import { describeHostMemory, type HostMemory } from "./host-memory";
 
 export const DEFAULT_BLOCK_SIZE = 16;
 export const DEFAULT_MAX_CONTEXT = 32768;
@@ -42,6 +43,8 @@ export interface MemoryTarget {
   readonly describe: (bytes: number) => string;
   /** The share of what the weights leave that an "auto" pool may take at most. */
   readonly spareShare: number;
+  /** How a caller may load anyway, said in the error (host memory: the allowMemoryOvercommit option). */
+  readonly overrideHint?: string;
 }
 
 /** Host memory: an "auto" pool leaves at least half of what the weights do not use to the process and the system. */
@@ -50,6 +53,19 @@ export const HOST_MEMORY: MemoryTarget = {
   describe: (bytes) => `this machine has ${gib(bytes)} of memory`,
   spareShare: 0.5,
 };
+
+/**
+ * Host memory as this process can have it now (host-memory.ts): what is available on the machine within the
+ * cgroup's limit, against the weights, the step and vision scratch and a reserve (cpu-memory.ts).
+ */
+export function hostMemoryTarget(host: HostMemory): MemoryTarget {
+  return {
+    fixedLabel: "the weights, the step and vision scratch and a reserve",
+    describe: (bytes) => `this process can have ${gib(bytes)} now (${describeHostMemory(host)})`,
+    spareShare: 0.5,
+    overrideHint: "the load option allowMemoryOvercommit: true loads anyway",
+  };
+}
 
 /** A CUDA device's free memory: nothing else lives there, so an "auto" pool may take 90 % of what is left. */
 export function cudaMemoryTarget(index: number, name: string): MemoryTarget {
@@ -72,6 +88,8 @@ export function planKvCache(
   weightBytes: number,
   machineBytes = totalmem(),
   target: MemoryTarget = HOST_MEMORY,
+  /** Skip the refusals (the caller opted in): the pool is still sized, within machineBytes. */
+  overcommit = false,
 ): KvPlan {
   const dtype = options.kvCacheDtype ?? "bf16";
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -86,9 +104,11 @@ export function planKvCache(
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
   const bytesPerToken = kvBytesPerToken(c, dtype === "f32" ? 4 : 2);
   const bytesPerBlock = bytesPerToken * blockSize;
-  if (weightBytes > machineBytes) {
+  const hint = target.overrideHint ? `; ${target.overrideHint}` : "";
+  if (weightBytes > machineBytes && !overcommit) {
     throw new OutOfMemoryError(
-      `${target.fixedLabel} need ${gib(weightBytes)} but ${target.describe(machineBytes)}; nothing was allocated`,
+      `${target.fixedLabel} need ${gib(weightBytes)} but ${target.describe(machineBytes)}; nothing was allocated${hint}`,
+      { required: weightBytes, available: machineBytes },
     );
   }
   let budget: number;
@@ -107,10 +127,11 @@ export function planKvCache(
         budget,
       );
     }
-    if (budget + weightBytes > machineBytes) {
+    if (budget + weightBytes > machineBytes && !overcommit) {
       throw new OutOfMemoryError(
         `a KV pool of ${gib(budget)} beside ${gib(weightBytes)} of ${target.fixedLabel.replace(/^the /, "")} does not fit: ${target.describe(machineBytes)}; ` +
-          "lower kvCacheMemory; nothing was allocated",
+          `lower kvCacheMemory; nothing was allocated${hint}`,
+        { required: budget + weightBytes, available: machineBytes },
       );
     }
   }

@@ -24,6 +24,12 @@ export interface LoadOptions {
   maxBatchSize?: number;
   /** Bytes for the paged KV pool, or "auto". */
   kvCacheMemory?: number | "auto";
+  /**
+   * Load even when the weights, the KV pool and the scratch need more host memory than the process can have now (the
+   * machine's available memory within its cgroup's limit): default false, when that is an OutOfMemoryError before
+   * anything is allocated. The pool is then sized against the machine's total memory, as if nothing else ran.
+   */
+  allowMemoryOvercommit?: boolean;
   /** Which layout to load when a folder holds both params.json and config.json. */
   layout?: "native" | "hf";
   /** KV cache element type: "bf16" (default, as the real runtimes) or "f32" (exact, twice the memory). */
@@ -74,6 +80,7 @@ export const LOAD_OPTION_KEYS: readonly string[] = Object.keys({
   maxContext: true,
   maxBatchSize: true,
   kvCacheMemory: true,
+  allowMemoryOvercommit: true,
   layout: true,
   kvCacheDtype: true,
   kvBlockSize: true,
@@ -118,6 +125,9 @@ export function validateLoadOptions(o: LoadOptions): void {
   positiveInt("maxImageBytes", o.maxImageBytes);
   positiveInt("maxImagePixels", o.maxImagePixels);
   if (o.imageFetch !== undefined) resolveImageFetchPolicy(o.imageFetch, "options.imageFetch");
+  if (o.allowMemoryOvercommit !== undefined && typeof o.allowMemoryOvercommit !== "boolean") {
+    throw new InvalidArgumentError("options.allowMemoryOvercommit", "a boolean", o.allowMemoryOvercommit);
+  }
   if (o.prefixCaching !== undefined && typeof o.prefixCaching !== "boolean") {
     throw new InvalidArgumentError("options.prefixCaching", "a boolean", o.prefixCaching);
   }

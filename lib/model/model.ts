@@ -32,12 +32,15 @@ import { type ImageInput, imageRefOf } from "../vision/image-inputs";
 import { noVisionTower, PromptImages } from "../vision/prompt-images";
 import { VisionEncoder } from "../vision/vision-encoder";
 import { ensureBuiltinModel } from "./builtin-model";
+import { planCpuMemory } from "./cpu-memory";
 import { planCudaMemory } from "./cuda-memory";
+import { readHostMemory, usableBytes } from "./host-memory";
 import {
   cudaMemoryTarget,
   DEFAULT_MAX_BATCH_SIZE,
   DEFAULT_MAX_TOKENS_PER_STEP,
   defaultMaxContext,
+  hostMemoryTarget,
   type KvPlan,
   planKvCache,
 } from "./kv-budget";
@@ -236,10 +239,26 @@ export class Model implements AsyncDisposable {
         cudaMemoryTarget(backend.deviceIndex, cuda?.name ?? "?"),
       );
     } else {
+      // In host memory: the weights in the CPU layouts, the step and vision scratch and a reserve must fit beside the
+      // pool in what the process can have now (available memory within its cgroup's limit), unless the caller opts
+      // in to overcommit.
+      const maxTokensPerStep = options.maxTokensPerStep ?? DEFAULT_MAX_TOKENS_PER_STEP;
+      const need = planCpuMemory(plan, {
+        maxTokensPerStep,
+        logitRowsPerChunk: logitRowsPerChunk(
+          maxTokensPerStep,
+          options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+        ),
+      });
+      const host = readHostMemory();
+      const overcommit = options.allowMemoryOvercommit === true;
       kv = planKvCache(
         plan.config,
         kvOptions,
-        plan.tensors.reduce((a, t) => a + t.length, 0),
+        need.totalBytes,
+        overcommit ? host.totalBytes : usableBytes(host),
+        hostMemoryTarget(host),
+        overcommit,
       );
     }
     checkAbort();
@@ -260,7 +279,11 @@ export class Model implements AsyncDisposable {
     try {
       await weights.load(
         {
-          files: plan.files.map((f) => ({ path: f.path, size: f.size })),
+          files: plan.files.map((f) => ({
+            path: f.path,
+            size: f.size,
+            ...(f.identity ? { identity: f.identity } : {}),
+          })),
           tensors: plan.tensors.map((t) => ({
             name: t.name,
             file: t.fileIndex,

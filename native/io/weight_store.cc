@@ -17,6 +17,16 @@ void WeightStore::open(const std::vector<FileSpec>& files, std::vector<TensorRan
                                      std::to_string(files[i].expectedSize) + " bytes, found " +
                                      std::to_string(file->size()) + ")");
         }
+        if (files[i].hasIdentity) {
+            const FileIdentity& want = files[i].identity;
+            const FileIdentity& got = file->identity();
+            if (got.device != want.device || got.inode != want.inode) {
+                throw std::runtime_error(files[i].path + ": the file was replaced after its header was read");
+            }
+            if (got.mtimeNs != want.mtimeNs) {
+                throw std::runtime_error(files[i].path + ": the file was modified after its header was read");
+            }
+        }
         mapped.push_back(std::move(file));
         progress("map", i + 1, files.size());
     }
@@ -50,6 +60,7 @@ void WeightStore::prefetch(const Progress& progress, const Cancelled& cancelled)
         const uint8_t* p = file.data() + t.offset;
         for (uint64_t o = 0; o < t.length; o += kPage) sink = sink + p[o];
         done += t.length;
+        if (file.faulted()) file.checkUnchanged();
         if (done - lastReport >= kReportEvery || done == total) {
             progress("read", done, total);
             lastReport = done;
@@ -66,6 +77,17 @@ const uint8_t* WeightStore::tensorData(size_t i) const {
 void WeightStore::releaseTensor(size_t i) const {
     const TensorRange& t = tensors_.at(i);
     files_.at(t.file)->adviseDontNeed(t.offset, t.length);
+}
+
+void WeightStore::checkUnchanged() const {
+    for (const auto& f : files_) f->checkUnchanged();
+}
+
+bool WeightStore::faulted() const {
+    for (const auto& f : files_) {
+        if (f->faulted()) return true;
+    }
+    return false;
 }
 
 uint64_t WeightStore::mappedBytes() const {

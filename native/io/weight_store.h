@@ -1,11 +1,13 @@
 // The checkpoint's bytes as seen by native code: mapped safetensors files and the byte range of each tensor.
 // TypeScript parses headers and decides what every tensor is (the load plan); this class only maps the
-// files and re-checks, defensively, that every range lies inside its file before anything reads it.
+// files and re-checks, defensively, that every range lies inside its file before anything reads it, that each file
+// is the one TypeScript parsed, and (checkUnchanged) that no file changed while its bytes were being read.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/mapped_file.h"
@@ -20,8 +22,14 @@ struct TensorRange {
 };
 
 struct FileSpec {
+    FileSpec() = default;
+    FileSpec(std::string filePath, uint64_t size) : path(std::move(filePath)), expectedSize(size) {}
+
     std::string path;
     uint64_t expectedSize = 0;  // the size TS saw when it parsed the header; a mismatch means the file changed
+    // The file TS parsed (device, inode, modification time), when given: the mapped file must be that one.
+    bool hasIdentity = false;
+    FileIdentity identity;
 };
 
 class WeightStore {
@@ -41,6 +49,13 @@ class WeightStore {
     const uint8_t* tensorData(size_t i) const;
     // Drops tensor i's pages from this process (they stay readable: the file is paged in again on access).
     void releaseTensor(size_t i) const;
+    // Throws, naming the file, when one changed since it was mapped (MappedFile::checkUnchanged). Reads that went
+    // past a truncated file's end read zeros; a load calls this after its last read and before using what it read.
+    void checkUnchanged() const;
+    // True once a read of any mapped file faulted (a file was truncated under its mapping); cheap, for polling.
+    bool faulted() const;
+    // Tensor i's file (for the identity checks of callers that copy bytes out).
+    const MappedFile& fileOf(size_t i) const { return *files_.at(tensors_.at(i).file); }
     uint64_t mappedBytes() const;
     void close();
 

@@ -1,9 +1,11 @@
 #include "napi/model_object.h"
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "backend/input_checks.h"
 #include "napi/env_state.h"
 #include "napi/js_args.h"
 #include "napi/model_spec_parse.h"
@@ -27,10 +29,13 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
           deferred_(Napi::Promise::Deferred::New(env)),
           state_(owner->state()),
           store_(weights->store()),
+          weightsFlags_(weights->loadFlags()),
           spec_(std::move(spec)),
           backend_(std::move(backend)),
           watch_(EnvState::of(env)) {
         if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+        // The weights stay mapped while the model reads them: their dispose() refuses until this load settles.
+        weightsFlags_->busy = true;
     }
     Napi::Promise promise() { return deferred_.Promise(); }
 
@@ -41,12 +46,17 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
                 ProgressEvent ev{phase, static_cast<double>(done), static_cast<double>(total)};
                 progress.Send(&ev, 1);
             };
-            auto cancelled = [&]() { return state_->cancel.load() || watch_.stopping(); };
+            // A file truncated under its mapping stops the repack at the next weight (its bytes read as zeros).
+            auto cancelled = [&]() { return state_->cancel.load() || watch_.stopping() || store_->faulted(); };
             model_ = std::make_shared<Mistral4Model>(spec_, createBackend(backend_), *store_, report, cancelled);
+            // Nothing read from a file that changed under the load is kept.
+            store_->checkUnchanged();
         } catch (const std::exception& e) {
-            SetError(e.what());
+            model_.reset();
+            SetError(changedFileError().value_or(e.what()));
         } catch (...) {
-            SetError("unknown native error while preparing the model");
+            model_.reset();
+            SetError(changedFileError().value_or("unknown native error while preparing the model"));
         }
     }
     void OnProgress(const ProgressEvent* data, size_t count) override {
@@ -54,11 +64,14 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     }
     void OnOK() override {
         state_->model = std::move(model_);
+        state_->maxStepTokens = spec_.maxStepTokens;
         state_->busy = false;
+        weightsFlags_->busy = false;
         resolveSafely(Env(), deferred_, [&] { return Env().Undefined(); });
     }
     void OnError(const Napi::Error& e) override {
         state_->busy = false;
+        weightsFlags_->busy = false;
         rejectSafely(Env(), deferred_, e);
     }
 
@@ -66,7 +79,18 @@ class LoadWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {
     Napi::Promise::Deferred deferred_;
     std::shared_ptr<ModelState> state_;
     Napi::FunctionReference onProgress_;
+    // The message of a file that changed under the load, which explains a failure better than what it caused.
+    std::optional<std::string> changedFileError() const {
+        try {
+            store_->checkUnchanged();
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::nullopt;
+    }
+
     std::shared_ptr<WeightStore> store_;
+    std::shared_ptr<WeightsLoadFlags> weightsFlags_;
     ModelSpec spec_;
     BackendOptions backend_;
     TeardownWatch watch_;
@@ -85,22 +109,50 @@ struct StepData {
     SamplingBatch sampling;
 };
 
-StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
+// A view of the step's arrays as the model takes them.
+StepInputs stepInputs(const StepData& data, int hidden) {
+    StepInputs in;
+    in.numTokens = static_cast<int>(data.tokens.size());
+    in.tokens = data.tokens.data();
+    in.positions = data.positions.data();
+    in.slotMapping = data.slotMapping.data();
+    in.numSeqs = static_cast<int>(data.contextLens.size());
+    in.seqStarts = data.seqStarts.data();
+    in.contextLens = data.contextLens.data();
+    in.blockTables = data.blockTables.data();
+    in.maxBlocksPerSeq = data.maxBlocksPerSeq;
+    in.numLogitRows = static_cast<int>(data.logitRows.size());
+    in.logitRows = data.logitRows.data();
+    in.numInputRows = static_cast<int>(data.inputRows.size());
+    in.inputRows = data.inputRows.data();
+    in.inputEmbeddings = data.inputEmbeddings.data();
+    in.embeddingWidth = hidden;
+    return in;
+}
+
+StepData parseStep(const Napi::Object& o, const Mistral4Model& m, int maxStepTokens) {
     Napi::Env env = o.Env();
     const std::string w = "batch";
     StepData s;
     s.tokens = js::int32s(o, "tokens", w);
     const int64_t T = static_cast<int64_t>(s.tokens.size());
     if (T == 0) throw Napi::RangeError::New(env, "batch.tokens must not be empty");
+    // Counts become ints below; no real step comes near this.
+    auto notHuge = [&](size_t n, const char* field) {
+        if (n > (size_t{1} << 30)) throw Napi::RangeError::New(env, w + "." + field + " has too many entries");
+    };
+    notHuge(s.tokens.size(), "tokens");
     s.positions = js::int32s(o, "positions", w, T);
     s.slotMapping = js::int32s(o, "slotMapping", w, T);
     s.seqStarts = js::int32s(o, "seqStarts", w);
     const int64_t S = static_cast<int64_t>(s.seqStarts.size()) - 1;
     if (S < 1) throw Napi::RangeError::New(env, "batch.seqStarts must have at least 2 entries");
+    notHuge(s.seqStarts.size(), "seqStarts");
     s.contextLens = js::int32s(o, "contextLens", w, S);
     s.maxBlocksPerSeq = js::integer(o, "maxBlocksPerSeq", w, 1, 1 << 24);
     s.blockTables = js::int32s(o, "blockTables", w, S * s.maxBlocksPerSeq);
     s.logitRows = js::int32s(o, "logitRows", w);
+    notHuge(s.logitRows.size(), "logitRows");
     s.returnLogits = js::boolean(o, "returnLogits");
     // Tests may force the other attention form; production leaves it to the model
     // (Mistral4Model::kProductionAttention).
@@ -116,46 +168,20 @@ StepData parseStep(const Napi::Object& o, const Mistral4Model& m) {
     }
     if (o.Has("inputRows") && !o.Get("inputRows").IsUndefined() && !o.Get("inputRows").IsNull()) {
         s.inputRows = js::int32s(o, "inputRows", w);
+        notHuge(s.inputRows.size(), "inputRows");
         s.inputEmbeddings =
             js::float32s(o, "inputEmbeddings", w, static_cast<int64_t>(s.inputRows.size()) * m.dims().hidden);
-        for (int32_t r : s.inputRows) {
-            if (r < 0 || r >= T) throw Napi::RangeError::New(env, "batch.inputRows holds a row outside the step");
-        }
     }
-
-    const KvCacheShape& kv = m.kvShape();
-    const int64_t slots = static_cast<int64_t>(kv.numBlocks) * kv.blockSize;
-    for (int64_t t = 0; t < T; ++t) {
-        if (s.tokens[t] < 0 || s.tokens[t] >= m.dims().vocab) {
-            throw Napi::RangeError::New(env, "batch.tokens[" + std::to_string(t) +
-                                                 "] = " + std::to_string(s.tokens[t]) + " is outside the vocabulary");
-        }
-        if (s.positions[t] < 0) throw Napi::RangeError::New(env, "batch.positions must be non-negative");
-        if (s.slotMapping[t] < -1 || s.slotMapping[t] >= slots) {
-            throw Napi::RangeError::New(env, "batch.slotMapping[" + std::to_string(t) + "] is outside the KV pool");
-        }
-    }
-    if (s.seqStarts[0] != 0 || s.seqStarts[S] != T) {
-        throw Napi::RangeError::New(env, "batch.seqStarts must start at 0 and end at tokens.length");
-    }
-    for (int64_t i = 0; i < S; ++i) {
-        const int64_t n = static_cast<int64_t>(s.seqStarts[i + 1]) - s.seqStarts[i];
-        if (n < 1) throw Napi::RangeError::New(env, "every sequence in a step needs at least one new token");
-        const int64_t ctx = s.contextLens[i];
-        if (ctx < n || ctx > static_cast<int64_t>(s.maxBlocksPerSeq) * kv.blockSize) {
-            throw Napi::RangeError::New(env, "batch.contextLens[" + std::to_string(i) + "] is inconsistent");
-        }
-        const int64_t blocks = (ctx + kv.blockSize - 1) / kv.blockSize;
-        for (int64_t b = 0; b < blocks; ++b) {
-            const int32_t id = s.blockTables[i * s.maxBlocksPerSeq + b];
-            if (id < 0 || id >= kv.numBlocks) {
-                throw Napi::RangeError::New(
-                    env, "batch.blockTables holds block " + std::to_string(id) + " outside the pool");
-            }
-        }
-    }
-    for (int32_t r : s.logitRows) {
-        if (r < 0 || r >= T) throw Napi::RangeError::New(env, "batch.logitRows holds a row outside the step");
+    // Every index the forward uses, checked as a whole (backend/input_checks.h); the error names the field.
+    StepLimits limits;
+    limits.cache = m.kvShape();
+    limits.vocab = m.dims().vocab;
+    limits.hidden = m.dims().hidden;
+    limits.maxStepTokens = maxStepTokens;
+    try {
+        checkStepBatch(stepInputs(s, m.dims().hidden), limits);
+    } catch (const StepInputError& e) {
+        throw Napi::RangeError::New(env, w + "." + e.what());
     }
     Napi::Value sampling = o.Get("sampling");
     if (sampling.IsObject()) {
@@ -183,22 +209,7 @@ class StepWorker : public Napi::AsyncWorker {
     void Execute() override {
         watch_.start();
         try {
-            StepInputs in;
-            in.numTokens = static_cast<int>(data_.tokens.size());
-            in.tokens = data_.tokens.data();
-            in.positions = data_.positions.data();
-            in.slotMapping = data_.slotMapping.data();
-            in.numSeqs = static_cast<int>(data_.contextLens.size());
-            in.seqStarts = data_.seqStarts.data();
-            in.contextLens = data_.contextLens.data();
-            in.blockTables = data_.blockTables.data();
-            in.maxBlocksPerSeq = data_.maxBlocksPerSeq;
-            in.numLogitRows = static_cast<int>(data_.logitRows.size());
-            in.logitRows = data_.logitRows.data();
-            in.numInputRows = static_cast<int>(data_.inputRows.size());
-            in.inputRows = data_.inputRows.data();
-            in.inputEmbeddings = data_.inputEmbeddings.data();
-            in.embeddingWidth = model_->dims().hidden;
+            const StepInputs in = stepInputs(data_, model_->dims().hidden);
             const int vocab = model_->dims().vocab;
             logits_.resize(data_.logitRows.size() * static_cast<size_t>(vocab));
             model_->forward(in, logits_.data(), data_.attention, [this] { return watch_.stopping(); });
@@ -370,6 +381,9 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
     }
     WeightsObject* weights = WeightsObject::FromValue(info[0]);
     if (!weights) throw Napi::TypeError::New(env, "load(weights, spec, backend): weights must be a NativeWeights");
+    if (weights->loadFlags()->busy) {
+        throw Napi::Error::New(env, "load(weights, spec, backend): the weights are still loading or in use by a load");
+    }
     ModelSpec spec = parseModelSpec(info[1].As<Napi::Object>(), weights->store()->tensorCount());
     BackendOptions backend = parseBackendOptions(info[2].As<Napi::Object>());
     Napi::Function onProgress;
@@ -389,7 +403,7 @@ Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
     if (state_->busy) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
     if (info.Length() < 1 || !info[0].IsObject())
         throw Napi::TypeError::New(env, "step(batch): batch must be an object");
-    StepData data = parseStep(info[0].As<Napi::Object>(), *state_->model);
+    StepData data = parseStep(info[0].As<Napi::Object>(), *state_->model, state_->maxStepTokens);
     state_->busy = true;
     auto* worker = new StepWorker(env, this, std::move(data));
     Napi::Promise p = worker->promise();

@@ -17,6 +17,7 @@ namespace ms4 {
 // ModelObject. `model` is read and written on the JS thread only; the flags are also read by workers.
 struct ModelState {
     std::shared_ptr<Mistral4Model> model;
+    int maxStepTokens = 0;  // from the spec of the load (the scratch arena's token capacity)
     std::atomic<bool> busy{false};
     std::atomic<bool> cancel{false};
 };

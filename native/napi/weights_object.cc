@@ -21,6 +21,23 @@ uint64_t toByteCount(const Napi::Value& v, const std::string& what) {
     return static_cast<uint64_t>(d);
 }
 
+// A decimal string of an unsigned 64-bit value (device and inode numbers and nanosecond times come from JS as
+// strings: they may exceed a double's exact integers).
+uint64_t decimalU64(const Napi::Value& v, const std::string& what) {
+    if (!v.IsString()) throw Napi::TypeError::New(v.Env(), what + " must be a decimal string");
+    const std::string text = v.As<Napi::String>().Utf8Value();
+    if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) {
+        throw Napi::RangeError::New(v.Env(), what + " must be a decimal string of at most 20 digits");
+    }
+    uint64_t value = 0;
+    for (char c : text) {
+        const uint64_t digit = static_cast<uint64_t>(c - '0');
+        if (value > (UINT64_MAX - digit) / 10) throw Napi::RangeError::New(v.Env(), what + " does not fit 64 bits");
+        value = value * 10 + digit;
+    }
+    return value;
+}
+
 // Completions never throw and settle nothing once the environment is shutting down (napi/safe_settle.h);
 // the load holds the shared store and flags, never the JS object, and stops early when TeardownWatch sees
 // its environment shutting down.
@@ -117,7 +134,7 @@ WeightsObject* WeightsObject::FromValue(const Napi::Value& value) {
 Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (disposed_) throw Napi::Error::New(env, "NativeWeights has been disposed");
-    if (flags_->busy) throw Napi::Error::New(env, "NativeWeights is already loading");
+    if (flags_->busy) throw Napi::Error::New(env, "NativeWeights is already loading or in use by a model load");
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "load(plan): plan must be an object");
     Napi::Object plan = info[0].As<Napi::Object>();
     Napi::Value filesValue = plan.Get("files");
@@ -134,6 +151,20 @@ Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
         if (!f.Get("path").IsString()) throw Napi::TypeError::New(env, "plan.files[i].path must be a string");
         files[i].path = f.Get("path").As<Napi::String>().Utf8Value();
         files[i].expectedSize = toByteCount(f.Get("size"), "plan.files[i].size");
+        Napi::Value identity = f.Get("identity");
+        if (!identity.IsUndefined() && !identity.IsNull()) {
+            if (!identity.IsObject()) throw Napi::TypeError::New(env, "plan.files[i].identity must be an object");
+            Napi::Object id = identity.As<Napi::Object>();
+            files[i].hasIdentity = true;
+            files[i].identity.device = decimalU64(id.Get("dev"), "plan.files[i].identity.dev");
+            files[i].identity.inode = decimalU64(id.Get("ino"), "plan.files[i].identity.ino");
+            const uint64_t mtime = decimalU64(id.Get("mtimeNs"), "plan.files[i].identity.mtimeNs");
+            if (mtime > static_cast<uint64_t>(INT64_MAX)) {
+                throw Napi::RangeError::New(env, "plan.files[i].identity.mtimeNs is out of range");
+            }
+            files[i].identity.mtimeNs = static_cast<int64_t>(mtime);
+            files[i].identity.size = files[i].expectedSize;
+        }
     }
     Napi::Array tensorsArray = tensorsValue.As<Napi::Array>();
     std::vector<TensorRange> tensors(tensorsArray.Length());
@@ -143,7 +174,13 @@ Napi::Value WeightsObject::Load(const Napi::CallbackInfo& info) {
         Napi::Object t = tv.As<Napi::Object>();
         if (!t.Get("name").IsString()) throw Napi::TypeError::New(env, "plan.tensors[i].name must be a string");
         tensors[i].name = t.Get("name").As<Napi::String>().Utf8Value();
-        tensors[i].file = static_cast<uint32_t>(toByteCount(t.Get("file"), "plan.tensors[i].file"));
+        const uint64_t file = toByteCount(t.Get("file"), "plan.tensors[i].file");
+        if (file >= files.size()) {
+            throw Napi::RangeError::New(env, "plan.tensors[" + std::to_string(i) + "].file = " + std::to_string(file) +
+                                                 " names no file of the plan (" + std::to_string(files.size()) +
+                                                 " files)");
+        }
+        tensors[i].file = static_cast<uint32_t>(file);
         tensors[i].offset = toByteCount(t.Get("offset"), "plan.tensors[i].offset");
         tensors[i].length = toByteCount(t.Get("length"), "plan.tensors[i].length");
     }
@@ -172,6 +209,12 @@ Napi::Value WeightsObject::ReadTensor(const Napi::CallbackInfo& info) {
     }
     Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, length);
     if (length) std::memcpy(out.Data(), store_->tensorData(index) + offset, length);
+    // A file truncated under its mapping reads as zeros past its end (io/fault_guard.h): say so instead.
+    try {
+        if (store_->fileOf(index).faulted()) store_->fileOf(index).checkUnchanged();
+    } catch (const std::exception& e) {
+        throw Napi::Error::New(env, e.what());
+    }
     return out;
 }
 
@@ -183,7 +226,9 @@ Napi::Value WeightsObject::Abort(const Napi::CallbackInfo& info) {
 Napi::Value WeightsObject::Dispose(const Napi::CallbackInfo& info) {
     if (flags_->busy) {
         flags_->cancel = true;
-        throw Napi::Error::New(info.Env(), "NativeWeights is loading; abort and await the load before dispose");
+        throw Napi::Error::New(info.Env(),
+                               "NativeWeights is loading (or a model is loading from it); abort and await the load "
+                               "before dispose");
     }
     store_->close();
     disposed_ = true;

@@ -13,6 +13,7 @@ namespace ms4 {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kFloatMax = std::numeric_limits<float>::max();
 
 uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -58,7 +59,10 @@ void applyPenaltiesAndMask(const SamplingRow& row, int vocab, Workspace& ws) {
             const int32_t t = row.contextTokens[i];
             if (ws.seen[t]) continue;
             ws.seen[t] = 1;
-            x[t] = x[t] > 0.0f ? x[t] / p : x[t] * p;
+            const float v = x[t] > 0.0f ? x[t] / p : x[t] * p;
+            // A tiny or huge penalty can overflow a finite logit: it saturates at the largest float instead, so one
+            // request's penalty never fails the step of the whole batch (found by fuzzing). -inf (masked) stays.
+            x[t] = std::isfinite(x[t]) && !std::isfinite(v) ? std::copysign(kFloatMax, v) : v;
         }
         for (int64_t i = 0; i < row.contextCount; ++i) ws.seen[row.contextTokens[i]] = 0;
     }

@@ -229,3 +229,22 @@ describe("config errors name the file and the field", () => {
     );
   });
 });
+
+describe("derived values stay finite (found by fuzzing: test/fuzz/targets/model-config.ts)", () => {
+  test("a YaRN mscale_all_dim that overflows the softmax scale is a ConfigError, not an infinite scale", () => {
+    const hf = realHf();
+    hf.text_config.rope_parameters.mscale_all_dim = 9.294729844154858e154;
+    expect(() => parseModelConfig(hf, "hf", "config.json")).toThrow(ConfigError);
+    expect(() => parseModelConfig(hf, "hf", "config.json")).toThrow(
+      /mscale_all_dim.*gives a softmax scale of Infinity.*must be a positive finite number/,
+    );
+  });
+
+  test("a number that overflows JSON (1e400 reads as Infinity) is a ConfigError naming the field", () => {
+    const text = readFileSync(join(fixtures, "mistral-small-4.params.json"), "utf8").replace(
+      /"norm_eps":\s*[^,}]+/,
+      '"norm_eps": 1e400',
+    );
+    expect(() => parseModelConfig(JSON.parse(text), "native", "params.json")).toThrow(ConfigError);
+  });
+});

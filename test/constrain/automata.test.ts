@@ -142,6 +142,22 @@ describe("patterns against RegExp", () => {
     for (const [p, message] of bad) expect(() => patternDfa(p), p).toThrow(message);
     expect(() => patternDfa("(?=a)")).toThrow(AutomatonError);
   });
+
+  it("a pattern ending in a backslash inside a class is refused, not a RangeError (found by fuzzing)", () => {
+    for (const p of ["[\\", "[a\\", "\\"]) {
+      expect(() => patternDfa(p), p).toThrow(AutomatonError);
+      expect(() => patternDfa(p), p).toThrow(/a trailing backslash/);
+    }
+  });
+
+  it("negated classes and . never match a surrogate's bytes, which are not UTF-8 (found by fuzzing)", () => {
+    // U+D800 as CESU-8 bytes; U+10000 as real UTF-8 must still match.
+    const surrogate = Uint8Array.of(0xed, 0xa0, 0x80);
+    for (const p of ["[^a]", "\\D", "\\W", "\\S", "."]) {
+      expect(fullMatchDfa(p).accepts(surrogate), p).toBe(false);
+      expect(fullMatchDfa(p).accepts(enc.encode("\u{10000}")), p).toBe(true);
+    }
+  });
 });
 
 describe("number ranges", () => {

@@ -224,4 +224,28 @@ export const KEYWORD_CASES: readonly KeywordCase[] = [
     valid: ['{"a":1,"b":"x"}'],
     invalid: ['{"a":1}', '{"b":"x"}'],
   },
+  {
+    // Found by fuzzing: the merge took one side's prefixItems and dropped the other side's items from those positions.
+    keyword: "allOf (items and prefixItems)",
+    schema: {
+      allOf: [
+        { type: "array", items: { type: "integer", maximum: 9 } },
+        { type: "array", prefixItems: [{ type: "integer", minimum: 5 }] },
+      ],
+    },
+    valid: ["[]", "[5]", "[9,1,2]"],
+    invalid: ["[4]", "[10]", "[5,10]", '["a"]'],
+  },
+  {
+    // Found by fuzzing: an object const was kept without checking it against required / properties beside it.
+    keyword: "allOf (const object and object keywords)",
+    schema: {
+      allOf: [
+        { type: "object", properties: { b: { type: "boolean" } }, required: ["b"] },
+        { enum: [{}, { b: 1 }, { b: true }, [1]] },
+      ],
+    },
+    valid: ['{"b":true}'],
+    invalid: ["{}", '{"b":1}', "[1]"],
+  },
 ];

@@ -95,6 +95,10 @@ describe("validateSamplingParams", () => {
     ["topLogprobs", 21, /\[0, 20\] for topLogprobs/],
     ["topLogprobs", -1, /topLogprobs/],
     ["topLogprobs", 2.5, /topLogprobs/],
+    // The sampler takes 32-bit floats: values that round to Infinity or 0 there (found by fuzzing).
+    ["temperature", 1e300, /temperature/],
+    ["topP", 5e-324, /topP/],
+    ["repetitionPenalty", 1e-46, /repetitionPenalty/],
   ];
   test.each(invalid)("%s = %s is an InvalidArgumentError", (name, value, message) => {
     const req = { logprobs: true, [name]: value } as SamplingRequest;

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseModelConfig } from "../../lib/config/read-model-config";
 import { InvalidArgumentError, OutOfMemoryError } from "../../lib/errors";
-import { planKvCache } from "../../lib/model/kv-budget";
+import { type HostMemory, usableBytes } from "../../lib/model/host-memory";
+import { hostMemoryTarget, planKvCache } from "../../lib/model/kv-budget";
 
 const real = parseModelConfig(
   JSON.parse(
@@ -54,4 +55,46 @@ describe("KV pool sizing and the memory checks made before allocating", () => {
 test('"auto" sizes the pool in whole blocks, so maxContext tokens always fit in one sequence', () => {
   const plan = planKvCache(real, { maxContext: 132, maxBatchSize: 1 }, GiB, 24 * GiB);
   expect(plan.numBlocks * plan.blockSize).toBeGreaterThanOrEqual(132);
+});
+
+describe("host memory as the process can have it (hostMemoryTarget)", () => {
+  const host: HostMemory = {
+    totalBytes: 64 * GiB,
+    availableBytes: 40 * GiB,
+    cgroup: { version: 2, path: "/sys/fs/cgroup/app", limitBytes: 32 * GiB, usedBytes: 2 * GiB },
+  };
+
+  test("weights beyond the cgroup's room are refused with the numbers and the way to load anyway", () => {
+    const error = (() => {
+      try {
+        planKvCache(real, {}, 31 * GiB, usableBytes(host), hostMemoryTarget(host));
+      } catch (e) {
+        return e as OutOfMemoryError;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(OutOfMemoryError);
+    expect(error?.message).toBe(
+      "the weights, the step and vision scratch and a reserve need 31.00 GiB but this process can have 30.00 GiB now " +
+        "(40.00 GiB available of 64.00 GiB on this machine; cgroup v2 /sys/fs/cgroup/app limited to 32.00 GiB with " +
+        "2.00 GiB in use); nothing was allocated; the load option allowMemoryOvercommit: true loads anyway",
+    );
+    expect(error?.requiredBytes).toBe(31 * GiB);
+    expect(error?.availableBytes).toBe(30 * GiB);
+  });
+
+  test('with the caller\'s opt-in nothing is refused, and "auto" sizes the pool against the total memory', () => {
+    const plan = planKvCache(
+      real,
+      { maxContext: 4096, maxBatchSize: 2 },
+      31 * GiB,
+      host.totalBytes,
+      hostMemoryTarget(host),
+      true,
+    );
+    expect(plan.numBlocks * plan.blockSize).toBe(8192);
+    expect(() =>
+      planKvCache(real, { kvCacheMemory: 40 * GiB }, 31 * GiB, host.totalBytes, hostMemoryTarget(host), true),
+    ).not.toThrow();
+  });
 });

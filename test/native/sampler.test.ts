@@ -405,10 +405,17 @@ describe.skipIf(!native)(`native sampler${native ? "" : ` (skipped: ${skipReason
     expect(() => s(Float32Array.from([0, 0, Number.POSITIVE_INFINITY, 0]), 4, good())).toThrow(
       /token 2 is inf/,
     );
-    expect(() => sample([{ logits: [100, 0, 0, 0], repetitionPenalty: 1e-38, context: [0] }])).toThrow(
-      /sampling row 0: the repetition penalty made the logit of token 0 infinite/,
-    );
     expect(s(new Float32Array(0), 4, packSamplingBatch([], 4, 0)).tokens.length).toBe(0);
+  });
+
+  test("a repetition penalty that overflows a logit saturates it at the largest float: the step still samples (found by fuzzing)", () => {
+    const r = sample([
+      { logits: [100, 0, 0, 0], temperature: 0, repetitionPenalty: 1e-38, context: [0] },
+      { logits: [100, 0, -5, 0], temperature: 1, seed: 3, repetitionPenalty: 1e-45, context: [0, 2] },
+      { logits: [-100, 1, 0, 0], temperature: 0, repetitionPenalty: 3e38, context: [0] },
+    ]);
+    expect(Array.from(r.tokens)).toEqual([0, 0, 1]);
+    for (const lp of r.logprobs) expect(Number.isFinite(lp) && lp <= 0).toBe(true);
   });
 
   test("performance: one 131072-token row with top-p 0.9 samples in under 5 ms", () => {

@@ -9,9 +9,18 @@ import {
   type SafetensorsHeader,
 } from "./header";
 
+/** Which file, and which version of it (fs.Stats in decimal strings): the addon maps only that file. */
+export interface FileIdentity {
+  dev: string;
+  ino: string;
+  mtimeNs: string;
+}
+
 export interface SafetensorsFileHeader extends SafetensorsHeader {
   path: string;
   fileSize: number;
+  /** The file the header was read from, as it was then. */
+  identity?: FileIdentity;
 }
 
 /** The CheckpointError for a failed open/read/stat of `path`. */
@@ -52,10 +61,12 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsFi
   }
   try {
     let fileSize: number;
+    let identity: FileIdentity;
     try {
-      const stats = await handle.stat();
+      const stats = await handle.stat({ bigint: true });
       if (stats.isDirectory()) throw Object.assign(new Error("directory"), { code: "EISDIR" });
-      fileSize = stats.size;
+      fileSize = Number(stats.size);
+      identity = { dev: String(stats.dev), ino: String(stats.ino), mtimeNs: String(stats.mtimeNs) };
     } catch (cause) {
       throw fileAccessError(path, cause);
     }
@@ -66,7 +77,7 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsFi
     const prefix = new Uint8Array(SAFETENSORS_LENGTH_PREFIX_BYTES + headerSize);
     prefix.set(lengthBytes, 0);
     prefix.set(headerBytes, SAFETENSORS_LENGTH_PREFIX_BYTES);
-    return { ...parseSafetensorsHeader(path, fileSize, prefix), path, fileSize };
+    return { ...parseSafetensorsHeader(path, fileSize, prefix), path, fileSize, identity };
   } finally {
     await handle.close();
   }

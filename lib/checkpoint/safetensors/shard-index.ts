@@ -39,7 +39,8 @@ export function isPlainFileName(name: string): boolean {
   );
 }
 
-function parseIndexJson(
+/** Parses and checks the text of an index file: its metadata and its tensor name → shard file map. */
+export function parseShardIndexJson(
   indexPath: string,
   text: string,
 ): { metadata: Record<string, unknown>; weightMap: Map<string, string> } {
@@ -101,7 +102,7 @@ export async function readShardIndex(dir: string, indexFileName: string): Promis
   } catch (cause) {
     throw fileAccessError(indexPath, cause);
   }
-  const { metadata, weightMap } = parseIndexJson(indexPath, text);
+  const { metadata, weightMap } = parseShardIndexJson(indexPath, text);
   const shards = [...new Set(weightMap.values())].sort();
   for (const shard of shards) {
     const shardPath = join(dir, shard);

@@ -27,9 +27,12 @@ export function union(a: CodePointSet, b: CodePointSet): CodePointSet {
   return normalizeSet([...a, ...b]);
 }
 
-/** The scalar values not in `set`. */
+/**
+ * The scalar values not in `set`. Surrogates are no scalar values: a complement holding them let a negated class
+ * ([^a], \D, \W, \S, .) produce their bytes, which are not UTF-8 (found by fuzzing).
+ */
 export function complement(set: CodePointSet): CodePointSet {
-  return subtract([[0, MAX_CODE_POINT]], set);
+  return subtract([[0, MAX_CODE_POINT]], [...set, SURROGATES]);
 }
 
 function subtract(from: readonly Range[], remove: readonly Range[]): CodePointSet {

@@ -40,6 +40,11 @@ const AUTHORITY = `(?:(?:[${UNRESERVED_SUB}:-]|${PCT})*@)?(?:[${UNRESERVED_SUB}-
 // The hier-part is never empty (ajv-formats requires a path, authority or "/" after the scheme).
 const URI = `[A-Za-z][A-Za-z0-9+.-]*:(?://${AUTHORITY}(?:/${SEGMENT})*|/(?:${SEGMENT_NZ}(?:/${SEGMENT})*)?|${SEGMENT_NZ}(?:/${SEGMENT})*)(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?`;
 
+/** The pattern of a format name, if it has one (own keys only: "__proto__" or "toString" name no format). */
+export function formatPattern(name: string): string | undefined {
+  return Object.hasOwn(FORMAT_PATTERNS, name) ? FORMAT_PATTERNS[name] : undefined;
+}
+
 export const FORMAT_PATTERNS: Readonly<Record<string, string>> = {
   date: DATE,
   time: TIME,

@@ -182,7 +182,9 @@ class Parser {
 
   /** The escape after a backslash (cursor on the character after it), as a set. */
   private escape(inClass: boolean): CodePointSet {
-    const c = this.peek()!;
+    const c = this.peek();
+    // Inside a class too: "[\" used to reach String.fromCodePoint(undefined), a RangeError (found by fuzzing).
+    if (c === undefined) return this.fail("a trailing backslash");
     this.i++;
     const one = (cp: number): CodePointSet => normalizeSet([[cp, cp]]);
     switch (c) {

@@ -5,7 +5,7 @@
  * hold raw written as `JSON.stringify` writes it (`\"`, `\\`, `\n`, `\u001f`, …).
  */
 import { type ByteDfa, buildDfa, difference, intersect, nfaToDfa } from "./dfa";
-import { FORMAT_PATTERNS } from "./formats";
+import { formatPattern } from "./formats";
 import { Nfa } from "./nfa";
 import { regexNfa } from "./regex";
 
@@ -105,7 +105,8 @@ export function fullMatchDfa(pattern: string): ByteDfa {
 }
 
 export function formatDfa(format: string): ByteDfa | undefined {
-  const source = FORMAT_PATTERNS[format];
+  // A format named "__proto__" found Object.prototype here, not a pattern (a TypeError; found by fuzzing).
+  const source = formatPattern(format);
   return source === undefined
     ? undefined
     : nfaToDfa(regexNfa(source, "full", `format ${JSON.stringify(format)}`));

@@ -219,6 +219,10 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
     if (typeof y !== "number") return;
     out[k] = typeof x === "number" ? pick(x, y) : y;
   };
+  for (const s of [a, b]) {
+    // `enum: 0` merged with another enum was a TypeError (found by fuzzing).
+    if (s.enum !== undefined && !Array.isArray(s.enum)) ctx.fail("enum", "an array of values", s.enum);
+  }
   const aValues = a.const !== undefined ? [a.const] : (a.enum as unknown[] | undefined);
   for (const key of constraintKeys(b)) {
     const x = a[key];
@@ -231,6 +235,7 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
       out.enum = kept;
       continue;
     }
+    if (key === "items" || key === "prefixItems") continue; // below, together
     if (x === undefined && key !== "properties" && key !== "additionalProperties") {
       out[key] = y;
       continue;
@@ -243,31 +248,24 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
         break;
       }
       case "required":
+        // Checked here, before spreading: `required: 0` merged in an allOf was a TypeError (found by fuzzing).
+        for (const r of [x, y]) if (!Array.isArray(r)) ctx.fail("required", "an array of property names", r);
         out.required = [...new Set([...(x as string[]), ...(y as string[])])];
         break;
       case "properties":
       case "additionalProperties":
         break; // below, together
       case "patternProperties": {
+        for (const p of [x, y])
+          if (!isSchemaObject(p)) ctx.fail("patternProperties", "an object of schemas", p);
         const merged: Record<string, unknown> = { ...(x as Record<string, unknown>) };
         for (const [p, v] of Object.entries(y as Record<string, unknown>)) merged[p] = both(merged[p], v);
         out.patternProperties = merged;
         break;
       }
       case "propertyNames":
-      case "items":
         out[key] = both(x, y);
         break;
-      case "prefixItems": {
-        const xs = x as unknown[];
-        const ys = y as unknown[];
-        const n = Math.max(xs.length, ys.length);
-        // Past one side's prefix, its `items` (absent: any) governs.
-        out.prefixItems = Array.from({ length: n }, (_, i) =>
-          both(i < xs.length ? xs[i] : a.items, i < ys.length ? ys[i] : b.items),
-        );
-        break;
-      }
       case "minimum":
       case "exclusiveMinimum":
       case "minLength":
@@ -295,6 +293,8 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
         if (x !== y) out[FORMATS] = [...((out[FORMATS] as unknown[]) ?? []), y];
         break;
       case "dependentRequired":
+        for (const d of [x, y])
+          if (!isSchemaObject(d)) ctx.fail("dependentRequired", "an object of name arrays", d);
         out.dependentRequired = { ...(x as object), ...(y as object) };
         break;
       case "uniqueItems":
@@ -311,7 +311,32 @@ function mergeTwo(a: Schema, b: Schema, ctx: SchemaContext): Schema | false {
     }
   }
   mergeProperties(out, a, b);
+  mergeItems(out, a, b);
   return out;
+}
+
+/**
+ * Items of the merge. Each position gets both sides' constraint on it: a side's prefixItems entry there, or else its
+ * `items` (absent: any). A side with `items` alone constrains the other side's prefix positions too (an allOf of
+ * `items: integer` and `prefixItems: [string]` has only the empty array; found by fuzzing).
+ */
+function mergeItems(out: Schema, a: Schema, b: Schema): void {
+  const malformed = [a.prefixItems, b.prefixItems].find((p) => p !== undefined && !Array.isArray(p));
+  if (malformed !== undefined) {
+    out.prefixItems = malformed; // the compiler names it
+    return;
+  }
+  const xs = (a.prefixItems ?? []) as unknown[];
+  const ys = (b.prefixItems ?? []) as unknown[];
+  const n = Math.max(xs.length, ys.length);
+  if (n > 0) {
+    out.prefixItems = Array.from({ length: n }, (_, i) =>
+      both(i < xs.length ? xs[i] : a.items, i < ys.length ? ys[i] : b.items),
+    );
+  }
+  const items = both(a.items, b.items);
+  if (items === undefined) delete out.items;
+  else out.items = items;
 }
 
 /**
@@ -328,8 +353,9 @@ function mergeProperties(out: Schema, a: Schema, b: Schema): void {
   }
   const props: Record<string, unknown> = {};
   for (const name of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
-    const fromA = name in pa ? pa[name] : a.additionalProperties;
-    const fromB = name in pb ? pb[name] : b.additionalProperties;
+    // Own keys only: a property named "toString" is not declared by Object.prototype.
+    const fromA = Object.hasOwn(pa, name) ? pa[name] : a.additionalProperties;
+    const fromB = Object.hasOwn(pb, name) ? pb[name] : b.additionalProperties;
     props[name] = both(fromA, fromB);
   }
   out.properties = props;
