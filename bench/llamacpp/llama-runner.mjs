@@ -87,7 +87,7 @@ console.log(
       prefillTokensPerSecond: promptTokens / ((t1 - t0) / 1000),
       decodeSeconds: (t2 - t1) / 1000,
       decodeTokensPerSecond: decoded / ((t2 - t1) / 1000),
-      firstTokens: tokens.slice(0, 8),
+      tokens,
     },
     null,
     2,

@@ -2,7 +2,8 @@
  * ggml's Q4_0 format: a row is cut into blocks of 32 values; a block stores an fp16 scale d and 16 bytes of
  * 4-bit codes q (value j in the low nibble of byte j, value j + 16 in the high nibble), decoding to (q − 8)·d.
  * The scale is the block's largest-magnitude value divided by −8, so that value is code 0 exactly and the
- * others round to the nearest step (|error| ≤ |d| / 2 = max|x| / 16).
+ * others round to the nearest step: |error| ≤ |d| / 2 = max|x| / 16, except on the side opposite the extreme,
+ * where codes reach only 7 steps and a value beyond 7.5 steps is off by up to one step.
  */
 import { Q4_0_BLOCK_BYTES, Q4_0_BLOCK_VALUES } from "./gguf-format";
 
