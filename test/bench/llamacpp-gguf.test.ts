@@ -7,9 +7,9 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lastMerge } from "../../bench/llamacpp/convert/tekken-vocab";
 import { convertCheckpointToGguf } from "../../bench/llamacpp/convert/mistral4-to-gguf";
-import { alignUp, GgmlType, ggmlTensorBytes, type GgmlTypeId } from "../../bench/llamacpp/gguf/gguf-format";
+import { lastMerge } from "../../bench/llamacpp/convert/tekken-vocab";
+import { alignUp, GgmlType, type GgmlTypeId, ggmlTensorBytes } from "../../bench/llamacpp/gguf/gguf-format";
 import { type GgufHeader, type GgufTensorInfo, parseGgufHeader } from "../../bench/llamacpp/gguf/gguf-reader";
 import { dequantizeQ4_0, f16BitsToF32, f32ToF16Bits, quantizeQ4_0 } from "../../bench/llamacpp/gguf/q4-0";
 import type { PlannedTensor } from "../../lib/checkpoint/load-plan";
