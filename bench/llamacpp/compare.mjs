@@ -4,9 +4,11 @@
 // from other programs falls on both. Writes the GGUF first when --gguf does not exist yet (convert-cli.ts).
 //
 //   node bench/llamacpp/compare.mjs --model DIR --gguf FILE [--rounds 3] [--prompt 512] [--generate 64]
-//     [--threads 2] [--json]
+//     [--threads 2] [--flash-attention] [--json]
+// --flash-attention turns on llama.cpp's flash attention (node-llama-cpp's default is off).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     generate: { type: "string", default: "64" },
     threads: { type: "string", default: "2" },
     json: { type: "boolean", default: false },
+    "flash-attention": { type: "boolean", default: false },
   },
 });
 if (!values.model || !values.gguf) {
@@ -74,6 +77,7 @@ for (let round = 1; round <= Number(values.rounds); round++) {
     engine: "mistral4-runtime",
     prefill: ours.prefillTokensPerSecond,
     decode: ours.decodeTokensPerSecond,
+    loadAverage1m: loadavg()[0],
     detail: ours,
   });
   const llama = run([
@@ -90,17 +94,20 @@ for (let round = 1; round <= Number(values.rounds); round++) {
     String(tekken.default_num_special_tokens),
     "--vocab",
     String(tekken.default_vocab_size),
+    ...(values["flash-attention"] ? ["--flash-attention"] : []),
   ]);
   rows.push({
     round,
     engine: "llama.cpp",
     prefill: llama.prefillTokensPerSecond,
     decode: llama.decodeTokensPerSecond,
+    loadAverage1m: loadavg()[0],
     detail: llama,
   });
   console.error(
     `round ${round}: ours prefill ${ours.prefillTokensPerSecond.toFixed(1)} decode ${ours.decodeTokensPerSecond.toFixed(2)} | ` +
-      `llama.cpp prefill ${llama.prefillTokensPerSecond.toFixed(1)} decode ${llama.decodeTokensPerSecond.toFixed(2)} tok/s`,
+      `llama.cpp prefill ${llama.prefillTokensPerSecond.toFixed(1)} decode ${llama.decodeTokensPerSecond.toFixed(2)} tok/s ` +
+      `(1-min load average ${loadavg()[0].toFixed(1)})`,
   );
 }
 
@@ -133,6 +140,7 @@ const setup = {
   oursActivations: firstOurs.nvfp4Activations,
   llamaCpp: `node-llama-cpp ${firstLlama.nodeLlamaCpp} (llama.cpp ${firstLlama.llamaCpp.repo} ${firstLlama.llamaCpp.release}, ${firstLlama.buildType})`,
   llamaCppSystemInfo: firstLlama.systemInfo,
+  llamaCppFlashAttention: firstLlama.flashAttention,
 };
 if (values.json) {
   console.log(JSON.stringify({ setup, summary, rows: rows.map(({ detail, ...r }) => r) }, null, 2));
@@ -142,6 +150,10 @@ if (values.json) {
   console.log(`${setup.llamaCpp}; ours: ${setup.oursKernelPath}, NVFP4 × ${setup.oursActivations}`);
   console.log(
     `prompt ${setup.promptTokens}, ${setup.generateTokens} decoded tokens, ${setup.threads} threads, ${values.rounds} rounds each, alternating\n`,
+  );
+  const loads = rows.map((r) => r.loadAverage1m);
+  console.log(
+    `1-min load average after the runs: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}\n`,
   );
   console.log("| tok/s   | mistral4-runtime | llama.cpp Q4_0 | ours ÷ llama.cpp (per round) |");
   console.log("| ------- | ---------------- | -------------- | ---------------------------- |");

@@ -37,7 +37,7 @@ const llama = await getLlama({
   build: "never",
   skipDownload: true,
   usePrebuiltBinaries: true,
-  maxThreads: threads,
+  maxThreads: 0,
   logLevel: LlamaLogLevel.error,
 });
 const loadStart = performance.now();
@@ -46,7 +46,7 @@ const context = await model.createContext({
   contextSize: promptTokens + generateTokens + 16,
   batchSize: promptTokens,
   sequences: 1,
-  threads: { ideal: threads, min: threads },
+  threads,
   flashAttention: values["flash-attention"],
 });
 const loadSeconds = (performance.now() - loadStart) / 1000;
