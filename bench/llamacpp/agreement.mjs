@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Does llama.cpp compute the same model from the converter's GGUF? Greedy continuation of the `ms4 bench` prompt
-// by mistral4-runtime (the built library, `model.evaluate`) and by llama.cpp (llama-runner.mjs), token by token.
+// Does llama.cpp compute the same model from the converter's GGUF? First the tokenizer: a text through our Tekken
+// and through llama.cpp's BPE on the GGUF's vocabulary (ids and the round trip back to text). Then the greedy
+// continuation of the `ms4 bench` prompt by mistral4-runtime (the built library, `model.evaluate`) and by
+// llama.cpp (llama-runner.mjs), token by token.
 // Exact agreement is expected only when the GGUF holds the checkpoint's own weights, i.e. a BF16 checkpoint
 // (`ms4 make-tiny DIR --quant bf16`); with NVFP4 experts requantized to Q4_0 the two drift apart after a while.
 //
-//   node bench/llamacpp/agreement.mjs --model DIR --gguf FILE [--prompt 64] [--generate 16] [--threads 2]
+//   node bench/llamacpp/agreement.mjs --model DIR --gguf FILE [--prompt 64] [--generate 16] [--threads 2] [--text T]
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 
 const repo = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 const { values } = parseArgs({
@@ -19,6 +22,11 @@ const { values } = parseArgs({
     prompt: { type: "string", default: "64" },
     generate: { type: "string", default: "16" },
     threads: { type: "string", default: "2" },
+    text: {
+      type: "string",
+      default:
+        "Bonjour, le monde ! Ça va très bien: 12345 + 3.14 = ?\n\n  def f(x):\n\treturn x**2  # 日本語 😀",
+    },
   },
 });
 if (!values.model || !values.gguf) {
@@ -27,7 +35,25 @@ if (!values.model || !values.gguf) {
   );
   process.exit(2);
 }
-const { Model } = createRequire(import.meta.url)(join(repo, "dist", "index.cjs"));
+const { Model, Tekken } = createRequire(import.meta.url)(join(repo, "dist", "index.cjs"));
+
+const ourIds = Tekken.fromFile(join(values.model, "tekken.json")).encode(values.text);
+const llamaLib = await getLlama({
+  gpu: false,
+  build: "never",
+  skipDownload: true,
+  logLevel: LlamaLogLevel.error,
+});
+const vocabModel = await llamaLib.loadModel({ modelPath: values.gguf, vocabOnly: true });
+const llamaIds = Array.from(vocabModel.tokenize(values.text, false));
+const tokenizer = {
+  ours: ourIds.length,
+  llamaCpp: llamaIds.length,
+  identical: JSON.stringify(ourIds) === JSON.stringify(llamaIds),
+  llamaCppRoundTrip: vocabModel.detokenize(llamaIds) === values.text,
+};
+await vocabModel.dispose();
+await llamaLib.dispose();
 const model = await Model.load(values.model, { threads: Number(values.threads) });
 const firstNormal = model.tokenizer.numSpecialTokens;
 const vocab = model.tokenizer.vocabSize;
@@ -68,5 +94,11 @@ const llama = JSON.parse(
 ).tokens;
 let same = 0;
 while (same < ours.length && ours[same] === llama[same]) same++;
-console.log(JSON.stringify({ ours, llamaCpp: llama, identicalPrefix: same, of: ours.length }, null, 2));
-process.exitCode = same === ours.length ? 0 : 1;
+console.log(
+  JSON.stringify(
+    { tokenizer, greedy: { ours, llamaCpp: llama, identicalPrefix: same, of: ours.length } },
+    null,
+    2,
+  ),
+);
+process.exitCode = same === ours.length && tokenizer.identical && tokenizer.llamaCppRoundTrip ? 0 : 1;
