@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prefill / decode of mistral4-runtime (`ms4 bench`) against llama.cpp (llama-runner.mjs, node-llama-cpp) on the
-// same checkpoint, prompt, output length and threads, run alternately (ours, llama.cpp, ours, …) so that load
+// same checkpoint, prompt, output length and threads, run alternately (ours, llama.cpp, llama.cpp, ours, …) so that load
 // from other programs falls on both. Writes the GGUF first when --gguf does not exist yet (convert-cli.ts).
 //
 //   node bench/llamacpp/compare.mjs --model DIR --gguf FILE [--rounds 3] [--prompt 512] [--generate 64]
@@ -58,7 +58,7 @@ const tekken = JSON.parse(readFileSync(join(values.model, "tekken.json"), "utf8"
 const common = { prompt: values.prompt, generate: values.generate, threads: values.threads };
 
 const rows = [];
-for (let round = 1; round <= Number(values.rounds); round++) {
+const runOurs = (round) => {
   const ours = run([
     "bin/ms4.cjs",
     "bench",
@@ -80,6 +80,9 @@ for (let round = 1; round <= Number(values.rounds); round++) {
     loadAverage1m: loadavg()[0],
     detail: ours,
   });
+  return ours;
+};
+const runLlama = (round) => {
   const llama = run([
     "bench/llamacpp/llama-runner.mjs",
     "--gguf",
@@ -104,6 +107,19 @@ for (let round = 1; round <= Number(values.rounds); round++) {
     loadAverage1m: loadavg()[0],
     detail: llama,
   });
+  return llama;
+};
+// Odd rounds start with ours, even rounds with llama.cpp, so a slow drift of the machine favours neither.
+for (let round = 1; round <= Number(values.rounds); round++) {
+  let ours;
+  let llama;
+  if (round % 2) {
+    ours = runOurs(round);
+    llama = runLlama(round);
+  } else {
+    llama = runLlama(round);
+    ours = runOurs(round);
+  }
   console.error(
     `round ${round}: ours prefill ${ours.prefillTokensPerSecond.toFixed(1)} decode ${ours.decodeTokensPerSecond.toFixed(2)} | ` +
       `llama.cpp prefill ${llama.prefillTokensPerSecond.toFixed(1)} decode ${llama.decodeTokensPerSecond.toFixed(2)} tok/s ` +

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The llama.cpp side of the comparison: loads a GGUF through node-llama-cpp's prebuilt CPU binary (never
-// downloads or builds llama.cpp), prefills one prompt of token ids in one batch and decodes greedily, and
-// prints JSON. The prompt is the one `ms4 bench` uses: id firstNormal + (i · 7919 mod (vocab − firstNormal)).
+// downloads or builds llama.cpp), prefills one prompt of token ids in one batch, decodes greedily, and prints
+// JSON. The weights are read into memory, not mapped: on a machine short of memory the kernel drops pages of a
+// mapping and reads them from disk again mid-run, which never happens to the weights ours repacks at load. The prompt is the one `ms4 bench` uses: id firstNormal + (i · 7919 mod (vocab − firstNormal)).
 //
 //   node bench/llamacpp/llama-runner.mjs --gguf FILE [--prompt 512] [--generate 64] [--threads 2]
 //     [--first-normal 1000] [--vocab 131072] [--flash-attention]
@@ -41,7 +42,7 @@ const llama = await getLlama({
   logLevel: LlamaLogLevel.error,
 });
 const loadStart = performance.now();
-const model = await llama.loadModel({ modelPath: values.gguf, gpuLayers: 0, useMmap: true });
+const model = await llama.loadModel({ modelPath: values.gguf, gpuLayers: 0, useMmap: false });
 const context = await model.createContext({
   contextSize: promptTokens + generateTokens + 16,
   batchSize: promptTokens,
