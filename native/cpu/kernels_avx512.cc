@@ -1,6 +1,7 @@
 // The "avx512" kernel path: the AVX2 kernels plus NVFP4 × quantized-activation kernels on AVX-512 VNNI
 // (nvfp4_vnni_impl.h). Functions carry target attributes, so the addon needs no -mavx512*; the path is chosen only
 // when CPUID (and XCR0 for the ZMM state) reports AVX-512 F, BW and VNNI.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
