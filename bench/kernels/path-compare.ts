@@ -2,8 +2,10 @@
 // op, each variant runs once, one after the other (A B A B ...), so a machine shared with other work slows both
 // alike within a round. Every round also measures the read bandwidth and the fp32 FMA peak of the run's threads,
 // so each op's rate is reported as a fraction of the limit measured in the same round. Printed as ONE JSON object:
-// per op and variant the range of ms per call (mean over its calls) and of the fraction of the limit over the rounds,
-// and the range of the per-round time ratio of each variant to the first.
+// per op and variant the range over the rounds of ms per call (mean over its calls), of the best call, of the fraction
+// of the limit (from the mean), and of the per-round time ratio of each variant to the first, from the means
+// (`timeVsFirst`) and from the best calls (`bestVsFirst`: on a machine shared with other work the best call is the
+// steadier figure).
 // Usage: node bench/run-ts.mjs bench/kernels/path-compare.ts [--variants avx2,avx512] [--rounds 3] [--threads N]
 //          [--ops substring,substring]
 // A variant is a kernel path, optionally with another build of the addon: `avx512@/tmp/before.node` runs path
@@ -149,6 +151,7 @@ function flopsOf(op: Op, r: Params): number {
 
 interface Sample {
   ms: number;
+  bestMs: number;
   rate: number; // GB/s or GFLOP/s
   fraction: number;
 }
@@ -168,7 +171,7 @@ for (let round = 0; round < rounds; ++round) {
       const limit = op.limit === "bandwidth" ? bw : op.limit === "fma" ? fma : Number.NaN;
       const key = `${op.name}\u0000${variants[v]}`;
       const list = samples.get(key) ?? [];
-      list.push({ ms: seconds * 1e3, rate, fraction: rate / limit });
+      list.push({ ms: seconds * 1e3, bestMs: Number(r.bestSeconds) * 1e3, rate, fraction: rate / limit });
       samples.set(key, list);
     }
   }
@@ -195,6 +198,10 @@ const rows = ops.map((op) => {
           s.map((x) => x.ms),
           3,
         ),
+        bestMs: range(
+          s.map((x) => x.bestMs),
+          3,
+        ),
         rate: range(
           s.map((x) => x.rate),
           1,
@@ -208,6 +215,10 @@ const rows = ops.map((op) => {
               ),
         timeVsFirst: range(
           s.map((x, i) => x.ms / base[i]!.ms),
+          2,
+        ),
+        bestVsFirst: range(
+          s.map((x, i) => x.bestMs / base[i]!.bestMs),
           2,
         ),
       };

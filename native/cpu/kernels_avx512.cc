@@ -48,7 +48,10 @@ MS4_AVX512_TARGET void gemmMicro512(const float* wb, const float* x, int xs, con
         for (int i = 0; i < RB; ++i) wv[i] = _mm512_load_ps(wb + static_cast<size_t>(i) * kGemmK + 16 * s);
 #pragma GCC unroll 8
         for (int t = 0; t < TB; ++t) {
-            const __m512 xv = _mm512_loadu_ps(xp + static_cast<size_t>(t) * xs);
+            __m512 xv = _mm512_loadu_ps(xp + static_cast<size_t>(t) * xs);
+            // Keep x in a register: otherwise GCC folds the load into each of the RB FMAs (RB loads instead of one,
+            // which measured as the kernel's bottleneck).
+            asm("" : "+v"(xv));
 #pragma GCC unroll 8
             for (int i = 0; i < RB; ++i) a[i][t] = _mm512_fmadd_ps(wv[i], xv, a[i][t]);
         }
