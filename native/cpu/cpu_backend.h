@@ -20,6 +20,7 @@
 #include "backend/create_backend.h"
 #include "cpu/aligned.h"
 #include "cpu/quantized_activations.h"
+#include "cpu/scratch.h"
 #include "cpu/thread_pool.h"
 
 namespace ms4 {
@@ -231,6 +232,7 @@ class CpuBackend : public Backend {
     cpu::Nvfp4Activations acts_;
     bool hugePages_;
     cpu::ThreadPool pool_;
+    cpu::ScratchPool scratch_;  // per-step buffers of linear and moe, kept between steps (cpu/scratch.h)
 };
 
 // A CPU backend for `options` (threads, kernel path, NVFP4 activations, huge pages): see CpuBackendOptions.

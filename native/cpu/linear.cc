@@ -129,10 +129,10 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
     }
     // Quantized activations for NVFP4: quantize each token once (per token, so independent of T).
     const bool quantized = w.format == WeightFormat::NVFP4 && nvfp4Quantized();
-    cpu::AlignedPtr xq;  // 64-byte aligned: the kernels' activation loads never split a cache line
+    cpu::ScratchPool::Lease xq;  // 64-byte aligned: the kernels' activation loads never split a cache line
     const size_t xqStride = quantized ? activationRowBytes(w.kPad) : 0;
     if (quantized) {
-        xq = cpu::alignedAlloc(static_cast<size_t>(T) * xqStride, "quantized activations");
+        xq = scratch_.take(static_cast<size_t>(T) * xqStride, "quantized activations");
         pool_.parallelFor(
             T,
             [&](int64_t b, int64_t e) {
