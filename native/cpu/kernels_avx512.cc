@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/gemm_tiles.h"

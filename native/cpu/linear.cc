@@ -106,12 +106,8 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
 
 void CpuBackend::linearRowsQuantized(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
                                      int yStride, int r0, int r1) const {
-    const auto rows = acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16;
-    for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
-        const int tn = std::min(cpu::kTokenBlock, T - t0);
-        rows(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn, y + static_cast<size_t>(t0) * yStride, yStride,
-             r0, r1);
-    }
+    (acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16)(w, xq, xqStride, T, y, yStride, r0,
+                                                                                  r1);
 }
 
 void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, int T, float* y, int yStride) {

@@ -119,47 +119,42 @@ MS4_VNNI_TARGET void rows(const CpuLinear& w, const uint8_t* xq, size_t xqs, flo
     const int kPad = w.kPad, chunks = kPad / kNvfp4Chunk;
     const float rowFactor = 128.0f * w.invGlobalScale;
     typename Act::Token x[TB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TB; ++t) x[t] = Act::token(xq + static_cast<size_t>(t) * xqs, kPad);
     for (int r = r0; r < r1; ++r) {
         const uint8_t* wr = w.row(r);
         __m512 acc[TB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
         for (int c = 0; c < chunks; ++c) {
             const uint8_t* nib = wr + static_cast<size_t>(c) * kNvfp4ChunkBytes;
             prefetchAhead(nib);
             const typename Act::Weights wq = Act::prepare(nib);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < TB; ++t) Act::accumulate(wq, x[t], c, acc[t]);
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < TB; ++t) y[static_cast<size_t>(t) * ys + (r - r0)] = sumLanes(acc[t]) * rowFactor;
     }
 }
 
-// Any T: tokens in blocks of kTokenBlock (the same arithmetic per token whatever the block).
+// Any T: tokens in blocks of kVnniTokenBlock (8: a chunk's weights are expanded once per 8 tokens), the remainder as
+// 4 + 2 + 1; a token's arithmetic is the same whatever its block (batch invariance).
+constexpr int kVnniTokenBlock = 8;
 template <typename Act>
 MS4_VNNI_TARGET void linearRows(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
                                 int r0, int r1) {
-    for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
-        const uint8_t* x = xq + static_cast<size_t>(t0) * xqStride;
-        float* yt = y + static_cast<size_t>(t0) * yStride;
-        switch (std::min(kTokenBlock, T - t0)) {
-            case 1:
-                rows<Act, 1>(w, x, xqStride, yt, yStride, r0, r1);
-                break;
-            case 2:
-                rows<Act, 2>(w, x, xqStride, yt, yStride, r0, r1);
-                break;
-            case 3:
-                rows<Act, 3>(w, x, xqStride, yt, yStride, r0, r1);
-                break;
-            default:
-                rows<Act, 4>(w, x, xqStride, yt, yStride, r0, r1);
-                break;
-        }
-    }
+    int t0 = 0;
+    auto run = [&](auto tb) {
+        constexpr int TB = decltype(tb)::value;
+        rows<Act, TB>(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, y + static_cast<size_t>(t0) * yStride,
+                      yStride, r0, r1);
+        t0 += TB;
+    };
+    while (T - t0 >= kVnniTokenBlock) run(std::integral_constant<int, kVnniTokenBlock>{});
+    if (T - t0 >= 4) run(std::integral_constant<int, 4>{});
+    if (T - t0 >= 2) run(std::integral_constant<int, 2>{});
+    if (T - t0 >= 1) run(std::integral_constant<int, 1>{});
 }
 
 // The path's table: the AVX2 kernels (exact f32 GEMV / GEMM, dot, axpy, …) with the quantized NVFP4 kernels above.
