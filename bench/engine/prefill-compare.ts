@@ -1,6 +1,8 @@
 // Prefill and decode of one checkpoint on two (or more) variants in alternating runs: each round starts one process
-// per variant, one after the other (A B A B ...), so a machine shared with other work slows both alike within a
-// round. A process loads the model once and runs `ms4 bench`'s measurement (lib/bench/model-bench.ts) `--repeat`
+// per variant, one after the other, so a machine shared with other work slows both alike within a round. Round r
+// starts with variant r (A B, then B A, ...): on the 2-core VM the later process of a round measured up to 1.5–2×
+// faster whatever its variant (page cache and huge-page state left by the one before), so only rounds in both
+// orders compare variants fairly. A process loads the model once and runs `ms4 bench`'s measurement (lib/bench/model-bench.ts) `--repeat`
 // times; the round keeps each variant's best prefill and best decode. Printed as ONE JSON object: per variant and
 // round the tokens/s, and per round the ratio of each variant to the first.
 // Usage: node bench/run-ts.mjs bench/engine/prefill-compare.ts --model DIR [--variants avx2,avx512] [--rounds 2]
@@ -12,9 +14,9 @@ import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runBench } from "../../lib/bench/model-bench";
-import type { CpuKernelPath } from "../../lib/native";
 import { Model } from "../../lib/model/model";
 import { physicalCores } from "../../lib/model/threads";
+import type { CpuKernelPath } from "../../lib/native";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,16 +69,20 @@ function parent(): void {
   const results: Record<string, RunResult & { kernelPath: string; nvfp4Activations: string }>[] = [];
   for (let round = 0; round < rounds; ++round) {
     const row: (typeof results)[number] = {};
-    for (const v of variants) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    for (const v of order) {
       const [path, addon] = v.split("@") as [string, string | undefined];
-      const argv = process.argv.slice(2).filter((a, i, all) => a !== "--variants" && all[i - 1] !== "--variants");
+      const argv = process.argv
+        .slice(2)
+        .filter((a, i, all) => a !== "--variants" && all[i - 1] !== "--variants");
       const r = spawnSync(process.execPath, [script, ...argv, "--child", path], {
         encoding: "utf8",
         env: addon ? { ...process.env, MS4_ADDON_PATH: addon } : process.env,
         maxBuffer: 1 << 24,
       });
       const line = r.stdout.trim().split("\n").pop() ?? "";
-      if (r.status !== 0 || !line.startsWith("{")) throw new Error(`variant ${v} failed: ${r.stderr.slice(-2000)}`);
+      if (r.status !== 0 || !line.startsWith("{"))
+        throw new Error(`variant ${v} failed: ${r.stderr.slice(-2000)}`);
       row[v] = JSON.parse(line);
     }
     results.push(row);
@@ -91,8 +97,9 @@ function parent(): void {
         promptTokens,
         generateTokens,
         repeat,
-        rounds: results.map((row) =>
-          Object.fromEntries(
+        rounds: results.map((row, round) => ({
+          order: variants.map((_, i) => variants[(i + round) % variants.length]!).join(" → "),
+          ...Object.fromEntries(
             variants.map((v) => {
               const r = row[v]!;
               return [
@@ -103,13 +110,17 @@ function parent(): void {
                   prefillTokPerS: Number(r.prefillTokensPerSecond.toFixed(1)),
                   decodeTokPerS: Number(r.decodeTokensPerSecond.toFixed(2)),
                   decodeFractionOfBound: Number(r.decodeFractionOfBound.toFixed(2)),
-                  prefillVsFirst: Number((r.prefillTokensPerSecond / row[first]!.prefillTokensPerSecond).toFixed(2)),
-                  decodeVsFirst: Number((r.decodeTokensPerSecond / row[first]!.decodeTokensPerSecond).toFixed(2)),
+                  prefillVsFirst: Number(
+                    (r.prefillTokensPerSecond / row[first]!.prefillTokensPerSecond).toFixed(2),
+                  ),
+                  decodeVsFirst: Number(
+                    (r.decodeTokensPerSecond / row[first]!.decodeTokensPerSecond).toFixed(2),
+                  ),
                 },
               ];
             }),
           ),
-        ),
+        })),
       },
       null,
       2,
