@@ -13,6 +13,8 @@
 //                of `ctx` entries of a BF16 (or kv "f32") latent cache, block size 16, real dims (H 32, L 256,
 //                R 64); bytes = cache bytes read, flops = 2 · H · (2L + R) · ctx per token.
 //   "model":     decode steps and prefill of a synthetic model (checks/model_checks.h, runModelBench).
+//   "fmaPeak":   the fp32 FMA peak of the run's threads: each thread runs independent FMA chains on registers
+//                (`width` 256 or 512 bits, default the widest the CPU has); flops = 2 · lanes per FMA.
 // Params (all optional): device ("cpu" | "cuda" | "cuda:N"), threads, path ("portable" | "avx2" | "avx512"), act
 // ("f32" | "int16" | "int8"), T, rows, cols, format, D, I, ctx, seqs, kv, minBytes (bytes of distinct weights to
 // rotate over, default 512 MiB), iters, bytes, passes. Returns { bytes (per call), seconds (mean per call),
@@ -190,6 +192,80 @@ BenchResult benchBandwidth(const BenchParams& p, int threads) {
     r.set("gbps", bytes / (total / passes) / 1e9);
     r.set("checksum", static_cast<double>(check % 1000003));  // keeps every load observable
     return r;
+}
+
+// ---- fp32 FMA peak ----
+// `iters` rounds of 12 independent FMA chains (more than latency × throughput on current cores), all in registers.
+#ifdef MS4_BENCH_AVX2
+__attribute__((target("avx2,fma"))) float fmaLoop256(int64_t iters, float seed) {
+    __m256 a[12];
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(seed + static_cast<float>(i));
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    }
+    __m256 s = a[0];
+    for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
+    alignas(32) float l[8];
+    _mm256_store_ps(l, s);
+    return l[0] + l[7];
+}
+__attribute__((target("avx512f"))) float fmaLoop512(int64_t iters, float seed) {
+    __m512 a[12];
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(seed + static_cast<float>(i));
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    }
+    __m512 s = a[0];
+    for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+    alignas(64) float l[16];
+    _mm512_store_ps(l, s);
+    return l[0] + l[15];
+}
+#endif
+
+BenchResult benchFmaPeak(const BenchParams& p, int threads) {
+#ifdef MS4_BENCH_AVX2
+    const CpuFeatures& f = cpuFeatures();
+    const int width = static_cast<int>(p.num("width", f.avx512f ? 512 : 256));
+    if (width != 256 && width != 512) throw std::runtime_error("kernelBench: fmaPeak width must be 256 or 512");
+    if (!f.fma || (width == 512 && !f.avx512f)) throw std::runtime_error("kernelBench: this CPU has no such FMA");
+    const int64_t iters = static_cast<int64_t>(p.num("iters", 2e7));
+    const int passes = std::max(1, static_cast<int>(p.num("passes", 5)));
+    cpu::ThreadPool pool(threads);
+    std::vector<float> sink(threads);
+    double best = 1e30, total = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+        const auto t0 = Clock::now();
+        pool.parallelFor(threads, [&](int64_t b, int64_t e) {
+            for (int64_t t = b; t < e; ++t) {
+                sink[t] =
+                    width == 512 ? fmaLoop512(iters, static_cast<float>(t)) : fmaLoop256(iters, static_cast<float>(t));
+            }
+        });
+        const double s = secondsSince(t0);
+        best = std::min(best, s);
+        total += s;
+    }
+    const double flops = 2.0 * (width / 32) * 12.0 * static_cast<double>(iters) * threads;
+    BenchResult r;
+    r.set("width", width);
+    r.set("threads", threads);
+    r.set("passes", passes);
+    r.set("bestSeconds", best);
+    r.set("seconds", total / passes);
+    r.set("bestGflops", flops / best / 1e9);
+    r.set("gflops", flops / (total / passes) / 1e9);
+    r.set("checksum", static_cast<double>(sink[0]));
+    return r;
+#else
+    (void)p;
+    (void)threads;
+    throw std::runtime_error("kernelBench: fmaPeak needs an x86-64 build");
+#endif
 }
 
 // ---- synthetic weights ----
@@ -613,6 +689,7 @@ BenchResult runKernelBench(const std::string& name, const BenchParams& p) {
         r.set("gbps", bw.meanGbps);
         return r;
     }
+    if (name == "fmaPeak") return benchFmaPeak(p, benchThreads(p));
     if (name == "linear") return benchLinear(p);
     if (name == "model") return runModelBench([&p] { return makeBackend(p); }, p);
     if (name == "moeLayer") return benchMoe(p);
@@ -621,7 +698,7 @@ BenchResult runKernelBench(const std::string& name, const BenchParams& p) {
     if (name == "visionAttention") return benchVisionAttention(p);
     throw std::runtime_error(
         "unknown bench \"" + name +
-        "\" (bandwidth | linear | moeLayer | mlaDecode | model | visionEncoder | visionAttention)");
+        "\" (bandwidth | fmaPeak | linear | moeLayer | mlaDecode | model | visionEncoder | visionAttention)");
 }
 
 }  // namespace ms4::checks

@@ -20,6 +20,7 @@
 #include "backend/create_backend.h"
 #include "cpu/aligned.h"
 #include "cpu/quantized_activations.h"
+#include "cpu/scratch.h"
 #include "cpu/thread_pool.h"
 
 namespace ms4 {
@@ -68,7 +69,8 @@ struct CpuKernels {
     const char* name;  // "portable", "avx2", "avx512", "avx512-emulated"
     // y[t, r - r0] = Σ_k W[r, k] x[t, k] for r in [r0, r1), t < T <= kTokenBlock; x rows hold w.kPad values.
     void (*linearRows)(const CpuLinear& w, const float* x, int xStride, int T, float* y, int yStride, int r0, int r1);
-    // NVFP4 only, quantized activations: as linearRows with x rows in the q8 / q16 layout (row t at xq + t · xqStride).
+    // NVFP4 only, quantized activations: as linearRows for any T, with x rows in the q8 / q16 layout (row t at
+    // xq + t · xqStride); the kernel picks its own token blocks (a token's arithmetic never depends on them).
     void (*linearRowsQ8)(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
                          int r1);
     void (*linearRowsQ16)(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride, int r0,
@@ -231,6 +233,7 @@ class CpuBackend : public Backend {
     cpu::Nvfp4Activations acts_;
     bool hugePages_;
     cpu::ThreadPool pool_;
+    cpu::ScratchPool scratch_;  // per-step buffers of linear and moe, kept between steps (cpu/scratch.h)
 };
 
 // A CPU backend for `options` (threads, kernel path, NVFP4 activations, huge pages): see CpuBackendOptions.

@@ -12,6 +12,7 @@
 #include "backend/number_formats.h"
 #include "cpu/avx2_util.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/gemm_tiles.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 
@@ -159,17 +160,7 @@ MS4_AVX2 void linearRowsAvx2(const CpuLinear& w, const float* x, int xStride, in
 }
 static_assert(kTokenBlock == 4, "linearRowsAvx2 handles token blocks of up to 4");
 
-// GEMM (T >= kGemmMinTokens): for a tile of kGemmRows rows, each kGemmK-column chunk of the weights is decoded once
-// into an L1-resident fp32 buffer (exactly the values the GEMV kernels compute in registers) and multiplied
-// against all T tokens, 3 rows × 4 tokens of accumulators at a time. Batch invariance: every y[t, r] keeps the
-// GEMV's accumulation exactly: two 8-lane partial sums a0/a1 take the same FMAs in the same k order (per 16
-// columns: a0 ← columns 0..7, a1 ← 8..15; NVFP4 visits a chunk's 16-column groups in the GEMV's order 0, 64,
-// 16, 80, 32, 96, 48, 112), carried across column chunks in memory (exact), then hsum(a0 + a1) as the GEMV.
-constexpr int kGemmRows = 48;     // rows whose accumulators a pass over the columns keeps (T × 48 × 16 floats)
-constexpr int kGemmDecRows = 12;  // rows decoded per column chunk (12 × kGemmK fp32 = 12 KB, stays in L1)
-constexpr int kGemmK = 256;       // columns per decoded chunk (a multiple of kNvfp4Chunk)
-constexpr int kGemmSteps = kGemmK / 16;
-
+// GEMM (T >= kGemmMinTokens): see gemm_tiles.h. The AVX2 micro-kernel is 3 rows × 4 tokens of 8-lane accumulators.
 // Decodes rows [rt, rt + nr) × columns [k0, k0 + kc) into buf (row i at buf + i · kGemmK) in step order.
 MS4_AVX2 void gemmDecode(const CpuLinear& w, int rt, int nr, int k0, int kc, float* buf) {
     switch (w.format) {
@@ -270,7 +261,20 @@ MS4_AVX2 void gemmTokens(const float* wb, int nr, const float* x, int xs, const 
     }
 }
 
+MS4_AVX2 void gemmMicroAvx2(const float* wb, int nr, const float* x, int xs, const int* xoff, int steps, float* acc,
+                            int tokens) {
+    withTokenBlock(tokens, [&](auto tb) { gemmTokens<decltype(tb)::value>(wb, nr, x, xs, xoff, steps, acc); });
+}
+
 MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, float* y, int ys, int r0, int r1) {
+    linearGemmTiled(w, x, xs, T, y, ys, r0, r1, kGemmTB, gemmMicroAvx2);
+}
+
+}  // namespace
+
+// The driver (gemm_tiles.h), compiled for AVX2: the decode and the final sums are the avx2 GEMV's.
+MS4_AVX2 void linearGemmTiled(const CpuLinear& w, const float* x, int xs, int T, float* y, int ys, int r0, int r1,
+                              int tokenBlock, GemmMicroFn micro) {
     const float rowFactor = w.format == WeightFormat::FP8 ? fp8RowFactor(w) : 1.0f;  // as rowsFp8
     alignas(64) float wbuf[kGemmDecRows * kGemmK];
     int xoff[kGemmSteps];
@@ -290,19 +294,9 @@ MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, 
                 const int ng = std::min(kGemmDecRows, nr - rg);
                 gemmDecode(w, rt + rg, ng, k0, kc, wbuf);
                 float* accg = acc + static_cast<size_t>(rg) * 16;
-                int t0 = 0;
-                for (; t0 + kGemmTB <= T; t0 += kGemmTB) {
-                    gemmTokens<kGemmTB>(wbuf, ng, xk + static_cast<size_t>(t0) * xs, xs, xoff, steps,
-                                        accg + static_cast<size_t>(t0) * kGemmRows * 16);
-                }
-                const float* xt = xk + static_cast<size_t>(t0) * xs;
-                float* at = accg + static_cast<size_t>(t0) * kGemmRows * 16;
-                if (T - t0 == 3) {
-                    gemmTokens<3>(wbuf, ng, xt, xs, xoff, steps, at);
-                } else if (T - t0 == 2) {
-                    gemmTokens<2>(wbuf, ng, xt, xs, xoff, steps, at);
-                } else if (T - t0 == 1) {
-                    gemmTokens<1>(wbuf, ng, xt, xs, xoff, steps, at);
+                for (int t0 = 0; t0 < T; t0 += tokenBlock) {
+                    micro(wbuf, ng, xk + static_cast<size_t>(t0) * xs, xs, xoff, steps,
+                          accg + static_cast<size_t>(t0) * kGemmRows * 16, std::min(tokenBlock, T - t0));
                 }
             }
         }
@@ -315,6 +309,9 @@ MS4_AVX2 void linearGemmAvx2(const CpuLinear& w, const float* x, int xs, int T, 
         }
     }
 }
+
+namespace {
+
 static_assert(kGemmK % kNvfp4Chunk == 0, "a GEMM column chunk holds whole NVFP4 chunks");
 
 // The dot / axpy kernels over fp32 or BF16 (exactly widened) second operands.

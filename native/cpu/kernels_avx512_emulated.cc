@@ -3,8 +3,10 @@
 // AVX-512 VNNI kernels' exact lane arithmetic on machines without AVX-512. Compiled in only when SIMDe's headers
 // are found (and the build did not set MS4_NO_EMULATED_KERNELS: MS4_EMULATED_KERNELS=OFF); never chosen
 // automatically (MS4_CPU_PATH=avx512-emulated or cpuPath selects it).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/cpu_backend.h"
 

@@ -106,12 +106,8 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
 
 void CpuBackend::linearRowsQuantized(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
                                      int yStride, int r0, int r1) const {
-    const auto rows = acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16;
-    for (int t0 = 0; t0 < T; t0 += cpu::kTokenBlock) {
-        const int tn = std::min(cpu::kTokenBlock, T - t0);
-        rows(w, xq + static_cast<size_t>(t0) * xqStride, xqStride, tn, y + static_cast<size_t>(t0) * yStride, yStride,
-             r0, r1);
-    }
+    (acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16)(w, xq, xqStride, T, y, yStride, r0,
+                                                                                  r1);
 }
 
 void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, int T, float* y, int yStride) {
@@ -129,10 +125,10 @@ void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, in
     }
     // Quantized activations for NVFP4: quantize each token once (per token, so independent of T).
     const bool quantized = w.format == WeightFormat::NVFP4 && nvfp4Quantized();
-    cpu::AlignedPtr xq;  // 64-byte aligned: the kernels' activation loads never split a cache line
+    cpu::ScratchPool::Lease xq;  // 64-byte aligned: the kernels' activation loads never split a cache line
     const size_t xqStride = quantized ? activationRowBytes(w.kPad) : 0;
     if (quantized) {
-        xq = cpu::alignedAlloc(static_cast<size_t>(T) * xqStride, "quantized activations");
+        xq = scratch_.take(static_cast<size_t>(T) * xqStride, "quantized activations");
         pool_.parallelFor(
             T,
             [&](int64_t b, int64_t e) {

@@ -119,22 +119,38 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
         hSize += n * g.down->kPad;
         oSize += n * D;
     }
-    std::vector<float> xs(xSize, 0.0f), hs(hSize, 0.0f), os(oSize);
-    for (const ExpertGroup& g : groups) {  // gather each group's input rows, zero padded to the weights' kPad
-        for (size_t i = 0; i < g.tokens.size(); ++i) {
-            std::memcpy(xs.data() + g.xOff + i * g.gate->kPad, x + static_cast<size_t>(g.tokens[i]) * D,
-                        sizeof(float) * D);
-        }
-    }
     // Quantized activations (NVFP4 weights, Nvfp4Activations other than F32): every token is quantized once, and each
     // group gathers its tokens' quantized rows; the hidden rows are quantized between the phases. A token's rows are
     // quantized the same whatever the batch, so outputs stay batch invariant.
     const bool quantized = nvfp4Quantized();
     auto quantizedFor = [&](const cpu::CpuLinear* l) { return quantized && l->format == WeightFormat::NVFP4; };
+    // Buffers from the backend's scratch pool (no page faults and zeroing per call); only padding is zeroed. The
+    // gathered fp32 inputs are needed only by groups whose gate or up weight takes fp32 activations.
+    bool anyFloatIn = false;
+    for (const ExpertGroup& g : groups) anyFloatIn = anyFloatIn || !quantizedFor(g.gate) || !quantizedFor(g.up);
+    const cpu::ScratchPool::Lease xsLease =
+        anyFloatIn ? scratch_.take(xSize * sizeof(float), "expert inputs") : cpu::ScratchPool::Lease();
+    const cpu::ScratchPool::Lease hsLease = scratch_.take(hSize * sizeof(float), "expert hidden rows");
+    const cpu::ScratchPool::Lease osLease = scratch_.take(oSize * sizeof(float), "expert outputs");
+    float* const xs = xsLease.as<float>();
+    float* const hs = hsLease.as<float>();
+    float* const os = osLease.as<float>();
+    for (const ExpertGroup& g : groups) {
+        const size_t kp = g.down->kPad, I = static_cast<size_t>(g.gate->rows);
+        for (size_t i = 0; i < g.tokens.size(); ++i)
+            std::fill(hs + g.hOff + i * kp + I, hs + g.hOff + (i + 1) * kp, 0.0f);
+        if (!anyFloatIn) continue;
+        const size_t kx = g.gate->kPad;
+        for (size_t i = 0; i < g.tokens.size(); ++i) {  // gather each group's input rows, zero padded to kPad
+            float* row = xs + g.xOff + i * kx;
+            std::memcpy(row, x + static_cast<size_t>(g.tokens[i]) * D, sizeof(float) * D);
+            std::fill(row + D, row + kx, 0.0f);
+        }
+    }
     const int xPad = (D + cpu::kNvfp4Chunk - 1) / cpu::kNvfp4Chunk * cpu::kNvfp4Chunk;
     const size_t xqStride = (quantized ? activationRowBytes(xPad) : 0);
     // 64-byte aligned (every row size is a multiple of 64 bytes): the kernels' loads never split a cache line
-    cpu::AlignedPtr xqTok, xqs, hqs;
+    cpu::ScratchPool::Lease xqTok, xqs, hqs;
     std::vector<size_t> xqOff(groups.size(), 0), hqOff(groups.size(), 0);
     bool anyQuantizedIn = false, anyQuantizedDown = false;
     {
@@ -152,11 +168,11 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 hq += g.tokens.size() * activationRowBytes(g.down->kPad);
             }
         }
-        if (xq != 0) xqs = cpu::alignedAlloc(xq, "quantized expert inputs");
-        if (hq != 0) hqs = cpu::alignedAlloc(hq, "quantized expert hidden rows");
+        if (xq != 0) xqs = scratch_.take(xq, "quantized expert inputs");
+        if (hq != 0) hqs = scratch_.take(hq, "quantized expert hidden rows");
     }
     if (anyQuantizedIn) {
-        xqTok = cpu::alignedAlloc(static_cast<size_t>(T) * xqStride, "quantized tokens");
+        xqTok = scratch_.take(static_cast<size_t>(T) * xqStride, "quantized tokens");
         std::vector<float> padded(xPad, 0.0f);
         for (int t = 0; t < T; ++t) {
             std::memcpy(padded.data(), x + static_cast<size_t>(t) * D, sizeof(float) * D);
@@ -187,20 +203,19 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 const int n = static_cast<int>(g.tokens.size());
                 gbuf.resize(static_cast<size_t>(n) * nr);
                 ubuf.resize(static_cast<size_t>(n) * nr);
-                const float* xg = xs.data() + g.xOff;
                 const uint8_t* xq = xqs.get() + xqOff[tasks[ti].first];
                 if (quantizedFor(g.gate)) {
                     linearRowsQuantized(*g.gate, xq, xqStride, n, gbuf.data(), nr, r0, r1);
                 } else {
-                    linearRowsPadded(*g.gate, xg, g.gate->kPad, n, gbuf.data(), nr, r0, r1);  // [n, nr]
+                    linearRowsPadded(*g.gate, xs + g.xOff, g.gate->kPad, n, gbuf.data(), nr, r0, r1);  // [n, nr]
                 }
                 if (quantizedFor(g.up)) {
                     linearRowsQuantized(*g.up, xq, xqStride, n, ubuf.data(), nr, r0, r1);
                 } else {
-                    linearRowsPadded(*g.up, xg, g.up->kPad, n, ubuf.data(), nr, r0, r1);
+                    linearRowsPadded(*g.up, xs + g.xOff, g.up->kPad, n, ubuf.data(), nr, r0, r1);
                 }
                 for (int i = 0; i < n; ++i) {
-                    float* hrow = hs.data() + g.hOff + static_cast<size_t>(i) * g.down->kPad;
+                    float* hrow = hs + g.hOff + static_cast<size_t>(i) * g.down->kPad;
                     for (int r = 0; r < nr; ++r) {
                         const float gv = gbuf[static_cast<size_t>(i) * nr + r];
                         hrow[r0 + r] = gv / (1.0f + std::exp(-gv)) * ubuf[static_cast<size_t>(i) * nr + r];
@@ -223,7 +238,7 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 for (int64_t ri = b; ri < e; ++ri) {
                     const ExpertGroup& g = groups[rows[ri].first];
                     const int kp = g.down->kPad;
-                    quantizeActivations(hs.data() + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
+                    quantizeActivations(hs + g.hOff + static_cast<size_t>(rows[ri].second) * kp, kp,
                                         hqs.get() + hqOff[rows[ri].first] +
                                             static_cast<size_t>(rows[ri].second) * activationRowBytes(kp));
                 }
@@ -244,10 +259,10 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
                 const int r0 = tasks[ti].second, r1 = std::min(D, r0 + kRowsPerTask);
                 if (quantizedFor(g.down)) {
                     linearRowsQuantized(*g.down, hqs.get() + hqOff[tasks[ti].first], activationRowBytes(g.down->kPad),
-                                        static_cast<int>(g.tokens.size()), os.data() + g.oOff + r0, D, r0, r1);
+                                        static_cast<int>(g.tokens.size()), os + g.oOff + r0, D, r0, r1);
                 } else {
-                    linearRowsPadded(*g.down, hs.data() + g.hOff, g.down->kPad, static_cast<int>(g.tokens.size()),
-                                     os.data() + g.oOff + r0, D, r0, r1);
+                    linearRowsPadded(*g.down, hs + g.hOff, g.down->kPad, static_cast<int>(g.tokens.size()),
+                                     os + g.oOff + r0, D, r0, r1);
                 }
             }
         },
@@ -260,15 +275,13 @@ void CpuBackend::moe(const MoeWeights& w, const float* x, int T, int D, float* y
             for (int64_t t = b; t < e; ++t) {
                 float* yt = y + static_cast<size_t>(t) * D;
                 if (sharedGroup >= 0) {
-                    std::memcpy(yt, os.data() + groups[sharedGroup].oOff + static_cast<size_t>(t) * D,
-                                sizeof(float) * D);
+                    std::memcpy(yt, os + groups[sharedGroup].oOff + static_cast<size_t>(t) * D, sizeof(float) * D);
                 } else {
                     std::fill(yt, yt + D, 0.0f);
                 }
                 for (int k = 0; k < K; ++k) {
                     const ExpertGroup& g = groups[groupOfExpert[chosen[static_cast<size_t>(t) * K + k]]];
-                    const float* o =
-                        os.data() + g.oOff + static_cast<size_t>(rowInGroup[static_cast<size_t>(t) * K + k]) * D;
+                    const float* o = os + g.oOff + static_cast<size_t>(rowInGroup[static_cast<size_t>(t) * K + k]) * D;
                     k_.axpy(yt, weight[static_cast<size_t>(t) * K + k], o, D);
                 }
             }

@@ -115,16 +115,27 @@ MS4_AVX2 void rowsQuantized(const CpuLinear& w, const uint8_t* xq, size_t xqs, f
 
 }  // namespace
 
+// Any T: tokens in blocks of kTokenBlock (a token's arithmetic is the same whatever its block).
 MS4_AVX2 void linearRowsQ16Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
                                 int r0, int r1) {
-    avx2::withTokenBlock(
-        T, [&](auto tb) { rowsQuantized<Int16Activations, decltype(tb)::value>(w, xq, xqStride, y, yStride, r0, r1); });
+    for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
+        const uint8_t* x = xq + static_cast<size_t>(t0) * xqStride;
+        float* yt = y + static_cast<size_t>(t0) * yStride;
+        avx2::withTokenBlock(T - t0, [&](auto tb) {
+            rowsQuantized<Int16Activations, decltype(tb)::value>(w, x, xqStride, yt, yStride, r0, r1);
+        });
+    }
 }
 
 MS4_AVX2 void linearRowsQ8Avx2(const CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y, int yStride,
                                int r0, int r1) {
-    avx2::withTokenBlock(
-        T, [&](auto tb) { rowsQuantized<Int8Activations, decltype(tb)::value>(w, xq, xqStride, y, yStride, r0, r1); });
+    for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
+        const uint8_t* x = xq + static_cast<size_t>(t0) * xqStride;
+        float* yt = y + static_cast<size_t>(t0) * yStride;
+        avx2::withTokenBlock(T - t0, [&](auto tb) {
+            rowsQuantized<Int8Activations, decltype(tb)::value>(w, x, xqStride, yt, yStride, r0, r1);
+        });
+    }
 }
 
 }  // namespace ms4::cpu

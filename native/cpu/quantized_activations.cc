@@ -29,6 +29,8 @@ int32_t quantize(float v, float inv, float limit) {
 
 int scaleSlot(int blk) { return (blk / 8) * 8 + kQ8Pos[blk % 8]; }
 
+constexpr int kChunk = 128;  // elements per NVFP4 weight chunk (cpu_backend.h kNvfp4Chunk)
+
 }  // namespace
 
 const char* nvfp4ActivationsName(Nvfp4Activations a) {
@@ -111,12 +113,18 @@ float quantizeBlock(const float* xb, float limit, Q* q) {
 void quantizeQ8LaneRow(const float* x, int kPad, uint8_t* out) {
     int8_t* q = reinterpret_cast<int8_t*>(out);
     float* scales = reinterpret_cast<float*>(out + kPad);
-    int32_t* bias = reinterpret_cast<int32_t*>(out + kPad + static_cast<size_t>(kPad / 4) * 4);
-    for (int blk = 0; blk < kPad / 16; ++blk) {
-        const float s = quantizeBlock(x + 16 * blk, 127.0f, q + 16 * blk);
-        for (int lane = 4 * blk; lane < 4 * blk + 4; ++lane) {
-            scales[lane] = s;
-            bias[lane] = 12 * (q[4 * lane] + q[4 * lane + 1] + q[4 * lane + 2] + q[4 * lane + 3]);
+    int32_t* negBias = reinterpret_cast<int32_t*>(out + kPad + static_cast<size_t>(kPad / 8) * 4);
+    for (int c = 0; c < kPad / kChunk; ++c) {
+        int8_t natural[kChunk];
+        float blockScale[8];
+        for (int b = 0; b < 8; ++b) blockScale[b] = quantizeBlock(x + kChunk * c + 16 * b, 127.0f, natural + 16 * b);
+        int8_t* qc = q + kChunk * c;
+        for (int p = 0; p < kChunk; ++p) qc[p] = natural[q8LaneElement(p)];
+        for (int d = 0; d < 16; ++d) {  // lane d: bytes 4d..4d+3 of both 64-byte vectors
+            int32_t sum = 0;
+            for (int i = 0; i < 4; ++i) sum += qc[4 * d + i] + qc[64 + 4 * d + i];
+            scales[16 * c + d] = blockScale[vnniLaneBlock(d)];
+            negBias[16 * c + d] = -12 * sum;
         }
     }
 }
@@ -124,9 +132,12 @@ void quantizeQ8LaneRow(const float* x, int kPad, uint8_t* out) {
 void quantizeQ16LaneRow(const float* x, int kPad, uint8_t* out) {
     int16_t* q = reinterpret_cast<int16_t*>(out);
     float* scales = reinterpret_cast<float*>(out + static_cast<size_t>(kPad) * 2);
-    for (int blk = 0; blk < kPad / 16; ++blk) {
-        const float s = quantizeBlock(x + 16 * blk, 32767.0f, q + 16 * blk);
-        for (int lane = 8 * blk; lane < 8 * blk + 8; ++lane) scales[lane] = s;
+    for (int c = 0; c < kPad / kChunk; ++c) {
+        int16_t natural[kChunk];
+        float blockScale[8];
+        for (int b = 0; b < 8; ++b) blockScale[b] = quantizeBlock(x + kChunk * c + 16 * b, 32767.0f, natural + 16 * b);
+        for (int p = 0; p < kChunk; ++p) q[kChunk * c + p] = natural[q16LaneElement(p)];
+        for (int d = 0; d < 16; ++d) scales[16 * c + d] = blockScale[vnniLaneBlock(d)];
     }
 }
 

@@ -52,21 +52,40 @@ inline const int32_t* q16Bias(const uint8_t* row, int kPad) {
 }
 void quantizeQ16Row(const float* x, int kPad, uint8_t* out);
 
-// ---- lane layouts of the AVX-512 VNNI kernels (one 512-bit dot-product instruction per 64 / 32 elements) ----
-// int8, "q8 lanes" (q8LaneRowBytes(kPad) bytes):
-//   int8    q[kPad]         natural order, quantized as q8 above
-//   float   s[kPad / 4]     lane i (elements 4i..4i+3, what one vpdpbusd lane sums) holds its block's scale
-//   int32   bias[kPad / 4]  lane i: 12 · Σ q over its 4 elements
-inline size_t q8LaneRowBytes(int kPad) { return static_cast<size_t>(kPad) + static_cast<size_t>(kPad / 4) * 8; }
+// ---- lane layouts of the AVX-512 VNNI kernels (nvfp4_vnni_impl.h) ----
+// The kernels' integer dot products leave each 128-element chunk in 16 32-bit lanes of 8 elements of one block:
+// lane d = 4L + 2m (even) sums elements 16L + 8m .. 16L + 8m + 7 (block L), lane d = 4L + 1 + 2m (odd) elements
+// 64 + 16L + 8m .. + 7 (block 4 + L). The activations of a chunk are stored in the order the kernels' weight vectors
+// hold the elements: q{8,16}LaneElement(p) is the chunk element at position p.
+inline constexpr int vnniLaneBlock(int d) { return (d & 1) ? 4 + d / 4 : d / 4; }
+// int8, "q8 lanes" (q8LaneRowBytes(kPad) bytes), per chunk c:
+//   int8    q[128]       at 128·c: two vectors of 64 bytes; byte 4d + i of vector 0 is element 4d + i (even d) or
+//                        64 + 4d + i (odd d) — the low or high nibbles of the weight bytes 4d..4d+3 — and of
+//                        vector 1 element 4(d + 1) + i (even d) or 64 + 4(d − 1) + i (odd d), the neighbouring
+//                        dword's
+//   float   s[16]        at kPad + 64·c bytes: lane d's block scale
+//   int32   negBias[16]  after all scales: lane d: −12 · Σ q over its 8 elements (the start of the lane's vpdpbusd
+//                        sum, which removes the +12 bias of the u8 weight codes)
+inline constexpr int q8LaneElement(int p) {
+    return (p & 64) == 0 ? (((p >> 2) & 1) ? 64 + (p & 63) : (p & 63))
+                         : (((p >> 2) & 1) ? 64 + (p & 63) - 4 : (p & 63) + 4);
+}
+inline size_t q8LaneRowBytes(int kPad) { return static_cast<size_t>(kPad) * 2; }
 inline const float* q8LaneScales(const uint8_t* row, int kPad) { return reinterpret_cast<const float*>(row + kPad); }
-inline const int32_t* q8LaneBias(const uint8_t* row, int kPad) {
-    return reinterpret_cast<const int32_t*>(row + kPad + static_cast<size_t>(kPad / 4) * 4);
+inline const int32_t* q8LaneNegBias(const uint8_t* row, int kPad) {
+    return reinterpret_cast<const int32_t*>(row + kPad + static_cast<size_t>(kPad / 8) * 4);
 }
 void quantizeQ8LaneRow(const float* x, int kPad, uint8_t* out);
-// int16, "q16 lanes" (q16LaneRowBytes(kPad) bytes):
-//   int16   q[kPad]         natural order, quantized as q16 above
-//   float   s[kPad / 2]     lane i (elements 2i, 2i+1, what one vpdpwssd lane sums) holds its block's scale
-inline size_t q16LaneRowBytes(int kPad) { return static_cast<size_t>(kPad) * 4; }
+// int16, "q16 lanes" (q16LaneRowBytes(kPad) bytes), per chunk c:
+//   int16   q[128]       at 128·c: four vectors j of 32 words; word k (in dword d = k / 2) holds element
+//                        2k' + (j & 1) (even d) or 64 + 2k' + (j & 1) (odd d), with k' = k for j < 2 and k' = k of
+//                        the neighbouring dword (k ^ 2) for j >= 2 — the nibbles of the weight words the kernel
+//                        expands with per-word shifts
+//   float   s[16]        at 2·kPad + 64·c bytes: lane d's block scale
+inline constexpr int q16LaneElement(int p) {
+    return (((p >> 1) & 1) ? 64 : 0) + 2 * ((p & 31) ^ ((p & 64) ? 2 : 0)) + ((p >> 5) & 1);
+}
+inline size_t q16LaneRowBytes(int kPad) { return static_cast<size_t>(kPad) * 2 + static_cast<size_t>(kPad / 8) * 4; }
 inline const float* q16LaneScales(const uint8_t* row, int kPad) {
     return reinterpret_cast<const float*>(row + static_cast<size_t>(kPad) * 2);
 }
