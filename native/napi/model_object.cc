@@ -1,6 +1,7 @@
 #include "napi/model_object.h"
 
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -195,76 +196,93 @@ StepData parseStep(const Napi::Object& o, const Mistral4Model& m, int maxStepTok
     return s;
 }
 
-class StepWorker : public Napi::AsyncWorker {
+Napi::Float32Array float32Array(Napi::Env env, const std::vector<float>& v) {
+    Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
+    if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(float));
+    return a;
+}
+
+Napi::Int32Array int32Array(Napi::Env env, const std::vector<int32_t>& v) {
+    Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
+    if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(int32_t));
+    return a;
+}
+
+// A step or an image encode on a loaded model: runs `run()` on a worker thread with the model's TeardownWatch (the
+// forward stops at its next layer once the environment is shutting down), then clears the model's busy flag and
+// settles the promise without throwing into a dying environment (napi/safe_settle.h).
+class ModelTaskWorker : public Napi::AsyncWorker {
    public:
-    StepWorker(Napi::Env env, ModelObject* owner, StepData data)
-        : Napi::AsyncWorker(env, "ms4:step"),
+    ModelTaskWorker(Napi::Env env, const char* name, ModelObject* owner, const char* unknownError)
+        : Napi::AsyncWorker(env, name),
           deferred_(Napi::Promise::Deferred::New(env)),
           state_(owner->state()),
           model_(owner->model()),
-          data_(std::move(data)),
-          watch_(EnvState::of(env)) {}
+          watch_(EnvState::of(env)),
+          unknownError_(unknownError) {}
     Napi::Promise promise() { return deferred_.Promise(); }
 
-    void Execute() override {
+    void Execute() final {
         watch_.start();
         try {
-            const StepInputs in = stepInputs(data_, model_->dims().hidden);
-            const int vocab = model_->dims().vocab;
-            logits_.resize(data_.logitRows.size() * static_cast<size_t>(vocab));
-            model_->forward(in, logits_.data(), data_.attention, [this] { return watch_.stopping(); });
-            if (data_.sample && in.numLogitRows > 0) {
-                sampleRows(logits_.data(), in.numLogitRows, vocab, data_.sampling, sampled_);
-            }
+            run([this] { return watch_.stopping(); });
         } catch (const std::exception& e) {
             SetError(e.what());
         } catch (...) {
-            SetError("unknown native error in the forward pass");
+            SetError(unknownError_);
         }
     }
-    void OnOK() override {
+    void OnOK() final {
         state_->busy = false;
-        resolveSafely(Env(), deferred_, [this] { return makeResult(Env()); });
+        resolveSafely(Env(), deferred_, [this] { return result(Env()); });
     }
-    void OnError(const Napi::Error& e) override {
+    void OnError(const Napi::Error& e) final {
         state_->busy = false;
         rejectSafely(Env(), deferred_, e);
     }
 
+   protected:
+    virtual void run(const Mistral4Model::Cancelled& stopping) = 0;
+    virtual Napi::Value result(Napi::Env env) const = 0;
+    const std::shared_ptr<Mistral4Model>& model() const { return model_; }
+
    private:
-    Napi::Object makeResult(Napi::Env env) const {
-        Napi::Object result = Napi::Object::New(env);
-        if (data_.returnLogits) {
-            Napi::Float32Array logits = Napi::Float32Array::New(env, logits_.size());
-            if (!logits_.empty()) std::memcpy(logits.Data(), logits_.data(), logits_.size() * 4);
-            result.Set("logits", logits);
-        } else {
-            result.Set("logits", env.Null());
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<ModelState> state_;
+    std::shared_ptr<Mistral4Model> model_;
+    TeardownWatch watch_;
+    const char* unknownError_;
+};
+
+class StepWorker : public ModelTaskWorker {
+   public:
+    StepWorker(Napi::Env env, ModelObject* owner, StepData data)
+        : ModelTaskWorker(env, "ms4:step", owner, "unknown native error in the forward pass"), data_(std::move(data)) {}
+
+   private:
+    void run(const Mistral4Model::Cancelled& stopping) override {
+        const StepInputs in = stepInputs(data_, model()->dims().hidden);
+        const int vocab = model()->dims().vocab;
+        logits_.resize(data_.logitRows.size() * static_cast<size_t>(vocab));
+        model()->forward(in, logits_.data(), data_.attention, stopping);
+        if (data_.sample && in.numLogitRows > 0) {
+            sampleRows(logits_.data(), in.numLogitRows, vocab, data_.sampling, sampled_);
         }
+    }
+
+    Napi::Value result(Napi::Env env) const override {
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("logits", data_.returnLogits ? Napi::Value(float32Array(env, logits_)) : env.Null());
         if (data_.sample) {
-            auto ints = [&](const std::vector<int32_t>& v) {
-                Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
-                if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * 4);
-                return a;
-            };
-            auto floats = [&](const std::vector<float>& v) {
-                Napi::Float32Array a = Napi::Float32Array::New(env, v.size());
-                if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * 4);
-                return a;
-            };
-            result.Set("tokens", ints(sampled_.tokens));
-            result.Set("logprobs", floats(sampled_.logprobs));
-            result.Set("topIds", ints(sampled_.topIds));
-            result.Set("topLogprobs", floats(sampled_.topLogprobs));
+            result.Set("tokens", int32Array(env, sampled_.tokens));
+            result.Set("logprobs", float32Array(env, sampled_.logprobs));
+            result.Set("topIds", int32Array(env, sampled_.topIds));
+            result.Set("topLogprobs", float32Array(env, sampled_.topLogprobs));
         }
         return result;
     }
 
-    Napi::Promise::Deferred deferred_;
-    std::shared_ptr<ModelState> state_;
-    std::shared_ptr<Mistral4Model> model_;
     StepData data_;
-    TeardownWatch watch_;
     std::vector<float> logits_;
     SampleResult sampled_;
 };
@@ -303,57 +321,48 @@ VisionPass parseVisionPass(const Napi::Object& o, const Mistral4Model& m) {
     return p;
 }
 
-class EncodeWorker : public Napi::AsyncWorker {
+class EncodeWorker : public ModelTaskWorker {
    public:
     EncodeWorker(Napi::Env env, ModelObject* owner, VisionPass pass)
-        : Napi::AsyncWorker(env, "ms4:encode-images"),
-          deferred_(Napi::Promise::Deferred::New(env)),
-          state_(owner->state()),
-          model_(owner->model()),
-          pass_(std::move(pass)),
-          watch_(EnvState::of(env)) {}
-    Napi::Promise promise() { return deferred_.Promise(); }
-
-    void Execute() override {
-        watch_.start();
-        try {
-            const VisionDims& d = model_->vision()->dims();
-            VisionInputs in;
-            in.numImages = static_cast<int>(pass_.patchRows.size());
-            in.patchRows = pass_.patchRows.data();
-            in.patchCols = pass_.patchCols.data();
-            in.channels = d.channels;
-            in.patchSize = d.patchSize;
-            in.merge = d.merge;
-            out_.resize(static_cast<size_t>(pass_.tokens) * d.textHidden);
-            model_->encodeImages(in, pass_.pixels.data(), out_.data(), [this] { return watch_.stopping(); });
-        } catch (const std::exception& e) {
-            SetError(e.what());
-        } catch (...) {
-            SetError("unknown native error in the vision encoder");
-        }
-    }
-    void OnOK() override {
-        state_->busy = false;
-        resolveSafely(Env(), deferred_, [this] {
-            Napi::Float32Array out = Napi::Float32Array::New(Env(), out_.size());
-            if (!out_.empty()) std::memcpy(out.Data(), out_.data(), out_.size() * 4);
-            return out;
-        });
-    }
-    void OnError(const Napi::Error& e) override {
-        state_->busy = false;
-        rejectSafely(Env(), deferred_, e);
-    }
+        : ModelTaskWorker(env, "ms4:encode-images", owner, "unknown native error in the vision encoder"),
+          pass_(std::move(pass)) {}
 
    private:
-    Napi::Promise::Deferred deferred_;
-    std::shared_ptr<ModelState> state_;
-    std::shared_ptr<Mistral4Model> model_;
+    void run(const Mistral4Model::Cancelled& stopping) override {
+        const VisionDims& d = model()->vision()->dims();
+        VisionInputs in;
+        in.numImages = static_cast<int>(pass_.patchRows.size());
+        in.patchRows = pass_.patchRows.data();
+        in.patchCols = pass_.patchCols.data();
+        in.channels = d.channels;
+        in.patchSize = d.patchSize;
+        in.merge = d.merge;
+        out_.resize(static_cast<size_t>(pass_.tokens) * d.textHidden);
+        model()->encodeImages(in, pass_.pixels.data(), out_.data(), stopping);
+    }
+
+    Napi::Value result(Napi::Env env) const override { return float32Array(env, out_); }
+
     VisionPass pass_;
-    TeardownWatch watch_;
     std::vector<float> out_;
 };
+
+// Throws unless a step or encode may start now (loaded, not disposed, nothing else running, an object argument).
+void startModelTask(Napi::Env env, bool disposed, ModelState& state, const char* usage,
+                    const Napi::CallbackInfo& info) {
+    if (disposed) throw Napi::Error::New(env, "NativeModel has been disposed");
+    if (!state.model) throw Napi::Error::New(env, "NativeModel is not loaded");
+    if (state.busy) throw Napi::Error::New(env, "NativeModel is busy: steps and encodes must run one at a time");
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, usage);
+}
+
+template <typename Worker>
+Napi::Promise queueModelTask(ModelState& state, Worker* worker) {
+    state.busy = true;
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+}
 
 }  // namespace
 
@@ -398,32 +407,16 @@ Napi::Value ModelObject::Load(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelObject::Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
-    if (!state_->model) throw Napi::Error::New(env, "NativeModel is not loaded");
-    if (state_->busy) throw Napi::Error::New(env, "NativeModel is busy: steps must run one at a time");
-    if (info.Length() < 1 || !info[0].IsObject())
-        throw Napi::TypeError::New(env, "step(batch): batch must be an object");
+    startModelTask(env, disposed_, *state_, "step(batch): batch must be an object", info);
     StepData data = parseStep(info[0].As<Napi::Object>(), *state_->model, state_->maxStepTokens);
-    state_->busy = true;
-    auto* worker = new StepWorker(env, this, std::move(data));
-    Napi::Promise p = worker->promise();
-    worker->Queue();
-    return p;
+    return queueModelTask(*state_, new StepWorker(env, this, std::move(data)));
 }
 
 Napi::Value ModelObject::EncodeImages(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (disposed_) throw Napi::Error::New(env, "NativeModel has been disposed");
-    if (!state_->model) throw Napi::Error::New(env, "NativeModel is not loaded");
-    if (state_->busy) throw Napi::Error::New(env, "NativeModel is busy: steps and encodes must run one at a time");
-    if (info.Length() < 1 || !info[0].IsObject())
-        throw Napi::TypeError::New(env, "encodeImages(pass): pass must be an object");
+    startModelTask(env, disposed_, *state_, "encodeImages(pass): pass must be an object", info);
     VisionPass pass = parseVisionPass(info[0].As<Napi::Object>(), *state_->model);
-    state_->busy = true;
-    auto* worker = new EncodeWorker(env, this, std::move(pass));
-    Napi::Promise p = worker->promise();
-    worker->Queue();
-    return p;
+    return queueModelTask(*state_, new EncodeWorker(env, this, std::move(pass)));
 }
 
 Napi::Value ModelObject::Info(const Napi::CallbackInfo& info) {
