@@ -106,8 +106,7 @@ void CpuBackend::linearRowsPadded(const cpu::CpuLinear& w, const float* x, int x
 
 void CpuBackend::linearRowsQuantized(const cpu::CpuLinear& w, const uint8_t* xq, size_t xqStride, int T, float* y,
                                      int yStride, int r0, int r1) const {
-    (acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16)(w, xq, xqStride, T, y, yStride, r0,
-                                                                                  r1);
+    (acts_ == cpu::Nvfp4Activations::Int8 ? k_.linearRowsQ8 : k_.linearRowsQ16)(w, xq, xqStride, T, y, yStride, r0, r1);
 }
 
 void CpuBackend::linear(const LinearWeights& lw, const float* x, int xStride, int T, float* y, int yStride) {
