@@ -46,7 +46,7 @@ import {
 } from "./kv-budget";
 import { type LoadOptions, validateLoadOptions } from "./load-options";
 import { NativeCalls } from "./native-calls";
-import { buildNativeSpec } from "./native-spec";
+import { buildNativeSpec, nativeLoadPlan } from "./native-spec";
 import { resolveBackend } from "./resolve-backend";
 import { physicalCores } from "./threads";
 
@@ -277,23 +277,7 @@ export class Model implements AsyncDisposable {
       ? (ev: { phase: string; done: number; total: number }) => onProgress({ ...ev })
       : undefined;
     try {
-      await weights.load(
-        {
-          files: plan.files.map((f) => ({
-            path: f.path,
-            size: f.size,
-            ...(f.identity ? { identity: f.identity } : {}),
-          })),
-          tensors: plan.tensors.map((t) => ({
-            name: t.name,
-            file: t.fileIndex,
-            offset: t.offset,
-            length: t.length,
-          })),
-          prefetch: false,
-        },
-        progress,
-      );
+      await weights.load(nativeLoadPlan(plan), progress);
       checkAbort();
       const spec = buildNativeSpec(plan, {
         kvCache: { numBlocks: kv.numBlocks, blockSize: kv.blockSize, dtype: kv.dtype },

@@ -4,6 +4,7 @@ import { CheckpointError } from "../errors";
 import type {
   NativeExpertSpec,
   NativeLinearSpec,
+  NativeLoadPlan,
   NativeModelSpec,
   NativeNormSpec,
   NativeVisionSpec,
@@ -161,5 +162,23 @@ function visionSpec(
     wOut: linear("vision_language_adapter.w_out"),
     wInBias: v.projectorBias ? bias("vision_language_adapter.w_in") : null,
     wOutBias: v.projectorBias ? bias("vision_language_adapter.w_out") : null,
+  };
+}
+
+/** The files and tensor ranges NativeWeights.load maps, from a checkpoint's load plan. */
+export function nativeLoadPlan(plan: LoadPlan): NativeLoadPlan {
+  return {
+    files: plan.files.map((f) => ({
+      path: f.path,
+      size: f.size,
+      ...(f.identity ? { identity: f.identity } : {}),
+    })),
+    tensors: plan.tensors.map((t) => ({
+      name: t.name,
+      file: t.fileIndex,
+      offset: t.offset,
+      length: t.length,
+    })),
+    prefetch: false,
   };
 }

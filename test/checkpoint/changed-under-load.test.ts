@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openCheckpoint } from "../../lib/checkpoint/open-checkpoint";
 import { CheckpointError } from "../../lib/errors";
 import { Model } from "../../lib/model/model";
-import { buildNativeSpec } from "../../lib/model/native-spec";
+import { buildNativeSpec, nativeLoadPlan } from "../../lib/model/native-spec";
 import { loadNative, type NativeBackendOptions } from "../../lib/native";
 import { makeTiny } from "../../lib/tiny/make-tiny";
 import { makeTempDir } from "../helpers/temp-dir";
@@ -62,16 +62,7 @@ async function loadWith(dir: string, between: () => void): Promise<void> {
   const weights = new binding.NativeWeights();
   const native = new binding.NativeModel();
   try {
-    await weights.load({
-      files: plan.files.map((f) => ({ ...f })),
-      tensors: plan.tensors.map((t) => ({
-        name: t.name,
-        file: t.fileIndex,
-        offset: t.offset,
-        length: t.length,
-      })),
-      prefetch: false,
-    });
+    await weights.load(nativeLoadPlan(plan));
     between();
     const spec = buildNativeSpec(plan, {
       kvCache: { numBlocks: 4, blockSize: 16, dtype: "bf16" },
@@ -110,18 +101,9 @@ describe("a checkpoint that changes under a load", () => {
     renameSync(`${shard}.new`, shard);
     const weights = new (loadNative().NativeWeights)();
     try {
-      await expect(
-        weights.load({
-          files: plan.files.map((f) => ({ ...f })),
-          tensors: plan.tensors.map((t) => ({
-            name: t.name,
-            file: t.fileIndex,
-            offset: t.offset,
-            length: t.length,
-          })),
-          prefetch: false,
-        }),
-      ).rejects.toThrow(/the file was replaced after its header was read/);
+      await expect(weights.load(nativeLoadPlan(plan))).rejects.toThrow(
+        /the file was replaced after its header was read/,
+      );
     } finally {
       weights.dispose();
     }
@@ -132,16 +114,7 @@ describe("a checkpoint that changes under a load", () => {
     const plan = await openCheckpoint(dir);
     const weights = new (loadNative().NativeWeights)();
     try {
-      await weights.load({
-        files: plan.files.map((f) => ({ ...f })),
-        tensors: plan.tensors.map((t) => ({
-          name: t.name,
-          file: t.fileIndex,
-          offset: t.offset,
-          length: t.length,
-        })),
-        prefetch: false,
-      });
+      await weights.load(nativeLoadPlan(plan));
       const last = plan.tensors.reduce((a, t, i) => (t.offset > plan.tensors[a]!.offset ? i : a), 0);
       truncateSync(shard, 0);
       expect(() => weights.readTensor(last)).toThrow(/truncated while it was being loaded/);
