@@ -175,13 +175,19 @@ export function createOpenAIHandler(model: Model, options: OpenAIHandlerOptions 
     for (const ctx of active) ctx.abort("shutdown");
     await Promise.race([allDone(), delay(FAIL_EVENT_MS + 1000, undefined)]);
     for (const ctx of active) ctx.res.destroy();
-    await allDone();
+    // Every route settles once its response is destroyed; should one not (a defect), close still returns.
+    await Promise.race([allDone(), delay(STUCK_REQUEST_MS, undefined)]);
+    if (active.size > 0)
+      resolved.log(`ms4 serve: ${active.size} request(s) did not settle after their connections were cut`);
   };
   return handler;
 }
 
 /** How long a failing stream's client gets to read the error event. */
 const FAIL_EVENT_MS = 5000;
+
+/** How long close() waits for requests whose connections it cut. */
+const STUCK_REQUEST_MS = 2000;
 
 function delay<T>(ms: number, value: T): Promise<T> {
   return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());

@@ -40,14 +40,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     req.on("data", onData);
+    let ended = false;
     req.once("end", () => {
+      ended = true;
       if (!refused) resolve(Buffer.concat(chunks, size));
     });
     req.once("error", (error) => {
       if (!refused) reject(error);
     });
     req.once("close", () => {
-      if (!refused && !req.complete)
+      // Also when the whole body had arrived but the stream was destroyed before its 'end' was emitted.
+      if (!refused && !ended)
         reject(
           new HttpError(
             400,

@@ -79,7 +79,16 @@ export class SseStream {
     this.start();
     const rest = `${this.pending}data: [DONE]\n\n`;
     this.pending = "";
-    await new Promise<void>((resolve) => this.res.end(rest, resolve));
+    // `end`'s callback never runs when the socket died before the response's own 'close' event (a client
+    // that vanished during this turn), so the close settles it too.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off("close", done);
+        resolve();
+      };
+      this.res.once("close", done);
+      this.res.end(rest, done);
+    });
   }
 
   private write(text: string): Promise<void> | undefined {
